@@ -1,0 +1,1 @@
+"""tfgan_app: train GANs with Keras and ship their generators."""

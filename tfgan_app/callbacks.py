@@ -1,0 +1,127 @@
+"""Callbacks that watch a run: metrics log, checkpoints, divergence guard, pictures."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app import plotting
+
+
+class Diverged(RuntimeError):
+    """A loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+def _lr(optimizer) -> float:
+    lr = optimizer.learning_rate
+    return float(lr.numpy() if hasattr(lr, "numpy") else lr)
+
+
+class MetricsLog(keras.callbacks.Callback):
+    """One CSV row per epoch: epoch, wall time, every metric, both learning rates.
+
+    On resume, rows of epochs that were not checkpointed are dropped, so the log
+    matches the restored state.
+    """
+
+    def __init__(self, path: Path, initial_epoch: int):
+        super().__init__()
+        self.path = Path(path)
+        self._keep_rows_before(initial_epoch)
+
+    def _keep_rows_before(self, epoch: int) -> None:
+        if not self.path.exists():
+            return
+        with open(self.path) as f:
+            rows = list(csv.DictReader(f))
+        kept = [r for r in rows if int(r["epoch"]) <= epoch]
+        self._write(kept, list(rows[0].keys()) if rows else [], mode="w")
+
+    def _write(self, rows, fields, mode):
+        if not fields:
+            return
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        if mode == "w":
+            with open(tmp, "w", newline="") as f:
+                w = csv.DictWriter(f, fields)
+                w.writeheader()
+                w.writerows(rows)
+            os.replace(tmp, self.path)
+        else:
+            with open(self.path, "a", newline="") as f:
+                csv.DictWriter(f, fields).writerows(rows)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, "time": round(time.time(), 3)}
+        row.update({k: float(v) for k, v in (logs or {}).items()})
+        row["learning_rate_g"] = _lr(self.model.g_optimizer)
+        row["learning_rate_d"] = _lr(self.model.d_optimizer)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            self._write([row], list(row), mode="a")
+        else:
+            self._write([row], list(row), mode="w")
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training when a logged loss is NaN or Inf (checked every `every` batches)."""
+
+    def __init__(self, every: int = 1):
+        super().__init__()
+        self.every = every
+        self.diverged: str | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch % self.every:
+            return
+        for name, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                self.diverged = f"{name} became {float(value)} at batch {batch + 1}"
+                self.model.stop_training = True
+                return
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in (logs or {}).items():
+            if self.diverged is None and not math.isfinite(float(value)):
+                self.diverged = f"{name} became {float(value)} in epoch {epoch + 1}"
+                self.model.stop_training = True
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves the full training state after every epoch, unless the run diverged."""
+
+    def __init__(self, state, guard: DivergenceGuard):
+        super().__init__()
+        self.state, self.guard = state, guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.guard.diverged is None:
+            self.state.save(epoch + 1)
+
+
+class ToyPlots(keras.callbacks.Callback):
+    """Samples against the data every `every` epochs, and the loss curves."""
+
+    def __init__(self, problem: str, workdir: Path, real: np.ndarray, z: tf.Tensor,
+                 every: int, epochs: int, metrics_csv: Path):
+        super().__init__()
+        self.problem, self.workdir, self.real, self.z = problem, Path(workdir), real, z
+        self.every, self.epochs, self.metrics_csv = every, epochs, metrics_csv
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.epochs:
+            return
+        fake = self.model.generate(self.z).numpy()
+        plotting.toy_samples(self.problem, fake, self.real, self.workdir / "plots" / f"samples_{done:04d}.png",
+                             title=f"{self.problem}, epoch {done}")
+        plotting.toy_samples(self.problem, fake, self.real, self.workdir / "samples.png",
+                             title=f"{self.problem}, epoch {done}")
+        if self.metrics_csv.exists():
+            plotting.loss_curves(self.metrics_csv, self.workdir / "losses.png")

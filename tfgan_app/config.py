@@ -1,0 +1,216 @@
+"""One config object for every run, and the presets that override it.
+
+`Config` holds every field with a visible default and a comment on why.  A preset
+changes only the fields that differ (Flax `configs/*.py` style); flags of
+`train.py` override single fields.  Every run writes its resolved config to
+`WORKDIR/config.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+LOSSES = ("minimax", "non-saturating", "wgan-gp", "wgan-clip")
+NOISES = ("normal", "uniform", "stratified")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+TOY_PROBLEMS = ("gaussian1d", "sine", "ring8", "grid25")
+IMAGE_ARCHITECTURES = ("dcgan", "dcgan-tutorial", "wgan-gp-critic")
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "elu")
+CONDITIONINGS = ("none", "cgan", "acgan")
+
+
+class ConfigError(ValueError):
+    """A config field or flag has a value we cannot use.
+
+    `field` is the config field; the message says what was expected.
+    """
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        flag = "--" + field.replace("_", "-")
+        super().__init__(f"{flag}: {message}")
+
+
+@dataclasses.dataclass
+class Config:
+    """Everything a run needs. Defaults are the `ring8` preset's."""
+
+    # --- problem -------------------------------------------------------------
+    # A toy distribution (gaussian1d, sine, ring8, grid25), or "image" for a
+    # dataset named by `dataset`.
+    problem: str = "ring8"
+    # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR or npz:FILE.
+    dataset: str = ""
+    # Where tensorflow-datasets keeps prepared data (None: its default).
+    data_dir: str = ""
+    # Image side length and channels; 0 = take them from the dataset.
+    image_size: int = 0
+    channels: int = 0
+    # Number of classes for conditional models; 0 = from the dataset's labels.
+    num_classes: int = 0
+
+    # --- model -----------------------------------------------------------------
+    # Dimension of the noise z.  2 is plenty for the 2-D mixtures.
+    latent_dim: int = 2
+    # How z is drawn.  "stratified" is the 1-D tutorial's linspace(-r, r, M) + U(0, 0.01).
+    noise: str = "normal"
+    # Half-width r of uniform and stratified noise.
+    noise_range: float = 1.0
+    # MLP hidden widths for the toy problems (comma separated on the command line).
+    g_hidden: tuple = (128, 128, 128)
+    d_hidden: tuple = (128, 128, 128)
+    g_activation: str = "relu"
+    d_activation: str = "leaky_relu"
+    # Image models: dcgan (DCGAN paper guidelines), dcgan-tutorial (the TF tutorial
+    # model, workload W1), wgan-gp-critic (W1's critic with LayerNorm, no dropout: W2).
+    architecture: str = "dcgan"
+    # Base width (filters of the widest DCGAN layer / 8); small for tests.
+    width: int = 64
+    # Conditioning: none, cgan (label fed to G and D), acgan (auxiliary classifier).
+    conditioning: str = "none"
+    # Weight of AC-GAN's auxiliary classification loss.
+    aux_weight: float = 1.0
+
+    # --- the game --------------------------------------------------------------
+    # minimax (Goodfellow's original, saturating G loss), non-saturating,
+    # wgan-gp (Gulrajani et al.), wgan-clip (Arjovsky et al., for comparison).
+    loss: str = "non-saturating"
+    # Discriminator (critic) steps per generator step: Algorithm 1's k.
+    n_critic: int = 1
+    # Gradient penalty weight lambda; 10 is the paper's value.
+    gp_weight: float = 10.0
+    # Weight clipping bound c for wgan-clip; 0.01 is the paper's value.
+    clip_value: float = 0.01
+
+    # --- optimisation ----------------------------------------------------------
+    optimizer: str = "adam"
+    g_lr: float = 1e-3
+    d_lr: float = 1e-3
+    # Adam's betas: (0.5, 0.9) is the WGAN-GP paper's choice; GANs prefer beta_1 < 0.9.
+    beta_1: float = 0.5
+    beta_2: float = 0.9
+    # SGD momentum and Nesterov, used by optimizer="sgd".
+    momentum: float = 0.0
+    nesterov: bool = False
+    # Learning rates are multiplied by lr_decay every lr_decay_epochs epochs (1.0 = off).
+    lr_decay: float = 1.0
+    lr_decay_epochs: int = 10
+    # Real examples per discriminator step (each of the n_critic steps gets its own).
+    batch_size: int = 256
+    # Generator steps per epoch; epochs mark checkpoints, plots and log lines.
+    steps_per_epoch: int = 500
+    epochs: int = 20
+    # Run seed: weights, noise and data order all follow from it.
+    seed: int = 0
+
+    # --- outputs ---------------------------------------------------------------
+    # Keep this many checkpoints.
+    keep_checkpoints: int = 3
+    # Draw sample plots / grids every this many epochs (the last epoch always).
+    plot_every: int = 1
+    # Samples drawn for the toy plots and the toy quality figures.
+    eval_samples: int = 2500
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Config":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(unknown[0], "is not a config field")
+        d = dict(d)
+        for f in dataclasses.fields(cls):
+            if f.name in d and isinstance(f.default, tuple):
+                d[f.name] = tuple(d[f.name])
+        return cls(**d)
+
+    @property
+    def is_image(self) -> bool:
+        return self.problem == "image"
+
+    def validate(self) -> "Config":
+        """Checks every field; raises ConfigError naming the first bad one."""
+        _one_of("problem", self.problem, TOY_PROBLEMS + ("image",))
+        _one_of("loss", self.loss, LOSSES)
+        _one_of("noise", self.noise, NOISES)
+        _one_of("optimizer", self.optimizer, OPTIMIZERS)
+        _one_of("g_activation", self.g_activation, ACTIVATIONS)
+        _one_of("d_activation", self.d_activation, ACTIVATIONS)
+        _one_of("architecture", self.architecture, IMAGE_ARCHITECTURES)
+        _one_of("conditioning", self.conditioning, CONDITIONINGS)
+        for name in ("latent_dim", "n_critic", "batch_size", "steps_per_epoch",
+                     "epochs", "lr_decay_epochs", "keep_checkpoints", "plot_every",
+                     "eval_samples", "width"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(name, f"expected a positive integer, got {getattr(self, name)}")
+        for name in ("g_lr", "d_lr", "noise_range", "lr_decay"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(name, f"expected a positive number, got {getattr(self, name)}")
+        for name in ("gp_weight", "clip_value", "momentum", "aux_weight"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(name, f"expected a number >= 0, got {getattr(self, name)}")
+        for name in ("beta_1", "beta_2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(name, f"expected a number in [0, 1), got {getattr(self, name)}")
+        for name in ("image_size", "channels", "num_classes"):
+            if getattr(self, name) < 0:
+                raise ConfigError(name, f"expected an integer >= 0, got {getattr(self, name)}")
+        for name in ("g_hidden", "d_hidden"):
+            widths = getattr(self, name)
+            if not widths or any(int(w) <= 0 for w in widths):
+                raise ConfigError(name, f"expected positive comma-separated widths like 128,128, got {widths}")
+        if self.noise == "stratified" and self.latent_dim != 1:
+            raise ConfigError("noise", "stratified noise is one-dimensional: set --latent-dim 1")
+        if self.is_image and not self.dataset:
+            raise ConfigError("dataset", "--problem image needs --dataset (tfds:NAME, mnist-idx:DIR, folder:DIR or npz:FILE)")
+        if not self.is_image and self.dataset:
+            raise ConfigError("dataset", f"--problem {self.problem} is a toy distribution; use --problem image with --dataset")
+        if self.conditioning != "none" and not self.is_image:
+            raise ConfigError("conditioning", "conditional models need labelled image data (--problem image)")
+        if self.channels not in (0, 1, 3):
+            raise ConfigError("channels", f"expected 1 or 3, got {self.channels}")
+        return self
+
+
+def _one_of(field: str, value: str, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ConfigError(field, f"{value!r} is not one of: {', '.join(allowed)}")
+
+
+# Presets: only the fields that differ from Config's defaults.
+PRESETS: dict[str, dict[str, Any]] = {
+    # The classic 1-D tutorial (Theano/Lasagne, then TF): learn N(4, 0.5).
+    "gaussian1d": dict(
+        problem="gaussian1d", latent_dim=1, noise="stratified", noise_range=5.0,
+        g_hidden=(10, 10), d_hidden=(10, 10), g_activation="relu", d_activation="tanh",
+        loss="non-saturating", n_critic=1, optimizer="sgd", momentum=0.6, nesterov=True,
+        g_lr=0.01, d_lr=0.1, lr_decay=0.999, lr_decay_epochs=10,
+        batch_size=200, steps_per_epoch=100, epochs=30, eval_samples=10000),
+    # The "artist's paintings" tutorial: 15-point sine curves, saturating minimax loss.
+    "sine": dict(
+        problem="sine", latent_dim=5, noise="normal", g_hidden=(128,), d_hidden=(128,),
+        g_activation="relu", d_activation="relu", loss="minimax", optimizer="adam",
+        g_lr=1e-4, d_lr=1e-4, beta_1=0.9, beta_2=0.999, batch_size=64,
+        steps_per_epoch=500, epochs=20, eval_samples=500),
+    # 2-D mixtures of ../shared/BENCHMARKS.md Q2 (PacGAN setup).
+    "ring8": dict(problem="ring8", loss="non-saturating", g_lr=1e-3, d_lr=1e-3),
+    "ring8-wgan-gp": dict(problem="ring8", loss="wgan-gp", n_critic=5, g_lr=1e-4, d_lr=1e-4,
+                          steps_per_epoch=200),
+    "grid25": dict(problem="grid25", loss="non-saturating"),
+    "grid25-wgan-gp": dict(problem="grid25", loss="wgan-gp", n_critic=5, g_lr=1e-4, d_lr=1e-4,
+                           steps_per_epoch=200),
+}
+DEFAULT_PRESET = "ring8"
+
+
+def preset(name: str, **overrides: Any) -> Config:
+    """The preset `name` with `overrides` applied, validated."""
+    if name not in PRESETS:
+        raise ConfigError("preset", f"{name!r} is not one of: {', '.join(sorted(PRESETS))}")
+    values = dict(PRESETS[name])
+    values.update(overrides)
+    return Config.from_dict(values).validate()

@@ -1,0 +1,44 @@
+"""Generator and discriminator networks.
+
+Discriminators return logits (no sigmoid): the losses apply log-sigmoids
+stably.  Output layers are float32 whatever the mixed-precision policy.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from tfgan_app import toy_data
+from tfgan_app.config import Config
+
+
+def _activation(name: str):
+    return keras.layers.LeakyReLU(0.2) if name == "leaky_relu" else keras.layers.Activation(name)
+
+
+def mlp(input_dim: int, hidden: tuple, output_dim: int, activation: str, name: str) -> keras.Model:
+    """input_dim -> hidden[0] -> ... -> output_dim, `activation` between, linear output."""
+    x = inputs = keras.Input((input_dim,), name="z" if name == "generator" else "x")
+    for i, width in enumerate(hidden):
+        x = keras.layers.Dense(int(width), name=f"dense_{i}")(x)
+        x = _activation(activation)(x)
+    outputs = keras.layers.Dense(output_dim, dtype="float32", name="out")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def toy_generator(config: Config) -> keras.Model:
+    return mlp(config.latent_dim, config.g_hidden, toy_data.data_dim(config.problem),
+               config.g_activation, "generator")
+
+
+def toy_discriminator(config: Config) -> keras.Model:
+    return mlp(toy_data.data_dim(config.problem), config.d_hidden, 1,
+               config.d_activation, "discriminator")
+
+
+def build(config: Config, data_shape: tuple | None = None) -> tuple[keras.Model, keras.Model]:
+    """(generator, discriminator) for `config`."""
+    if not config.is_image:
+        return toy_generator(config), toy_discriminator(config)
+    from tfgan_app import image_models
+    return image_models.build(config, data_shape)

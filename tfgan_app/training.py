@@ -1,0 +1,129 @@
+"""train(config, workdir): build the GAN, fit it, keep the run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app import callbacks as cb
+from tfgan_app import checkpointing, metrics, models, toy_data
+from tfgan_app.config import Config
+from tfgan_app.gan import GAN
+
+
+@dataclasses.dataclass
+class TrainResult:
+    gan: GAN
+    config: Config
+    workdir: Path
+    initial_epoch: int       # epoch the run started from (0 unless resumed)
+    history: dict            # per-epoch metrics of this invocation
+    quality: dict            # toy quality figures at the end (empty for images)
+    seconds: float
+
+
+def make_optimizer(config: Config, lr: float, steps_per_decay: int):
+    """The configured optimizer; lr decays by config.lr_decay every steps_per_decay steps."""
+    if config.lr_decay != 1.0:
+        lr = keras.optimizers.schedules.ExponentialDecay(
+            lr, decay_steps=steps_per_decay, decay_rate=config.lr_decay, staircase=True)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=config.momentum, nesterov=config.nesterov)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    return keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2)
+
+
+def build_gan(config: Config, data_shape: tuple | None = None, num_classes: int = 0) -> GAN:
+    """Networks, GAN and both optimizers (call inside strategy.scope() when distributing)."""
+    generator, discriminator = models.build(config, data_shape)
+    gan = GAN(generator, discriminator, latent_dim=config.latent_dim, loss=config.loss,
+              n_critic=config.n_critic, gp_weight=config.gp_weight, clip_value=config.clip_value,
+              noise=config.noise, noise_range=config.noise_range, conditioning=config.conditioning,
+              num_classes=num_classes or config.num_classes, aux_weight=config.aux_weight,
+              seed=config.seed)
+    decay_epochs = config.lr_decay_epochs * config.steps_per_epoch
+    g_opt = make_optimizer(config, config.g_lr, decay_epochs)
+    d_opt = make_optimizer(config, config.d_lr, decay_epochs * config.n_critic)
+    gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
+    # Build the optimizers now so a checkpoint restores their slots immediately.
+    g_opt.build(generator.trainable_variables)
+    d_opt.build(discriminator.trainable_variables)
+    return gan
+
+
+def data_stream(config: Config, start_batch: int = 0):
+    """(dataset of batches of n_critic * batch_size examples, data shape, num_classes)."""
+    per_step = config.batch_size * config.n_critic
+    if not config.is_image:
+        ds = toy_data.toy_batches(config.problem, batch_size=per_step, seed=config.seed,
+                                  start_batch=start_batch)
+        return ds, (toy_data.data_dim(config.problem),), 0
+    from tfgan_app import image_data
+    ds, source = image_data.image_batches(
+        config.dataset, batch_size=per_step, seed=config.seed,
+        image_size=config.image_size or None, channels=config.channels or None,
+        data_dir=config.data_dir or None, start_batch=start_batch)
+    if config.conditioning == "none":
+        ds = ds.map(lambda x, y: x)  # unconditional models ignore labels
+    return ds, source.image_shape, source.num_classes
+
+
+def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose: int = 1,
+          extra_callbacks=()) -> TrainResult:
+    """Trains `config` in `workdir`, resuming a run that is already there.
+
+    Args:
+      config: the run's config (validated).
+      workdir: run directory (created; resumed when it holds a run).
+      fresh: start over even if workdir holds a run.
+      compare: fields that must match a run being resumed (None: all).
+      verbose: fit's verbosity (1 = progress bar).
+    Returns:
+      TrainResult.
+    Raises:
+      checkpointing.RunDirError, ConfigError, image_data.DataError, callbacks.Diverged.
+    """
+    start = time.time()
+    workdir = Path(workdir)
+    config, _ = checkpointing.prepare(workdir, config.validate(), fresh=fresh, compare=compare)
+    keras.utils.set_random_seed(config.seed)  # weight initialisers
+
+    _, data_shape, num_classes = data_stream(config)
+    gan = build_gan(config, data_shape, num_classes)
+    state = checkpointing.TrainingState(workdir, gan, keep=config.keep_checkpoints)
+    initial_epoch = state.restore()
+    dataset, _, _ = data_stream(config, start_batch=initial_epoch * config.steps_per_epoch)
+
+    guard = cb.DivergenceGuard()
+    metrics_csv = workdir / "metrics.csv"
+    callbacks = [guard, cb.Checkpointer(state, guard), cb.MetricsLog(metrics_csv, initial_epoch)]
+    if not config.is_image:
+        real = toy_data.sample(config.problem, config.eval_samples, [config.seed, -1]).numpy()
+        z = gan.sample_noise(config.eval_samples, tf.constant([config.seed, -2], tf.int64))
+        callbacks.append(cb.ToyPlots(config.problem, workdir, real, z, config.plot_every,
+                                     config.epochs, metrics_csv))
+    callbacks += list(extra_callbacks)
+
+    history = {}
+    if initial_epoch < config.epochs:
+        h = gan.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
+                    steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose,
+                    shuffle=False)
+        history = h.history
+    if guard.diverged:
+        raise cb.Diverged(f"training diverged: {guard.diverged}; the last good checkpoint is kept "
+                          f"in {workdir / checkpointing.CHECKPOINT_DIR} (try a lower --g-lr/--d-lr)")
+    quality = {}
+    if not config.is_image:
+        z = gan.sample_noise(config.eval_samples, tf.constant([config.seed, -2], tf.int64))
+        quality = metrics.toy_quality(config.problem, gan.generate(z).numpy())
+        (workdir / "quality.json").write_text(json.dumps(quality, indent=2) + "\n")
+    return TrainResult(gan, config, workdir, initial_epoch, history, quality, time.time() - start)
