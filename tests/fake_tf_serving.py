@@ -1,0 +1,604 @@
+"""TEST DOUBLE for TF Serving, and a tiny generator export that follows our contract.
+
+`FakeTFServing` is NOT a server for users: it exists so tests can exercise
+`serving/client.py` without Docker. It serves one SavedModel, loaded with
+`tf.saved_model.load` (so it does NOT prove an export loads in real TF Serving; the
+C API loader in `tfgan_app.tf_c_api` is the check for that), and it follows TF
+Serving's documented request rules as far as the client can see them:
+
+- REST on 127.0.0.1 (random port):
+  `POST /v1/models/NAME[/versions/V]:predict` with `"inputs"` (columnar) or
+  `"instances"` (row) format, `signature_name` defaulting to `serving_default`;
+  `GET /v1/models/NAME[/versions/V]` (status) and `.../metadata`.
+  Errors are `{"error": "..."}` with TF Serving's status mapping (INVALID_ARGUMENT
+  and FAILED_PRECONDITION -> 400, NOT_FOUND -> 404, ...). Messages are copied from
+  TF Serving's `http_rest_api_handler.cc` / `json_tensor.cc` where they exist.
+  String outputs whose name ends in `_bytes` are written as `{"b64": ...}`; a
+  signature with a single output has its output name dropped.
+  A batch larger than `max_batch_size` is refused with 400, as server-side
+  batching does.
+- gRPC on 127.0.0.1 (random port): `PredictionService.Predict` and
+  `GetModelMetadata`; errors are INVALID_ARGUMENT / FAILED_PRECONDITION / NOT_FOUND.
+
+`make_tiny_generator_archive` builds a `keras.export.ExportArchive` with the five
+contract signatures around two tiny Keras models (a few Dense weights), so tests
+can compare served outputs against direct Keras calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import types
+from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+
+# --------------------------------------------------------------------------- export
+LATENT_DIM = 4
+NUM_CLASSES = 3
+IMAGE_SHAPE = (2, 3, 1)  # (H, W, C)
+
+
+def reference_z(seeds, latent_dim: int = LATENT_DIM) -> np.ndarray:
+    """The latent vectors the tiny export draws for `seeds` (one stateless draw each)."""
+    import tensorflow as tf
+    return np.stack([
+        tf.random.stateless_normal([latent_dim], seed=tf.constant([int(s), 0], tf.int64))
+        .numpy() for s in np.asarray(seeds).reshape(-1)])  # (B, latent)
+
+
+def make_tiny_generator_archive(latent_dim: int = LATENT_DIM, num_classes: int = NUM_CLASSES,
+                                image_shape=IMAGE_SHAPE, seed: int = 0):
+    """A not-yet-written ExportArchive with the five contract signatures.
+
+    Returns:
+        (archive, models) where `models.generator(z)` and
+        `models.conditional_generator([z, labels])` are the Keras models the
+        endpoints call; add more endpoints, then `archive.write_out(dir)`.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    n_pixels = int(np.prod(image_shape))
+    z_in = keras.Input((latent_dim,), name="z")
+    x = keras.layers.Dense(n_pixels, activation="tanh")(z_in)
+    generator = keras.Model(z_in, keras.layers.Reshape(image_shape)(x), name="tiny_g")
+
+    zc = keras.Input((latent_dim,), name="z")
+    labels_in = keras.Input((), dtype="int32", name="labels")
+    emb = keras.layers.Embedding(num_classes, latent_dim)(labels_in)  # (B, latent)
+    h = keras.layers.Dense(n_pixels, activation="tanh")(keras.layers.Concatenate()([zc, emb]))
+    conditional = keras.Model([zc, labels_in], keras.layers.Reshape(image_shape)(h),
+                              name="tiny_cg")
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.track(conditional)
+
+    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+    seeds_spec = tf.TensorSpec([None], tf.int64, name="seeds")
+    labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+
+    def z_from_seeds(seeds):
+        return tf.map_fn(
+            lambda s: tf.random.stateless_normal([latent_dim], seed=tf.stack([s, 0])),
+            seeds, fn_output_signature=tf.float32)  # (B, latent)
+
+    def checked(labels):
+        return [tf.debugging.assert_greater_equal(labels, 0, message="labels must be >= 0"),
+                tf.debugging.assert_less(labels, num_classes,
+                                         message=f"labels must be < {num_classes}")]
+
+    @tf.function(input_signature=[z_spec], autograph=False)
+    def serving_default(z):
+        return {"samples": generator(z)}
+
+    @tf.function(input_signature=[seeds_spec], autograph=False)
+    def generate(seeds):
+        z = z_from_seeds(seeds)
+        return {"samples": generator(z), "z": z}
+
+    @tf.function(input_signature=[seeds_spec], autograph=False)
+    def generate_png(seeds):
+        images = generator(z_from_seeds(seeds))  # (B, H, W, C) in [-1, 1]
+        pixels = tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
+        return {"images_bytes": tf.map_fn(tf.io.encode_png, pixels,
+                                          fn_output_signature=tf.string)}
+
+    @tf.function(input_signature=[z_spec, labels_spec], autograph=False)
+    def conditional_fn(z, labels):
+        with tf.control_dependencies(checked(labels)):
+            return {"samples": conditional([z, tf.identity(labels)])}
+
+    @tf.function(input_signature=[seeds_spec, labels_spec], autograph=False)
+    def generate_conditional(seeds, labels):
+        with tf.control_dependencies(checked(labels)):
+            z = z_from_seeds(seeds)
+            return {"samples": conditional([z, tf.identity(labels)]), "z": z}
+
+    archive.add_endpoint("serving_default", serving_default)
+    archive.add_endpoint("generate", generate)
+    archive.add_endpoint("generate_png", generate_png)
+    archive.add_endpoint("conditional", conditional_fn)
+    archive.add_endpoint("generate_conditional", generate_conditional)
+    models = types.SimpleNamespace(generator=generator, conditional_generator=conditional,
+                                   latent_dim=latent_dim, num_classes=num_classes,
+                                   image_shape=tuple(image_shape))
+    return archive, models
+
+
+def write_tiny_generator_export(export_dir, **kwargs):
+    """Write the tiny contract export to `export_dir`; returns the models namespace."""
+    archive, models = make_tiny_generator_archive(**kwargs)
+    archive.write_out(str(export_dir), verbose=False)
+    return models
+
+
+# --------------------------------------------------------------------------- serving core
+_HTTP_STATUS = {  # TF Serving's ToHTTPStatusCode (model_servers/http_server.cc)
+    "CANCELLED": 499, "UNKNOWN": 500, "INVALID_ARGUMENT": 400, "DEADLINE_EXCEEDED": 504,
+    "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "PERMISSION_DENIED": 403,
+    "RESOURCE_EXHAUSTED": 429, "FAILED_PRECONDITION": 400, "ABORTED": 409,
+    "OUT_OF_RANGE": 400, "UNIMPLEMENTED": 501, "INTERNAL": 500, "UNAVAILABLE": 503,
+    "DATA_LOSS": 500, "UNAUTHENTICATED": 401,
+}
+_TF_CODE_NAMES = {1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT",
+                  4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND", 6: "ALREADY_EXISTS",
+                  7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION",
+                  10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED", 13: "INTERNAL",
+                  14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED"}
+
+
+class ServingStatus(Exception):
+    """A non-OK status of the fake server: `code` is a gRPC / absl code name."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _json_type(v) -> str:
+    if v is None:
+        return "Null"
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    if isinstance(v, (int, float)):
+        return "Number"
+    if isinstance(v, str):
+        return "String"
+    return "Array" if isinstance(v, list) else "Object"
+
+
+def _is_b64(v) -> bool:
+    return isinstance(v, dict) and set(v) == {"b64"} and isinstance(v["b64"], str)
+
+
+def _leaf(v, dtype: str):
+    """One JSON leaf -> Python value of `dtype`, with TF Serving's type rules."""
+    def type_error():
+        return ServingStatus("INVALID_ARGUMENT", f"JSON Value: {json.dumps(v)} Type: "
+                             f"{_json_type(v)} is not of expected type: {dtype}")
+    if dtype in ("float", "double"):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise type_error()
+        return float(v)
+    if dtype in ("int32", "int64", "uint8"):
+        if isinstance(v, bool) or not isinstance(v, int):  # 1.0 is a Number, not an Int
+            raise type_error()
+        return v
+    if dtype == "bool":
+        if not isinstance(v, bool):
+            raise type_error()
+        return v
+    if dtype == "string":
+        if _is_b64(v):
+            try:
+                return base64.b64decode(v["b64"], validate=True)
+            except ValueError:
+                raise ServingStatus("INVALID_ARGUMENT", "Unable to base64 decode") from None
+        if isinstance(v, str):
+            return v.encode("utf-8")
+        if isinstance(v, dict):
+            raise ServingStatus("INVALID_ARGUMENT", f"JSON Value: {json.dumps(v)} not "
+                                "formatted correctly for base64 data")
+        raise type_error()
+    raise ServingStatus("UNIMPLEMENTED", f"Conversion of JSON Value: {json.dumps(v)} to "
+                        f"type: {dtype}")
+
+
+_NP_OF = {"float": np.float32, "double": np.float64, "int32": np.int32,
+          "int64": np.int64, "uint8": np.uint8, "bool": np.bool_, "string": object}
+
+
+def _json_to_array(value, dtype: str) -> np.ndarray:
+    """A (dense) nested JSON list -> numpy array, checking shape and leaf types."""
+    shape = []
+    probe = value
+    while isinstance(probe, list):
+        shape.append(len(probe))
+        probe = probe[0] if probe else None
+    flat = []
+
+    def walk(v, level):
+        if not isinstance(v, list):
+            if level != len(shape):
+                raise ServingStatus("INVALID_ARGUMENT", f"JSON Value: {json.dumps(v)} found "
+                                    f"at incorrect level: {level + 1} in the JSON DOM. "
+                                    f"Expected at level: {len(shape)}")
+            flat.append(_leaf(v, dtype))
+            return
+        if level >= len(shape):
+            raise ServingStatus("INVALID_ARGUMENT", f"Encountered list at unexpected "
+                                f"level: {level} expected < {len(shape)}")
+        if len(v) != shape[level]:
+            raise ServingStatus("INVALID_ARGUMENT", f"Encountered list at unexpected size: "
+                                f"{len(v)} at level: {level} expected size: {shape[level]}")
+        for item in v:
+            walk(item, level + 1)
+
+    walk(value, 0)
+    out = np.empty(len(flat), dtype=_NP_OF[dtype])
+    for i, x in enumerate(flat):
+        out[i] = x
+    return out.reshape(shape)
+
+
+def _to_json(array: np.ndarray, as_bytes: bool):
+    if array.dtype == object:
+        def enc(b):
+            if as_bytes:
+                return {"b64": base64.b64encode(b).decode("ascii")}
+            return b.decode("utf-8", "replace")
+        return np.vectorize(enc, otypes=[object])(array).tolist() if array.ndim else enc(
+            array.item())
+    # json.dumps writes NaN / Infinity / -Infinity tokens, as TF Serving does.
+    return array.tolist()
+
+
+def _runtime_message(message: str) -> str:
+    """Drop the Python runtime's "Graph execution error ... Detected at node" preamble,
+    keeping the op's own message (what TF Serving's C++ session reports)."""
+    lines = message.splitlines()
+    marks = [i for i, line in enumerate(lines) if line.strip() == "<stack traces unavailable>"
+             or line.startswith("Detected at node")]
+    if marks and lines[0].startswith("Graph execution error"):
+        i = marks[-1] + 1
+        while i < len(lines) and (lines[i].startswith("  ") or not lines[i].strip()):
+            i += 1  # traceback lines
+        return "\n".join(lines[i:]) or message
+    return message
+
+
+class FakeTFServing:
+    """TEST DOUBLE: serve one SavedModel over REST and gRPC on 127.0.0.1.
+
+    Not for users: it runs the export with TensorFlow's Python runtime, not TF
+    Serving's loader. Use it as a context manager in tests:
+
+        with FakeTFServing(export_dir, model_name="generator") as server:
+            client = Client(rest_port=server.rest_port, grpc_port=server.grpc_port)
+
+    Args:
+        export_dir: the SavedModel (one version directory).
+        model_name: served model name.
+        version: the version number it is served as.
+        max_batch_size: larger batches are refused (like server-side batching).
+    """
+
+    def __init__(self, export_dir, model_name: str = "generator", version: int = 1,
+                 max_batch_size: int = 8):
+        import tensorflow as tf
+        from tensorflow.core.protobuf import saved_model_pb2
+
+        self.export_dir = str(export_dir)
+        self.model_name, self.version = model_name, int(version)
+        self.max_batch_size = int(max_batch_size)
+        self._loaded = tf.saved_model.load(self.export_dir)
+        sm = saved_model_pb2.SavedModel()
+        sm.ParseFromString(Path(self.export_dir, "saved_model.pb").read_bytes())
+        meta = next(m for m in sm.meta_graphs if "serve" in m.meta_info_def.tags)
+        self.signature_defs = {k: v for k, v in meta.signature_def.items()
+                               if not k.startswith("__")}
+        self.rest_port = self.grpc_port = None
+        self._http = self._grpc = self._thread = None
+        self.requests = []  # (protocol, signature) of each predict call, for tests
+
+    # ---------------------------------------------------------------- core
+    def _dtype(self, info) -> str:
+        import tensorflow as tf
+        return tf.dtypes.as_dtype(info.dtype).name.replace("float32", "float").replace(
+            "float64", "double")
+
+    def check_model(self, name: str, version: int | None):
+        if name != self.model_name or (version is not None and version != self.version):
+            spec = (f"Latest({name})" if version is None else f"Specific({name}, {version})")
+            raise ServingStatus("NOT_FOUND", f"Servable not found for request: {spec}")
+
+    def predict(self, protocol: str, signature: str, inputs: dict) -> dict:
+        """Run a signature on numpy inputs (already decoded); returns numpy outputs."""
+        import tensorflow as tf
+
+        sig = self.signature_defs[signature]
+        batch = max((len(v) for v in inputs.values() if np.ndim(v) > 0), default=0)
+        if batch > self.max_batch_size:
+            raise ServingStatus("INVALID_ARGUMENT", f"Task size {batch} is larger than "
+                                f"maximum input batch size {self.max_batch_size}")
+        for key, info in sig.inputs.items():
+            want = info.tensor_shape
+            got = np.shape(inputs[key])
+            if not want.unknown_rank and len(want.dim) != len(got):
+                raise ServingStatus("INVALID_ARGUMENT", f"input '{key}' must have rank "
+                                    f"{len(want.dim)}, got shape {list(got)}")
+        self.requests.append((protocol, signature))
+        fn = self._loaded.signatures[signature]
+        try:
+            outputs = fn(**{k: tf.constant(v, dtype=tf.dtypes.as_dtype(sig.inputs[k].dtype))
+                            for k, v in inputs.items()})
+        except tf.errors.OpError as e:
+            raise ServingStatus(_TF_CODE_NAMES.get(e.error_code, "UNKNOWN"),
+                                _runtime_message(e.message)) from None
+        return {k: v.numpy() for k, v in outputs.items()}
+
+    # ---------------------------------------------------------------- REST
+    def rest_predict(self, name, version, body: bytes) -> dict:
+        self.check_model(name, version)
+        try:
+            doc = json.loads(body.decode("utf-8")) if body else None
+        except ValueError as e:
+            raise ServingStatus("INVALID_ARGUMENT", f"JSON Parse error: {e}") from None
+        if doc is None:
+            raise ServingStatus("INVALID_ARGUMENT", "JSON Parse error: The document is empty")
+        if not isinstance(doc, dict):
+            raise ServingStatus("INVALID_ARGUMENT", f"JSON Value: {json.dumps(doc)} Is not "
+                                "object")
+        signature = doc.get("signature_name", "")
+        if not isinstance(signature, str):
+            raise ServingStatus("INVALID_ARGUMENT", "'signature_name' key must be a string "
+                                "value.")
+        signature = signature or "serving_default"
+        if signature not in self.signature_defs:
+            raise ServingStatus("INVALID_ARGUMENT", f'Serving signature name: "{signature}" '
+                                "not found in signature def")
+        infos = self.signature_defs[signature].inputs
+        dtypes = {k: self._dtype(v) for k, v in infos.items()}
+        if "instances" in doc and "inputs" in doc:
+            raise ServingStatus("INVALID_ARGUMENT", "Not formatted correctly expecting only "
+                                "one of 'inputs' or 'instances' keys to exist")
+        if "inputs" in doc:
+            row = False
+            value = doc["inputs"]
+            if not isinstance(value, dict) or _is_b64(value):
+                if len(infos) > 1:
+                    raise ServingStatus("INVALID_ARGUMENT", "inputs is a plain value/list, "
+                                        "but expecting an object as multiple input tensors "
+                                        "required as per tensorinfo_map")
+                value = {next(iter(infos)): value}
+            arrays = {}
+            for key in sorted(infos):  # extra keys are ignored, as in TF Serving
+                if key not in value:
+                    raise ServingStatus("INVALID_ARGUMENT", f"Missing named input: {key} in "
+                                        "'inputs' object.")
+                arrays[key] = _json_to_array(value[key], dtypes[key])
+        elif "instances" in doc:
+            row = True
+            items = doc["instances"]
+            if not isinstance(items, list):
+                raise ServingStatus("INVALID_ARGUMENT", "Excepting 'instances' to be an "
+                                    "list/array")
+            if not items:
+                raise ServingStatus("INVALID_ARGUMENT", "No values in 'instances' array")
+            objects = isinstance(items[0], dict) and not _is_b64(items[0])
+            if not objects and len(infos) > 1:
+                raise ServingStatus("INVALID_ARGUMENT", "instances is a plain list, but "
+                                    "expecting list of objects as multiple input tensors "
+                                    "required as per tensorinfo_map")
+            columns = {k: [] for k in infos}
+            for i, item in enumerate(items):
+                if objects:
+                    if not isinstance(item, dict) or set(item) != set(infos):
+                        raise ServingStatus("INVALID_ARGUMENT", f"Failed to process element: "
+                                            f"{i} of 'instances' list. JSON object: "
+                                            f"{json.dumps(item)} keys must be equal to: "
+                                            + ",".join(sorted(infos)))
+                    for k in infos:
+                        columns[k].append(item[k])
+                else:
+                    columns[next(iter(infos))].append(item)
+            arrays = {k: _json_to_array(v, dtypes[k]) for k, v in columns.items()}
+        else:
+            raise ServingStatus("INVALID_ARGUMENT", "Missing 'inputs' or 'instances' key")
+        outputs = self.predict("rest", signature, arrays)
+        encoded = {k: _to_json(v, k.endswith("_bytes") and v.dtype == object)
+                   for k, v in sorted(outputs.items())}
+        if row:
+            batch = len(next(iter(outputs.values())))
+            if len(encoded) == 1:
+                return {"predictions": next(iter(encoded.values()))}
+            return {"predictions": [{k: v[i] for k, v in encoded.items()}
+                                    for i in range(batch)]}
+        if len(encoded) == 1:  # TF Serving drops the name of a single output
+            return {"outputs": next(iter(encoded.values()))}
+        return {"outputs": encoded}
+
+    def _signature_def_map(self):
+        from tensorflow_serving.apis import get_model_metadata_pb2
+        sig_map = get_model_metadata_pb2.SignatureDefMap()
+        for k, v in self.signature_defs.items():
+            sig_map.signature_def[k].CopyFrom(v)
+        return sig_map
+
+    def rest_metadata(self, name, version) -> dict:
+        from google.protobuf import json_format
+        self.check_model(name, version)
+        return {"model_spec": {"name": self.model_name, "signature_name": "",
+                               "version": str(self.version)},
+                "metadata": {"signature_def": json_format.MessageToDict(
+                    self._signature_def_map(), preserving_proto_field_name=True)}}
+
+    def rest_status(self, name, version) -> dict:
+        self.check_model(name, version)
+        return {"model_version_status": [{
+            "version": str(self.version), "state": "AVAILABLE",
+            "status": {"error_code": "OK", "error_message": ""}}]}
+
+    # ---------------------------------------------------------------- gRPC
+    def _make_servicer(self):
+        import grpc
+        import tensorflow as tf
+        from tensorflow_serving.apis import (get_model_metadata_pb2, predict_pb2,
+                                             prediction_service_pb2_grpc)
+        server = self
+
+        def abort(context, status: ServingStatus):
+            context.abort(getattr(grpc.StatusCode, status.code), status.message)
+
+        class Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
+            def Predict(self, request, context):
+                spec = request.model_spec
+                try:
+                    server.check_model(spec.name, spec.version.value
+                                       if spec.HasField("version") else None)
+                    signature = spec.signature_name or "serving_default"
+                    if signature not in server.signature_defs:
+                        raise ServingStatus("FAILED_PRECONDITION", f'Serving signature key '
+                                            f'"{signature}" not found.')
+                    infos = server.signature_defs[signature].inputs
+                    sent, wanted = set(request.inputs), set(infos)
+                    if sent != wanted:
+                        raise ServingStatus(
+                            "INVALID_ARGUMENT",
+                            f"input size does not match signature: {len(sent)}!="
+                            f"{len(wanted)} len({{{','.join(sorted(sent))}}}) != "
+                            f"len({{{','.join(sorted(wanted))}}}). Sent extra: "
+                            f"{{{','.join(sorted(sent - wanted))}}}. Missing but required:"
+                            f" {{{','.join(sorted(wanted - sent))}}}.")
+                    arrays = {}
+                    for i, key in enumerate(sorted(infos)):
+                        proto = request.inputs[key]
+                        if proto.dtype != infos[key].dtype:
+                            raise ServingStatus(
+                                "INVALID_ARGUMENT",
+                                f"Expects arg[{i}] to be "
+                                f"{tf.dtypes.as_dtype(infos[key].dtype).name} but "
+                                f"{tf.dtypes.as_dtype(proto.dtype).name} is provided")
+                        arrays[key] = tf.make_ndarray(proto)
+                    outputs = server.predict("grpc", signature, arrays)
+                except ServingStatus as status:
+                    abort(context, status)
+                response = predict_pb2.PredictResponse()
+                response.model_spec.name = server.model_name
+                response.model_spec.version.value = server.version
+                response.model_spec.signature_name = signature
+                for k, v in outputs.items():
+                    response.outputs[k].CopyFrom(tf.make_tensor_proto(v))
+                return response
+
+            def GetModelMetadata(self, request, context):
+                spec = request.model_spec
+                try:
+                    server.check_model(spec.name, spec.version.value
+                                       if spec.HasField("version") else None)
+                    if list(request.metadata_field) != ["signature_def"]:
+                        raise ServingStatus("INVALID_ARGUMENT", "Metadata field "
+                                            f"{list(request.metadata_field)} is not "
+                                            "supported")
+                except ServingStatus as status:
+                    abort(context, status)
+                response = get_model_metadata_pb2.GetModelMetadataResponse()
+                response.model_spec.name = server.model_name
+                response.model_spec.version.value = server.version
+                response.metadata["signature_def"].Pack(server._signature_def_map())
+                return response
+
+        return Servicer()
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> "FakeTFServing":
+        import grpc
+        from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._http.daemon_threads = True
+        self.rest_port = self._http.server_address[1]
+        self._thread = threading.Thread(target=self._http.serve_forever,
+                                         name="fake-tf-serving-rest", daemon=True)
+        self._thread.start()
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+            self._make_servicer(), self._grpc)
+        self.grpc_port = self._grpc.add_insecure_port("127.0.0.1:0")
+        self._grpc.start()
+        return self
+
+    def stop(self):
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._thread.join(timeout=5)
+            self._http = None
+        if self._grpc is not None:
+            self._grpc.stop(grace=None).wait(5)
+            self._grpc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+_PREDICT_RE = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?:(classify|regress|predict)",
+                         re.IGNORECASE)
+_STATUS_RE = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?(/metadata)?", re.IGNORECASE)
+
+
+def _make_handler(server: FakeTFServing):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # keep test output clean
+            pass
+
+        def _reply(self, status: int, doc: dict):
+            data = json.dumps(doc).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self, fn):
+            try:
+                self._reply(200, fn())
+            except ServingStatus as s:
+                self._reply(_HTTP_STATUS.get(s.code, 500), {"error": s.message})
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            m = _PREDICT_RE.fullmatch(self.path)
+            if not m:
+                return self._reply(400, {"error": f"Malformed request: POST {self.path}"})
+            name, version, method = m.group(1), m.group(2), m.group(3).lower()
+            version = int(version) if version else None
+            if method != "predict":
+                return self._reply(501, {"error": f"the test double implements only "
+                                                  f":predict, not :{method}"})
+            self._handle(lambda: server.rest_predict(name, version, body))
+
+        def do_GET(self):
+            m = _STATUS_RE.fullmatch(self.path)
+            if not m:
+                return self._reply(400, {"error": f"Malformed request: GET {self.path}"})
+            name, version = m.group(1), int(m.group(2)) if m.group(2) else None
+            if m.group(3):
+                self._handle(lambda: server.rest_metadata(name, version))
+            else:
+                self._handle(lambda: server.rest_status(name, version))
+
+    return Handler
