@@ -80,9 +80,13 @@ def parse(argv=None):
 def main(argv=None) -> int:
     try:
         config, workdir, fresh, compare, quiet = parse(argv)
-        from tfgan_app import training  # imports TensorFlow: after the cheap checks
-        from tfgan_app.callbacks import Diverged
+    except ValueError as e:  # ConfigError
+        print(f"train.py: error: {e}", file=sys.stderr)
+        return 2
+    from tfgan_app import training  # imports TensorFlow: after the cheap checks
+    from tfgan_app.callbacks import Diverged
 
+    try:
         result = training.train(config, workdir, fresh=fresh, compare=compare, verbose=0 if quiet else 1)
     except ValueError as e:  # ConfigError, RunDirError, DataError, GANConfigError
         print(f"train.py: error: {e}", file=sys.stderr)

@@ -36,9 +36,10 @@ def toy_discriminator(config: Config) -> keras.Model:
                config.d_activation, "discriminator")
 
 
-def build(config: Config, data_shape: tuple | None = None) -> tuple[keras.Model, keras.Model]:
-    """(generator, discriminator) for `config`."""
+def build(config: Config, data_shape: tuple | None = None,
+          num_classes: int = 0) -> tuple[keras.Model, keras.Model]:
+    """(generator, discriminator) for `config`; image models need the data's (H, W, C)."""
     if not config.is_image:
         return toy_generator(config), toy_discriminator(config)
     from tfgan_app import image_models
-    return image_models.build(config, data_shape)
+    return image_models.build(config, data_shape, num_classes)

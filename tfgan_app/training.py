@@ -43,7 +43,7 @@ def make_optimizer(config: Config, lr: float, steps_per_decay: int):
 
 def build_gan(config: Config, data_shape: tuple | None = None, num_classes: int = 0) -> GAN:
     """Networks, GAN and both optimizers (call inside strategy.scope() when distributing)."""
-    generator, discriminator = models.build(config, data_shape)
+    generator, discriminator = models.build(config, data_shape, num_classes or config.num_classes)
     gan = GAN(generator, discriminator, latent_dim=config.latent_dim, loss=config.loss,
               n_critic=config.n_critic, gp_weight=config.gp_weight, clip_value=config.clip_value,
               noise=config.noise, noise_range=config.noise_range, conditioning=config.conditioning,
@@ -76,6 +76,43 @@ def data_stream(config: Config, start_batch: int = 0):
     return ds, source.image_shape, source.num_classes
 
 
+MODEL_SPEC_FILE = "model.json"
+
+
+def write_model_spec(workdir: Path, data_shape: tuple, num_classes: int) -> None:
+    """What the data told us (sample shape, classes): enough to rebuild the nets without the data."""
+    spec = {"data_shape": [int(d) for d in data_shape], "num_classes": int(num_classes)}
+    tmp = Path(workdir) / f".{MODEL_SPEC_FILE}.tmp"
+    tmp.write_text(json.dumps(spec) + "\n")
+    os.replace(tmp, Path(workdir) / MODEL_SPEC_FILE)
+
+
+def restore_run(workdir) -> tuple[Config, GAN, int]:
+    """(config, GAN with the latest checkpoint's weights, epochs trained) of a run directory.
+
+    Raises checkpointing.RunDirError when `workdir` holds no (finished epoch of a) run.
+    """
+    workdir = Path(workdir)
+    if not checkpointing.has_run(workdir):
+        raise checkpointing.RunDirError(f"--workdir {workdir}: holds no run (no {checkpointing.CONFIG_FILE}); "
+                                        f"train one with `python train.py --workdir {workdir}`")
+    config = checkpointing.load_config(workdir)
+    try:
+        spec = json.loads((workdir / MODEL_SPEC_FILE).read_text())
+    except (OSError, ValueError) as e:
+        raise checkpointing.RunDirError(f"--workdir {workdir}: cannot read {MODEL_SPEC_FILE}: {e}") from None
+    gan = build_gan(config, tuple(spec["data_shape"]), spec["num_classes"])
+    state = checkpointing.TrainingState(workdir, gan, keep=config.keep_checkpoints)
+    if not state.manager.latest_checkpoint:
+        raise checkpointing.RunDirError(f"--workdir {workdir}: has no checkpoint yet (no finished epoch)")
+    try:
+        epoch = state.restore()
+    except (tf.errors.OpError, AssertionError, ValueError) as e:
+        raise checkpointing.RunDirError(f"--workdir {workdir}: cannot restore {state.manager.latest_checkpoint}: "
+                                        f"{str(e).splitlines()[0]}") from None
+    return config, gan, epoch
+
+
 def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose: int = 1,
           extra_callbacks=()) -> TrainResult:
     """Trains `config` in `workdir`, resuming a run that is already there.
@@ -97,6 +134,7 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     keras.utils.set_random_seed(config.seed)  # weight initialisers
 
     _, data_shape, num_classes = data_stream(config)
+    write_model_spec(workdir, data_shape, num_classes or config.num_classes)
     gan = build_gan(config, data_shape, num_classes)
     state = checkpointing.TrainingState(workdir, gan, keep=config.keep_checkpoints)
     initial_epoch = state.restore()

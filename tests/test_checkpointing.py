@@ -1,0 +1,56 @@
+"""Run directories and full-state resume on a toy problem."""
+
+import numpy as np
+import pytest
+
+from tfgan_app import checkpointing, training
+from tfgan_app import config as cfg
+
+
+def small(**kw):
+    base = dict(g_hidden=(16,), d_hidden=(16,), batch_size=32, steps_per_epoch=10, epochs=4,
+                loss="wgan-gp", n_critic=2)
+    base.update(kw)
+    return cfg.preset("ring8", **base)
+
+
+def test_resumed_run_reaches_the_uninterrupted_weights(tmp_path):
+    straight = training.train(small(), tmp_path / "a", verbose=0)
+    training.train(small(epochs=2), tmp_path / "b", verbose=0)
+    resumed = training.train(small(), tmp_path / "b", verbose=0)
+    assert resumed.initial_epoch == 2
+    assert int(resumed.gan.g_optimizer.iterations) == 40
+    for x, y in zip(straight.gan.generator.get_weights() + straight.gan.discriminator.get_weights(),
+                    resumed.gan.generator.get_weights() + resumed.gan.discriminator.get_weights()):
+        np.testing.assert_array_equal(x, y)
+    # The metrics log has one row per epoch, without duplicates.
+    rows = (tmp_path / "b" / "metrics.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == [1, 2, 3, 4]
+
+
+def test_finished_run_is_not_retrained(tmp_path):
+    training.train(small(epochs=1), tmp_path, verbose=0)
+    again = training.train(small(epochs=1), tmp_path, verbose=0)
+    assert again.initial_epoch == 1 and again.history == {}
+
+
+def test_conflicting_config_is_refused_and_fresh_starts_over(tmp_path):
+    training.train(small(epochs=1), tmp_path, verbose=0)
+    with pytest.raises(checkpointing.RunDirError, match="holds a run with n_critic=2 but this command asks for 3"):
+        checkpointing.prepare(tmp_path, small(n_critic=3))
+    config, resuming = checkpointing.prepare(tmp_path, small(n_critic=3), fresh=True)
+    assert not resuming and config.n_critic == 3
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_only_named_fields_are_compared(tmp_path):
+    checkpointing.prepare(tmp_path, small(seed=5))
+    # `python train.py --workdir X --epochs 9` on a run made from another preset: resumes it.
+    config, resuming = checkpointing.prepare(tmp_path, cfg.preset("gaussian1d", epochs=9), compare=("epochs",))
+    assert resuming and config.problem == "ring8" and config.seed == 5 and config.epochs == 9
+
+
+def test_non_empty_directory_without_a_run_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(checkpointing.RunDirError, match="not empty and holds no run"):
+        checkpointing.prepare(tmp_path, small())
