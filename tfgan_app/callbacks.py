@@ -61,8 +61,6 @@ class MetricsLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, "time": round(time.time(), 3)}
         row.update({k: float(v) for k, v in (logs or {}).items()})
-        row["learning_rate_g"] = _lr(self.model.g_optimizer)
-        row["learning_rate_d"] = _lr(self.model.d_optimizer)
         if self.path.exists() and self.path.stat().st_size > 0:
             self._write([row], list(row), mode="a")
         else:
@@ -125,3 +123,43 @@ class ToyPlots(keras.callbacks.Callback):
                              title=f"{self.problem}, epoch {done}")
         if self.metrics_csv.exists():
             plotting.loss_curves(self.metrics_csv, self.workdir / "losses.png")
+
+
+class ImageGrids(keras.callbacks.Callback):
+    """A grid of samples from fixed noise every `every` epochs, and a GIF of all grids.
+
+    Conditional models get one row per class (the same noise in each column), as the
+    TF DCGAN tutorial shows unconditional ones.  Grids go to WORKDIR/grids/, the
+    latest to WORKDIR/samples.png, the animation to WORKDIR/progress.gif, and the
+    pictures to TensorBoard when a writer is given.
+    """
+
+    def __init__(self, workdir: Path, z: tf.Tensor, labels, rows: int, every: int, epochs: int,
+                 writer=None):
+        super().__init__()
+        self.workdir, self.z, self.labels, self.rows = Path(workdir), z, labels, rows
+        self.every, self.epochs, self.writer = every, epochs, writer
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.epochs:
+            return
+        images = self.model.generate(self.z, self.labels).numpy()  # (N, H, W, C) in [-1, 1]
+        grid = plotting.image_grid(images, self.rows)
+        path = self.workdir / "grids" / f"epoch_{done:04d}.png"
+        plotting.save_png(grid, path)
+        plotting.save_png(grid, self.workdir / "samples.png")
+        plotting.save_gif(sorted((self.workdir / "grids").glob("epoch_*.png")), self.workdir / "progress.gif")
+        if self.writer is not None:
+            with self.writer.as_default():
+                tf.summary.image("samples", grid[np.newaxis], step=done)
+            self.writer.flush()
+
+
+class LearningRates(keras.callbacks.Callback):
+    """Adds both learning rates to the epoch logs (so TensorBoard and the CSV show them)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["lr_g"] = _lr(self.model.g_optimizer)
+            logs["lr_d"] = _lr(self.model.d_optimizer)

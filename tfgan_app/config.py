@@ -265,6 +265,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         latent_dim=100, loss="non-saturating", optimizer="adam", g_lr=2e-4, d_lr=2e-4,
         beta_1=0.5, beta_2=0.999, batch_size=128, steps_per_epoch=78, epochs=25, width=64),
 }
+for _values in PRESETS.values():  # image runs draw their sample grid every epoch
+    if _values.get("problem") == "image":
+        _values.setdefault("plot_every", 1)
 DEFAULT_PRESET = "ring8"
 
 

@@ -59,7 +59,7 @@ def loss_curves(metrics_csv: Path, path: Path) -> None:
         rows = list(csv.DictReader(f))
     if not rows:
         return
-    names = [k for k in rows[0] if k not in ("epoch", "time", "learning_rate_g", "learning_rate_d")]
+    names = [k for k in rows[0] if k not in ("epoch", "time")]
     epochs = [int(r["epoch"]) for r in rows]
     cols = 3
     nrows = (len(names) + cols - 1) // cols

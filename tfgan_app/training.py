@@ -113,6 +113,19 @@ def restore_run(workdir) -> tuple[Config, GAN, int]:
     return config, gan, epoch
 
 
+def image_grids(config: Config, gan: GAN, workdir: Path) -> cb.ImageGrids:
+    """The fixed-noise grid monitor: 8x8 samples, or one row of 8 per class if conditional."""
+    seed = tf.constant([config.seed, -3], tf.int64)
+    if gan.conditional:
+        rows, cols = gan.num_classes, 8
+        z = tf.tile(gan.sample_noise(cols, seed), [rows, 1])  # same noise in each column
+        labels = tf.repeat(tf.range(rows, dtype=tf.int32), cols)  # (rows * cols,)
+    else:
+        rows, z, labels = 8, gan.sample_noise(64, seed), None
+    writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "samples"))
+    return cb.ImageGrids(workdir, z, labels, rows, config.plot_every, config.epochs, writer)
+
+
 def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose: int = 1,
           extra_callbacks=()) -> TrainResult:
     """Trains `config` in `workdir`, resuming a run that is already there.
@@ -142,8 +155,12 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
 
     guard = cb.DivergenceGuard()
     metrics_csv = workdir / "metrics.csv"
-    callbacks = [guard, cb.Checkpointer(state, guard), cb.MetricsLog(metrics_csv, initial_epoch)]
-    if not config.is_image:
+    callbacks = [guard, cb.Checkpointer(state, guard), cb.LearningRates(),
+                 cb.MetricsLog(metrics_csv, initial_epoch),
+                 keras.callbacks.TensorBoard(str(workdir / "tensorboard"), write_graph=False)]
+    if config.is_image:
+        callbacks.append(image_grids(config, gan, workdir))
+    else:
         real = toy_data.sample(config.problem, config.eval_samples, [config.seed, -1]).numpy()
         z = gan.sample_noise(config.eval_samples, tf.constant([config.seed, -2], tf.int64))
         callbacks.append(cb.ToyPlots(config.problem, workdir, real, z, config.plot_every,
