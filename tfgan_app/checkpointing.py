@@ -66,7 +66,7 @@ def prepare(workdir: Path, config: Config, *, fresh: bool = False,
     workdir = Path(workdir)
     if workdir.exists() and not workdir.is_dir():
         raise RunDirError(f"--workdir {workdir}: is a file; expected a directory (new or holding a run)")
-    if fresh and workdir.exists():
+    if fresh and has_run(workdir):  # only ever delete what a run wrote, never another directory
         shutil.rmtree(workdir)
     if not has_run(workdir):
         if workdir.exists() and any(workdir.iterdir()):
