@@ -27,7 +27,7 @@ def _norm(kind: str, name: str):
 def _generator_inputs(config: Config, num_classes: int):
     z = keras.Input((config.latent_dim,), name="z")
     if config.conditioning == "none":
-        return [z], z
+        return z, z  # a single input, not a list: callers pass a plain tensor
     labels = keras.Input((), dtype="int32", name="labels")
     emb = keras.layers.Embedding(num_classes, LABEL_EMBEDDING, name="label_embedding")(labels)  # (B, 50)
     return [z, labels], keras.layers.Concatenate(name="z_and_label")([z, emb])
@@ -36,7 +36,7 @@ def _generator_inputs(config: Config, num_classes: int):
 def _discriminator_inputs(config: Config, shape: tuple, num_classes: int):
     x = keras.Input(shape, name="x")
     if config.conditioning != "cgan":
-        return [x], x
+        return x, x
     h, w, _ = shape
     labels = keras.Input((), dtype="int32", name="labels")
     plane = keras.layers.Embedding(num_classes, h * w, name="label_embedding")(labels)  # (B, H*W)

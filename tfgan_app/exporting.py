@@ -1,0 +1,627 @@
+"""Export a run's generator as a versioned SavedModel that TF Serving can serve.
+
+    run directory  ->  restore_run  ->  ExportArchive (signatures)  ->  BASE/NAME/.tmp-*
+                   ->  contract check (load, call, compare)        ->  rename to BASE/NAME/<version>
+
+The export holds the generator of the run's LATEST checkpoint (there are no EMA
+weights yet). It is written through `keras.export.ExportArchive` -- never a
+hand-rolled `tf.saved_model.save`, which TF Serving cannot load (see
+../shared/TF_TRAPS.md, "Export and serving").
+
+Signatures (the contract of serving/README.md; every input is batch-major, B = 1..256):
+
+| signature              | inputs                                | outputs                            |
+|------------------------|---------------------------------------|------------------------------------|
+| `serving_default`      | `z` float32 [B, latent]               | `samples` float32 [B, *sample]     |
+| `generate`             | `seeds` int64 [B]                     | `samples`, `z` (+ `labels`, cond.) |
+| `generate_png`         | `seeds` int64 [B]   (image models)    | `images_bytes` string [B] (PNG)    |
+| `conditional`          | `z`, `labels` int32 [B] (cond. only)  | `samples`                          |
+| `generate_conditional` | `seeds`, `labels`      (cond. only)   | `samples`, `z`                     |
+
+Samples are vectors [B, dim] for the toy problems and NHWC images in [-1, 1] for
+image models. PNGs hold uint8 pixels round((x + 1) * 127.5), clipped to [0, 255].
+
+Seeds. `z` for seed s is one stateless draw from the seed pair (s, 0), with the GAN's
+noise distribution: "normal" -> `tf.random.stateless_normal([latent], (s, 0))`;
+"uniform" -> `tf.random.stateless_uniform([latent], (s, 0), -r, r)`; "stratified"
+(training spreads a whole batch over [-r, r]) has no per-example meaning, so it is
+drawn like "uniform" in [-r, r]. The same seed gives the same z and sample on every
+call and every machine (no XLA in any endpoint: XLA changes stateless draws).
+
+Conditional models. A sample needs a class label, so:
+- `serving_default` takes (`z`, `labels`): it is the same function as `conditional`
+  (a request without labels fails with a missing-input error naming `labels` rather
+  than silently inventing a class);
+- the seed-only signatures `generate` and `generate_png` derive the label from the
+  seed too: label = `tf.random.stateless_uniform([], (s, 1), 0, num_classes, int32)`,
+  and `generate` returns it as a third output, `labels` int32 [B];
+- labels outside [0, num_classes) fail an in-graph assertion (INVALID_ARGUMENT,
+  HTTP 400), as does a `labels` batch that differs from the `z` / `seeds` batch.
+
+Publishing is atomic: the export is written to a hidden temporary directory inside
+BASE/NAME (TF Serving only looks at all-digit directory names), loaded and checked
+there (`validate_export`), then renamed to its version directory with a rename that
+never replaces anything. An existing version is refused, never overwritten.
+Also written: `assets.extra/tf_serving_warmup_requests` (TF Serving replays it
+before serving: batches 1 and 64 of every signature) and `assets.extra/export_info.json`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import errno
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+DEFAULT_EXPORT_BASE = "exports"
+DEFAULT_NAME = "generator"
+PREDICT_METHOD = "tensorflow/serving/predict"
+WARMUP_FILE = "tf_serving_warmup_requests"
+INFO_FILE = "export_info.json"
+EXTRA_DIR = "assets.extra"          # TF Serving reads warmup requests from here
+TEMP_PREFIX = ".tmp-export-"        # not all digits: TF Serving ignores it
+CHECK_BATCH_SIZES = (1, 256)        # batch sizes the contract check runs every signature at
+WARMUP_BATCH_SIZES = (1, 64)
+MAX_BATCH_SIZE = 256                # serving/batching_parameters.txt
+# Graph function vs. eager Keras call in one process: same kernels, but oneDNN may
+# order sums differently; measured differences are ~1e-7.
+CHECK_ATOL = 1e-5
+CHECK_RTOL = 1e-5
+
+_VERSION_DIR = re.compile(r"[0-9]+")  # what TF Serving counts as a version
+
+
+class ExportError(ValueError):
+    """The export cannot be written as asked; the message names the flag or check."""
+
+
+@dataclasses.dataclass
+class ExportResult:
+    export_dir: Path     # BASE/NAME/<version>
+    version: int
+    signatures: dict     # the contract: {signature: {"inputs": ..., "outputs": ...}}
+    epochs: int | None   # epochs the exported generator was trained for (None: unknown)
+
+
+# --------------------------------------------------------------------------- the rules
+def noise_for_seeds(seeds, latent_dim: int, noise: str = "normal",
+                    noise_range: float = 1.0) -> tf.Tensor:
+    """z (B, latent_dim) float32 for int64 seeds (B,): one stateless draw per seed.
+
+    Seed s draws from the stateless seed pair (s, 0): normal noise is N(0, I),
+    "uniform" and "stratified" are U[-noise_range, noise_range] per coordinate.
+    Used by the exported `generate*` signatures; callable eagerly too.
+    """
+    seeds = tf.convert_to_tensor(seeds, tf.int64)
+    r = float(noise_range)
+
+    def one(seed):
+        pair = tf.stack([seed, tf.constant(0, tf.int64)])  # (2,)
+        if noise == "normal":
+            return tf.random.stateless_normal([latent_dim], pair)
+        return tf.random.stateless_uniform([latent_dim], pair, minval=-r, maxval=r)
+
+    if noise not in ("normal", "uniform", "stratified"):
+        raise ExportError(f"noise: {noise!r} has no per-seed rule (normal, uniform, stratified)")
+    return tf.map_fn(one, seeds, fn_output_signature=tf.float32)  # (B, latent)
+
+
+def labels_for_seeds(seeds, num_classes: int) -> tf.Tensor:
+    """Class labels (B,) int32 for int64 seeds (B,): uniform on [0, num_classes) from (s, 1)."""
+    seeds = tf.convert_to_tensor(seeds, tf.int64)
+
+    def one(seed):
+        pair = tf.stack([seed, tf.constant(1, tf.int64)])  # (2,)
+        return tf.random.stateless_uniform([], pair, minval=0, maxval=num_classes,
+                                           dtype=tf.int32)
+
+    return tf.map_fn(one, seeds, fn_output_signature=tf.int32)  # (B,)
+
+
+def to_pixels(samples) -> tf.Tensor:
+    """Images in [-1, 1] -> uint8 round((x + 1) * 127.5), clipped to [0, 255]."""
+    x = tf.round((tf.cast(samples, tf.float32) + 1.0) * 127.5)
+    return tf.cast(tf.clip_by_value(x, 0.0, 255.0), tf.uint8)
+
+
+def signature_contract(latent_dim: int, sample_shape: tuple, num_classes: int = 0) -> dict:
+    """{signature: {"inputs": {key: (dtype, shape)}, "outputs": {...}}}; None = any size."""
+    sample = [None, *[int(d) for d in sample_shape]]
+    z = ("float32", [None, int(latent_dim)])
+    seeds, labels = ("int64", [None]), ("int32", [None])
+    samples = ("float32", sample)
+    conditional = num_classes > 0
+    contract = {}
+    if conditional:
+        contract["serving_default"] = {"inputs": {"z": z, "labels": labels},
+                                       "outputs": {"samples": samples}}
+        contract["generate"] = {"inputs": {"seeds": seeds},
+                                "outputs": {"samples": samples, "z": z, "labels": labels}}
+    else:
+        contract["serving_default"] = {"inputs": {"z": z}, "outputs": {"samples": samples}}
+        contract["generate"] = {"inputs": {"seeds": seeds},
+                                "outputs": {"samples": samples, "z": z}}
+    if len(sample_shape) == 3:  # (H, W, C): an image model
+        contract["generate_png"] = {"inputs": {"seeds": seeds},
+                                    "outputs": {"images_bytes": ("string", [None])}}
+    if conditional:
+        contract["conditional"] = {"inputs": {"z": z, "labels": labels},
+                                   "outputs": {"samples": samples}}
+        contract["generate_conditional"] = {"inputs": {"seeds": seeds, "labels": labels},
+                                            "outputs": {"samples": samples, "z": z}}
+    return contract
+
+
+# --------------------------------------------------------------------------- archive
+def _sample_shape(gan) -> tuple:
+    z = tf.zeros([1, gan.latent_dim], tf.float32)
+    labels = tf.zeros([1], tf.int32) if gan.conditional else None
+    return tuple(int(d) for d in gan.generate(z, labels).shape[1:])
+
+
+def build_archive(gan) -> tuple[keras.export.ExportArchive, dict]:
+    """The ExportArchive around `gan.generator` with every contract signature.
+
+    Returns:
+        (archive, contract): call `archive.write_out(dir)`; `contract` is
+        `signature_contract(...)` for this GAN.
+    """
+    generator = gan.generator
+    latent_dim, num_classes = gan.latent_dim, gan.num_classes if gan.conditional else 0
+    noise, noise_range = gan.noise, gan.noise_range
+    contract = signature_contract(latent_dim, _sample_shape(gan), num_classes)
+
+    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+    seeds_spec = tf.TensorSpec([None], tf.int64, name="seeds")
+    labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+
+    def samples_of(z, labels=None):
+        inputs = z if labels is None else [z, labels]
+        return tf.cast(generator(inputs, training=False), tf.float32)  # (B, *sample)
+
+    def checked(labels, batch_of):
+        """labels, after in-graph checks of their range and batch size."""
+        valid = f"labels must be class indices in [0, {num_classes})"
+        checks = [
+            tf.debugging.assert_non_negative(labels, message=f"{valid}; got a negative label"),
+            tf.debugging.assert_less(labels, tf.constant(num_classes, tf.int32),
+                                     message=f"{valid}; got a label >= {num_classes}"),
+            tf.debugging.assert_equal(tf.shape(labels)[0], tf.shape(batch_of)[0],
+                                      message="labels must have one entry per row of "
+                                              "z / seeds (same batch size)"),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.identity(labels)
+
+    def endpoint(fn, *specs):
+        return tf.function(fn, input_signature=list(specs), autograph=False)
+
+    def generate(seeds):
+        z = noise_for_seeds(seeds, latent_dim, noise, noise_range)
+        if not num_classes:
+            return {"samples": samples_of(z), "z": z}
+        labels = labels_for_seeds(seeds, num_classes)
+        return {"samples": samples_of(z, labels), "z": z, "labels": labels}
+
+    def generate_png(seeds):
+        z = noise_for_seeds(seeds, latent_dim, noise, noise_range)
+        labels = labels_for_seeds(seeds, num_classes) if num_classes else None
+        pixels = to_pixels(samples_of(z, labels))  # (B, H, W, C) uint8
+        return {"images_bytes": tf.map_fn(tf.io.encode_png, pixels,
+                                          fn_output_signature=tf.string)}  # (B,)
+
+    def conditional(z, labels):
+        return {"samples": samples_of(z, checked(labels, z))}
+
+    def generate_conditional(seeds, labels):
+        labels = checked(labels, seeds)
+        z = noise_for_seeds(seeds, latent_dim, noise, noise_range)
+        return {"samples": samples_of(z, labels), "z": z}
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    if num_classes:
+        # serving_default = conditional (a separate tf.function object each).
+        archive.add_endpoint("serving_default", endpoint(conditional, z_spec, labels_spec))
+    else:
+        archive.add_endpoint("serving_default",
+                             endpoint(lambda z: {"samples": samples_of(z)}, z_spec))
+    archive.add_endpoint("generate", endpoint(generate, seeds_spec))
+    if "generate_png" in contract:
+        archive.add_endpoint("generate_png", endpoint(generate_png, seeds_spec))
+    if num_classes:
+        archive.add_endpoint("conditional", endpoint(conditional, z_spec, labels_spec))
+        archive.add_endpoint("generate_conditional",
+                             endpoint(generate_conditional, seeds_spec, labels_spec))
+    return archive, contract
+
+
+# --------------------------------------------------------------------------- requests
+def example_inputs(contract: dict, signature: str, batch: int, num_classes: int = 0,
+                   seed: int = 0) -> dict:
+    """Valid inputs of `signature` for a batch: normal z, seeds, labels cycling the classes."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for key, (dtype, shape) in contract[signature]["inputs"].items():
+        if key == "z":
+            out[key] = rng.normal(size=(batch, shape[1])).astype(np.float32)
+        elif key == "seeds":
+            # Small, large and negative seeds alike.
+            out[key] = (np.arange(batch, dtype=np.int64) * 7919 - 3 + seed).astype(np.int64)
+            out[key][-1] = np.int64(2**62 + seed)
+        elif key == "labels":
+            out[key] = (np.arange(batch) % max(num_classes, 1)).astype(np.int32)
+        else:  # pragma: no cover - the contract has no other inputs
+            raise ExportError(f"no example for input {key!r} of {signature!r}")
+    return out
+
+
+def write_warmup_requests(path, contract: dict, model_name: str, num_classes: int = 0,
+                          batch_sizes=WARMUP_BATCH_SIZES) -> int:
+    """TFRecord of PredictionLog: one PredictRequest per signature and batch size.
+
+    Returns:
+        The number of records written.
+    """
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    count = 0
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for signature in contract:
+            for batch in batch_sizes:
+                request = predict_pb2.PredictRequest()
+                request.model_spec.name = model_name
+                request.model_spec.signature_name = signature
+                for key, value in example_inputs(contract, signature, batch, num_classes).items():
+                    request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+                log = prediction_log_pb2.PredictionLog(
+                    predict_log=prediction_log_pb2.PredictLog(request=request))
+                writer.write(log.SerializeToString())
+                count += 1
+    return count
+
+
+def read_warmup_requests(path) -> list:
+    """The PredictRequests of a warmup file, in order."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    requests = []
+    for record in tf.data.TFRecordDataset(str(path)):
+        log = prediction_log_pb2.PredictionLog()
+        log.ParseFromString(record.numpy())
+        requests.append(log.predict_log.request)
+    return requests
+
+
+# --------------------------------------------------------------------------- checks
+def _meta_graph(export_dir):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    sm = saved_model_pb2.SavedModel()
+    sm.ParseFromString((Path(export_dir) / "saved_model.pb").read_bytes())
+    metas = [m for m in sm.meta_graphs if "serve" in m.meta_info_def.tags]
+    if not metas:
+        raise ExportError("saved_model.pb has no MetaGraph tagged 'serve'")
+    return metas[0]
+
+
+def check_structure(export_dir, contract: dict) -> None:
+    """SignatureDefs as the contract says, no DT_HALF, no XLA-must-compile functions.
+
+    Raises:
+        ExportError: naming the signature, tensor and what differs.
+    """
+    meta = _meta_graph(export_dir)
+    sigs = {k: v for k, v in meta.signature_def.items() if not k.startswith("__")}
+    if set(sigs) != set(contract):
+        raise ExportError(f"signatures {sorted(sigs)} != contract {sorted(contract)}")
+    for name, want in contract.items():
+        sig = sigs[name]
+        if sig.method_name != PREDICT_METHOD:
+            raise ExportError(f"{name}: method_name {sig.method_name!r}, expected {PREDICT_METHOD}")
+        for kind in ("inputs", "outputs"):
+            got = getattr(sig, kind)
+            if set(got) != set(want[kind]):
+                raise ExportError(f"{name}: {kind} {sorted(got)} != {sorted(want[kind])}")
+            for key, (dtype, shape) in want[kind].items():
+                info = got[key]
+                got_dtype = tf.dtypes.as_dtype(info.dtype).name
+                got_shape = (None if info.tensor_shape.unknown_rank else
+                             [None if d.size < 0 else d.size for d in info.tensor_shape.dim])
+                if got_dtype != dtype or got_shape != shape:
+                    raise ExportError(f"{name}: {kind[:-1]} {key!r} is {got_dtype} {got_shape}, "
+                                      f"expected {dtype} {shape}")
+                if not got_shape:  # rank 0 breaks server-side batching
+                    raise ExportError(f"{name}: {kind[:-1]} {key!r} has rank 0")
+    functions = list(meta.graph_def.library.function)
+    for fn in functions:
+        if fn.attr["_XlaMustCompile"].b:
+            raise ExportError(f"function {fn.signature.name} must be compiled with XLA "
+                              "(jit_compile); TF Serving disables XLA")
+    nodes = [n for fn in functions for n in fn.node_def] + list(meta.graph_def.node)
+    for node in nodes:
+        if node.attr["_XlaMustCompile"].b:
+            raise ExportError(f"node {node.name} must be compiled with XLA (jit_compile); "
+                              "TF Serving disables XLA")
+
+
+def _reference(gan, contract: dict, signature: str, inputs: dict) -> dict:
+    """What `signature` must return for `inputs`, computed with the Keras generator."""
+    num_classes = gan.num_classes if gan.conditional else 0
+    if "z" in inputs:
+        z = tf.constant(inputs["z"])
+    else:
+        z = noise_for_seeds(inputs["seeds"], gan.latent_dim, gan.noise, gan.noise_range)
+    labels = None
+    if num_classes:
+        labels = (tf.constant(inputs["labels"]) if "labels" in inputs
+                  else labels_for_seeds(inputs["seeds"], num_classes))
+    samples = gan.generate(z, labels).numpy()
+    out = {"samples": samples, "z": z.numpy()}
+    if labels is not None:
+        out["labels"] = labels.numpy()
+    if signature == "generate_png":
+        out = {"images_bytes": to_pixels(samples).numpy()}  # compared after decoding
+    return {k: v for k, v in out.items() if k in contract[signature]["outputs"]}
+
+
+def compare_outputs(signature: str, got: dict, want: dict, atol=CHECK_ATOL, rtol=CHECK_RTOL):
+    """Raise ExportError unless `got` (signature outputs) matches `want` (`_reference`)."""
+    if set(got) != set(want):
+        raise ExportError(f"{signature}: outputs {sorted(got)} != {sorted(want)}")
+    for key, expected in want.items():
+        value = np.asarray(got[key])
+        if key == "images_bytes":
+            if value.shape != (len(expected),):
+                raise ExportError(f"{signature}: {key} has shape {value.shape}, "
+                                  f"expected ({len(expected)},)")
+            decoded = np.stack([tf.io.decode_png(bytes(b), channels=expected.shape[-1]).numpy()
+                                for b in value])  # (B, H, W, C) uint8
+            diff = np.abs(decoded.astype(np.int32) - expected.astype(np.int32)).max()
+            if decoded.shape != expected.shape or diff > 1:
+                raise ExportError(f"{signature}: decoded PNGs {decoded.shape} differ from the "
+                                  f"generator's pixels {expected.shape} by up to {diff}")
+            continue
+        if value.dtype != expected.dtype or value.shape != expected.shape:
+            raise ExportError(f"{signature}: {key} is {value.dtype} {value.shape}, expected "
+                              f"{expected.dtype} {expected.shape}")
+        if not np.allclose(value, expected, atol=atol, rtol=rtol):
+            worst = float(np.max(np.abs(value.astype(np.float64) - expected)))
+            raise ExportError(f"{signature}: {key} differs from the Keras generator by up to "
+                              f"{worst:.3g} (tolerance atol={atol}, rtol={rtol})")
+
+
+def validate_export(export_dir, gan, contract: dict, model_name: str = DEFAULT_NAME,
+                    batch_sizes=CHECK_BATCH_SIZES) -> None:
+    """Check an export against the contract before it is published.
+
+    Structure (`check_structure`); then `tf.saved_model.load` and every signature at
+    each batch size in `batch_sizes`, compared with the Keras generator; then every
+    warmup request replayed.
+
+    Raises:
+        ExportError: naming the signature and what failed.
+    """
+    export_dir = Path(export_dir)
+    check_structure(export_dir, contract)
+    num_classes = gan.num_classes if gan.conditional else 0
+    loaded = tf.saved_model.load(str(export_dir))
+    try:
+        for signature in contract:
+            fn = loaded.signatures[signature]
+            for batch in batch_sizes:
+                inputs = example_inputs(contract, signature, batch, num_classes, seed=batch)
+                try:
+                    got = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+                except tf.errors.OpError as e:
+                    raise ExportError(f"{signature} failed at batch {batch}: "
+                                      f"{e.message.splitlines()[0]}") from None
+                compare_outputs(signature, {k: v.numpy() for k, v in got.items()},
+                                _reference(gan, contract, signature, inputs))
+        warmup = export_dir / EXTRA_DIR / WARMUP_FILE
+        requests = read_warmup_requests(warmup)
+        covered = {r.model_spec.signature_name for r in requests}
+        if covered != set(contract) or any(r.model_spec.name != model_name for r in requests):
+            raise ExportError(f"{warmup}: requests cover {sorted(covered)} for model(s) "
+                              f"{sorted({r.model_spec.name for r in requests})}, expected "
+                              f"{sorted(contract)} for {model_name!r}")
+        for r in requests:
+            fn = loaded.signatures[r.model_spec.signature_name]
+            fn(**{k: tf.constant(tf.make_ndarray(v)) for k, v in r.inputs.items()})
+    finally:
+        del loaded
+
+
+# --------------------------------------------------------------------------- publishing
+def existing_versions(model_dir) -> list[int]:
+    """Integer versions under BASE/NAME (all-digit directory names, as TF Serving reads them)."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir()
+                  if _VERSION_DIR.fullmatch(p.name) and p.is_dir())
+
+
+def next_version(model_dir) -> int:
+    """max existing version + 1, or 1."""
+    return max(existing_versions(model_dir), default=0) + 1
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask would, for all threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
+_RENAME_NOREPLACE = 1  # linux/fs.h
+
+
+def _rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename src to dst; FileExistsError if dst exists, even if another process races us.
+
+    Uses Linux renameat2(RENAME_NOREPLACE) when available; elsewhere checks first
+    (os.rename never replaces a non-empty directory either).
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        at_fdcwd = -100
+        rc = renameat2(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst),
+                       _RENAME_NOREPLACE)
+        if rc == 0:
+            return
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            raise FileExistsError(err, os.strerror(err), str(dst))
+        if err not in (errno.ENOSYS, errno.EINVAL):  # else: no support on this filesystem
+            raise OSError(err, os.strerror(err), str(dst))
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+    os.rename(src, dst)
+
+
+def _check_target(export_base: Path, name: str, version: int | None) -> Path:
+    if not name or name in (".", "..") or "/" in name or os.sep in name or name.startswith("."):
+        raise ExportError(f"--name: {name!r} is not a model name; use a plain directory "
+                          f"name such as {DEFAULT_NAME!r}")
+    if version is not None and (isinstance(version, bool) or int(version) < 1):
+        raise ExportError(f"--version: expected a positive integer, got {version}")
+    for path in (export_base, export_base / name):
+        if path.exists() and not path.is_dir():
+            raise ExportError(f"--export-base {export_base}: {path} is a file; expected a "
+                              "directory")
+    model_dir = export_base / name
+    if version is not None and int(version) in existing_versions(model_dir):
+        raise ExportError(f"--version {version}: {model_dir / str(version)} already exists; "
+                          f"exports are never overwritten (omit --version to write the next "
+                          f"one, {next_version(model_dir)})")
+    return model_dir
+
+
+def export_gan(gan, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
+               version: int | None = None, info: dict | None = None) -> ExportResult:
+    """Write `gan`'s generator to BASE/NAME/<version>/, checked, atomically.
+
+    Args:
+        gan: a `tfgan_app.gan.GAN` (its generator, latent_dim, noise, conditioning).
+        export_base: directory holding one directory per model (TF Serving's base).
+        name: model name (TF Serving's model name; warmup requests use it).
+        version: integer version; None = next free (max existing + 1, from 1).
+        info: extra fields for `assets.extra/export_info.json` (e.g. the run's config).
+
+    Returns:
+        ExportResult.
+
+    Raises:
+        ExportError: a bad name / version, an existing version, or an export that
+            failed its contract check (nothing is published then).
+    """
+    export_base = Path(export_base)
+    model_dir = _check_target(export_base, name, version)
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=model_dir))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; a server may run as another user
+    except OSError as e:
+        raise ExportError(f"--export-base {export_base}: cannot create {model_dir}: "
+                          f"{e.strerror or e}") from None
+    try:
+        archive, contract = build_archive(gan)
+        archive.write_out(str(tmp), verbose=False)
+        extra = tmp / EXTRA_DIR
+        extra.mkdir(exist_ok=True)
+        num_classes = gan.num_classes if gan.conditional else 0
+        write_warmup_requests(extra / WARMUP_FILE, contract, name, num_classes)
+        doc = {
+            "model_name": name,
+            "signatures": {s: {kind: {k: {"dtype": d, "shape": shp} for k, (d, shp) in v.items()}
+                               for kind, v in c.items()} for s, c in contract.items()},
+            "latent_dim": gan.latent_dim,
+            "num_classes": num_classes,
+            "sample_shape": contract["serving_default"]["outputs"]["samples"][1][1:],
+            "noise": {"kind": gan.noise, "range": gan.noise_range,
+                      "per_seed": "normal: stateless_normal((seed, 0)); uniform and "
+                                  "stratified: stateless_uniform((seed, 0), -range, range)"},
+            "labels_per_seed": ("stateless_uniform([], (seed, 1), 0, num_classes, int32)"
+                                if num_classes else None),
+            "weights": "latest checkpoint's generator (no EMA)",
+            "tensorflow": tf.__version__, "keras": keras.__version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **(info or {}),
+        }
+        (extra / INFO_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        validate_export(tmp, gan, contract, model_name=name)
+        return _publish(tmp, model_dir, version, contract, (info or {}).get("epochs"))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _publish(tmp: Path, model_dir: Path, version: int | None, contract: dict,
+             epochs) -> ExportResult:
+    """Rename tmp to its version directory; with version None, take the next free one."""
+    for _ in range(100):
+        v = int(version) if version is not None else next_version(model_dir)
+        target = model_dir / str(v)
+        try:
+            _rename_noreplace(tmp, target)
+            return ExportResult(target, v, contract, epochs)
+        except FileExistsError:
+            if version is not None:
+                raise ExportError(f"--version {version}: {target} already exists (written "
+                                  "while this export ran); exports are never overwritten") \
+                    from None
+            # Another exporter took this number first: take the next.
+    raise ExportError(f"{model_dir}: could not find a free version number")
+
+
+def export_run(workdir, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
+               version: int | None = None) -> ExportResult:
+    """Export the generator of the latest checkpoint of the run in `workdir`.
+
+    EMA weights do not exist yet: the export holds the latest checkpoint's generator.
+
+    Args:
+        workdir: a run directory written by `training.train` (train.py).
+        export_base, name, version: see `export_gan`.
+
+    Returns:
+        ExportResult.
+
+    Raises:
+        checkpointing.RunDirError: `workdir` is missing, a file, or holds no
+            restorable run (message starts with `--workdir WORKDIR:`).
+        ExportError: see `export_gan`.
+    """
+    from tfgan_app import checkpointing, training
+
+    workdir = Path(workdir)
+    if not workdir.exists():
+        raise checkpointing.RunDirError(f"--workdir {workdir}: does not exist; expected a run "
+                                        "directory written by train.py")
+    if not workdir.is_dir():
+        raise checkpointing.RunDirError(f"--workdir {workdir}: is a file; expected a run "
+                                        "directory written by train.py")
+    _check_target(Path(export_base), name, version)  # fail before restoring anything
+    config, gan, epochs = training.restore_run(workdir)
+    info = {"workdir": str(workdir.resolve()), "epochs": epochs,
+            "config": dataclasses.asdict(config)}
+    return export_gan(gan, export_base, name, version, info=info)
