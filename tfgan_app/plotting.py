@@ -64,8 +64,13 @@ def loss_curves(metrics_csv: Path, path: Path) -> None:
     cols = 3
     nrows = (len(names) + cols - 1) // cols
     fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 2.6 * nrows), squeeze=False)
+    # Where the minimax game's equilibrium (D = 1/2) puts these curves.
+    equilibrium = {"d_real": 0.5, "d_fake": 0.5, "d_objective": -2 * np.log(2)} if "d_objective" in names else {}
     for ax, name in zip(axes.ravel(), names):
         ax.plot(epochs, [float(r[name]) for r in rows])
+        if name in equilibrium:
+            ax.axhline(equilibrium[name], color="gray", ls="--", lw=1, label="equilibrium")
+            ax.legend(loc="best", fontsize=8)
         ax.set_title(name)
         ax.set_xlabel("epoch")
     for ax in axes.ravel()[len(names):]:
