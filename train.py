@@ -45,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", help=f"one of: {', '.join(cfg.PRESETS)} (default {cfg.DEFAULT_PRESET})")
     p.add_argument("--workdir", help="run directory (default runs/PRESET); resumed if it holds a run")
-    p.add_argument("--fresh", action="store_true", help="start over even if --workdir holds a run")
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true",
+                        help="continue the run in --workdir (the default when it holds one)")
+    resume.add_argument("--fresh", action="store_true", help="start over even if --workdir holds a run")
     p.add_argument("--steps", type=int, help="total generator steps (sets --epochs, and "
                    "--steps-per-epoch when smaller)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -62,6 +65,7 @@ def parse(argv=None):
     preset = args.pop("preset", None)
     workdir = args.pop("workdir", None)
     fresh, quiet, steps = args.pop("fresh"), args.pop("quiet"), args.pop("steps", None)
+    args.pop("resume")  # resuming is what happens anyway; the flag states it
     overrides = dict(args)  # only the fields given (SUPPRESS drops the rest)
     if steps is not None:
         if steps <= 0:

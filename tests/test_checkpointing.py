@@ -54,3 +54,18 @@ def test_non_empty_directory_without_a_run_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(checkpointing.RunDirError, match="not empty and holds no run"):
         checkpointing.prepare(tmp_path, small())
+
+
+def test_interrupted_checkpoint_write_leaves_the_previous_one(tmp_path):
+    # TF writes ckpt-N's files first and only then swaps the `checkpoint` index file
+    # (atomically).  A process killed in between leaves partial ckpt-2 files and an index
+    # still naming ckpt-1: resume must use ckpt-1, intact.
+    done = training.train(small(epochs=1), tmp_path, verbose=0)
+    g1 = [w.numpy() for w in done.gan.generator.weights]
+    ckpts = tmp_path / "checkpoints"
+    (ckpts / "ckpt-2.index").write_bytes(b"partial")
+    (ckpts / "ckpt-2.data-00000-of-00001").write_bytes(b"\0" * 10)
+    _, gan, epoch = training.restore_run(tmp_path)
+    assert epoch == 1
+    for x, y in zip(g1, gan.generator.weights):
+        np.testing.assert_array_equal(x, y.numpy())
