@@ -1,6 +1,14 @@
-"""Sample-quality figures for the toy problems (../shared/BENCHMARKS.md Q1, Q2)."""
+"""Sample-quality figures: toy problems (../shared/BENCHMARKS.md Q1, Q2) and images (Q4).
+
+Toys compare samples with the known density.  Images are compared in the feature
+space of a classifier (tfgan_app/classifier.py): Frechet distance, KID, a
+classifier ("Inception") score, precision/recall, and mode coverage.  Every
+function here is plain NumPy/SciPy on arrays, so it can be checked by hand.
+"""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -64,3 +72,185 @@ def toy_quality(problem: str, samples: np.ndarray) -> dict:
     if problem == "sine":
         return sine_quality(samples)
     return mixture_quality(samples, toy_data.mixture_modes(problem), toy_data.mixture_std(problem))
+
+
+# --- images: figures in a classifier's feature space (issue #6) -------------------------
+#
+# `features` are (N, D) activations of a classifier's penultimate layer; `probs` are
+# (N, K) softmax outputs.  tfgan_app/classifier.py computes both.
+
+
+def mode_coverage(mode_ids, num_modes: int) -> dict:
+    """Modes hit by samples and KL(generated mode histogram || uniform).
+
+    Args:
+      mode_ids: (N,) integer mode of each sample in 0..num_modes-1 (Stacked MNIST: the
+        triple of digit labels r * 100 + g * 10 + b).
+      num_modes: K, the number of modes of the data.
+    Returns:
+      modes: number of modes with at least one sample;
+      num_modes: K;
+      kl: sum_k p_k log(p_k K) with p the normalised histogram (0 when every mode is hit
+        equally often, log K when all samples fall in one mode; inf without samples).
+    """
+    counts = np.bincount(np.asarray(mode_ids, np.int64).ravel(), minlength=num_modes)
+    if counts.sum() == 0:
+        return {"modes": 0, "num_modes": int(num_modes), "kl": float("inf")}
+    p = counts / counts.sum()
+    nz = p > 0
+    return {"modes": int(nz.sum()), "num_modes": int(num_modes),
+            "kl": float(np.sum(p[nz] * np.log(p[nz] * num_modes)))}
+
+
+def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (D,), covariance (D, D)) of features (N, D), in float64 (covariance with N - 1)."""
+    x = np.asarray(features, np.float64)
+    return x.mean(0), np.cov(x, rowvar=False)
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
+    """Frechet distance between N(mu1, sigma1) and N(mu2, sigma2) (FID: Heusel et al. 2017).
+
+        d^2 = ||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))
+
+    On a classifier's features this is the FID-style "FCD"; on Inception-V3 pool
+    features it is FID.  (sigma1 sigma2)^(1/2) comes from scipy.linalg.sqrtm.  When the
+    product is near-singular sqrtm may return non-finite values: then eps I is added to
+    both covariances (as pytorch-fid does).  Rounding can leave a complex result; an
+    imaginary part below 1e-3 of the trace is dropped.  A larger one means sqrtm failed:
+    then the trace is computed from the eigenvalues of the symmetric PSD matrix
+    sigma1^(1/2) sigma2 sigma1^(1/2), which has the same spectrum as sigma1 sigma2.
+
+    Returns:
+      d^2 (>= 0 up to rounding), a float.
+    """
+    from scipy import linalg
+
+    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
+    s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
+    if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
+        raise ValueError(f"frechet_distance: shapes do not match: mu {mu1.shape}, {mu2.shape}; "
+                         f"sigma {s1.shape}, {s2.shape}")
+    diff = mu1 - mu2
+    with warnings.catch_warnings():  # singular products are handled below
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(s1 @ s2)
+        if not np.all(np.isfinite(covmean)):
+            offset = eps * np.eye(len(s1))
+            covmean = linalg.sqrtm((s1 + offset) @ (s2 + offset))
+    trace_sqrt = np.trace(covmean)
+    if np.iscomplexobj(covmean):
+        if np.all(np.isfinite(covmean)) and abs(trace_sqrt.imag) <= 1e-3 * max(1.0, abs(trace_sqrt.real)):
+            trace_sqrt = trace_sqrt.real
+        else:  # fall back to the spectrum of the symmetric form
+            w, v = np.linalg.eigh(s1)
+            root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # sigma1^(1/2)
+            trace_sqrt = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ s2 @ root1), 0, None)))
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * float(np.real(trace_sqrt)))
+
+
+def polynomial_mmd2(x, y) -> float:
+    """Unbiased MMD^2 between samples x (m, D) and y (n, D), kernel k(a, b) = (a.b / D + 1)^3.
+
+        MMD_u^2 = sum_{i != j} k(x_i, x_j) / (m (m - 1)) + sum_{i != j} k(y_i, y_j) / (n (n - 1))
+                  - 2 sum_{i, j} k(x_i, y_j) / (m n)
+
+    Its expectation is the population MMD^2 (0 for equal distributions), so a single
+    estimate can be negative.
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    m, n, d = len(x), len(y), x.shape[1]
+    kxx = (x @ x.T / d + 1) ** 3
+    kyy = (y @ y.T / d + 1) ** 3
+    kxy = (x @ y.T / d + 1) ** 3
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+                 - 2 * kxy.mean())
+
+
+def kernel_distance(real, fake, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """KID (Binkowski et al. 2018): polynomial_mmd2 averaged over random subsets.
+
+    Each of `subsets` rounds draws min(subset_size, len(real), len(fake)) rows of each set
+    without replacement and computes the unbiased MMD^2.
+
+    Returns:
+      (mean, std) over the subsets; the mean is unbiased (near 0, possibly negative, for
+      samples of the same distribution).
+    """
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    m = min(subset_size, len(real), len(fake))
+    if m < 2:
+        raise ValueError(f"kernel_distance: needs at least 2 samples per set, got {len(real)} and {len(fake)}")
+    rng = np.random.default_rng(seed)
+    values = [polynomial_mmd2(real[rng.choice(len(real), m, replace=False)],
+                              fake[rng.choice(len(fake), m, replace=False)]) for _ in range(subsets)]
+    return float(np.mean(values)), float(np.std(values))
+
+
+def classifier_score(probs, splits: int = 10) -> tuple[float, float]:
+    """Inception Score (Salimans et al. 2016) of class probabilities probs (N, K).
+
+        IS = exp( E_x KL(p(y|x) || p(y)) ),   p(y) = E_x p(y|x)
+
+    computed on each of `splits` consecutive equal parts (0 log 0 = 0).  It lies in
+    [1, K]: K when every sample is classified with certainty and the classes are used
+    equally often; 1 when every sample gets the same prediction.
+
+    Returns:
+      (mean, std) over the splits.
+    """
+    probs = np.asarray(probs, np.float64)
+    splits = max(1, min(int(splits), len(probs)))
+    scores = []
+    for part in np.array_split(probs, splits):
+        py = part.mean(0, keepdims=True)  # (1, K)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(part > 0, part * (np.log(part) - np.log(py)), 0.0).sum(1)  # (n,)
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def _squared_distances(a, b) -> np.ndarray:
+    """||a_i - b_j||^2 (len(a), len(b)), clipped at 0 against rounding."""
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return np.maximum(d, 0.0)
+
+
+def knn_radii(x, k: int = 3, batch: int = 2000) -> np.ndarray:
+    """Distance of each row of x (N, D) to its k-th nearest other row: (N,)."""
+    x = np.asarray(x, np.float64)
+    if len(x) <= k:
+        raise ValueError(f"knn_radii: needs more than k={k} samples, got {len(x)}")
+    out = np.empty(len(x))
+    for i in range(0, len(x), batch):
+        d = _squared_distances(x[i:i + batch], x)  # (b, N); column of self is 0
+        out[i:i + batch] = np.sqrt(np.partition(d, k, axis=1)[:, k])  # index 0 is the point itself
+    return out
+
+
+def _inside_manifold(points, centres, radii, batch: int = 2000) -> np.ndarray:
+    """(len(points),) bool: inside at least one ball B(centre_j, radius_j)."""
+    hit = np.zeros(len(points), bool)
+    r2 = radii[None, :] ** 2
+    for i in range(0, len(points), batch):
+        hit[i:i + batch] = (_squared_distances(points[i:i + batch], centres) <= r2).any(1)
+    return hit
+
+
+def precision_recall(real, fake, k: int = 3) -> dict:
+    """Improved precision and recall (Kynkaanniemi et al. 2019) of features real (N, D), fake (M, D).
+
+    Each set's manifold is the union of balls around its points, of radius the distance
+    to the point's k-th nearest neighbour in the same set.
+      precision: fraction of fake points inside the real manifold (quality);
+      recall: fraction of real points inside the fake manifold (coverage).
+    """
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    precision = _inside_manifold(fake, real, knn_radii(real, k)).mean()
+    recall = _inside_manifold(real, fake, knn_radii(fake, k)).mean()
+    return {"precision": float(precision), "recall": float(recall)}
+
+
+# Which way is better for each figure a run can be judged by (`--eval-metric`).
+HIGHER_IS_BETTER = ("modes", "high_quality", "is", "precision", "recall")
+LOWER_IS_BETTER = ("reverse_kl", "mode_kl", "ks", "w1", "mean_error", "rmse", "fcd", "kid", "fid")
