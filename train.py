@@ -54,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for f in dataclasses.fields(cfg.Config):
         kind = {int: int, float: float, bool: _bool, tuple: _widths}.get(type(f.default), str)
+        switch = dict(nargs="?", const=True) if kind is _bool else {}  # `--jit-compile` = `--jit-compile true`
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind,
-                       default=argparse.SUPPRESS, help=f"default: {f.default}")
+                       default=argparse.SUPPRESS, help=f"default: {f.default}", **switch)
     return p
 
 

@@ -27,8 +27,10 @@ from tfgan_app.config import Config, ConfigError
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
-# Fields a resumed run may change: how long to train and how often to draw.
-RESUMABLE_FIELDS = ("epochs", "plot_every", "keep_checkpoints")
+# Fields a resumed run may change: how long to train and how often to draw, and where and
+# how fast it runs (a killed cluster may come back on other hardware).
+RESUMABLE_FIELDS = ("epochs", "plot_every", "keep_checkpoints", "strategy", "tpu", "jit_compile",
+                    "steps_per_execution", "worker_timeout")
 
 
 class RunDirError(ValueError):

@@ -20,6 +20,12 @@ IMAGE_ARCHITECTURES = ("dcgan", "dcgan-tutorial")
 NORMS = ("batch", "layer", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "elu")
 CONDITIONINGS = ("none", "cgan", "acgan")
+UPDATES = ("alternating", "simultaneous")
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# Figures eval_metric may name (lower is better: reverse_kl, mode_kl, ks, w1, mean_error, rmse, fcd, kid).
+EVAL_METRICS = ("auto", "modes", "high_quality", "reverse_kl", "mean_error", "ks", "w1", "rmse",
+                "fcd", "kid", "is", "precision", "recall", "mode_kl")
 
 
 class ConfigError(ValueError):
@@ -116,8 +122,43 @@ class Config:
     keep_checkpoints: int = 3
     # Draw sample plots / grids every this many epochs (the last epoch always).
     plot_every: int = 5
-    # Samples drawn for the toy plots and the toy quality figures.
+    # Samples drawn for the toy plots and the toy quality figures (and for eval_every).
     eval_samples: int = 2500
+
+    # --- scale and speed (tfgan_app/distribute.py) -------------------------------
+    # How each step updates the nets.  "alternating" is Algorithm 1: n_critic critic steps,
+    # then a generator step on fresh noise through the updated critic.  "simultaneous" is the
+    # TF DCGAN tutorial's step: one forward pass, both gradients from it, both applied
+    # (n_critic must be 1); it does ~21% less arithmetic on W1 (no second pass of G and D).
+    update: str = "alternating"
+    # auto: TPU if --tpu or TPU_NAME is set, else every GPU if there are 2 or more, else one
+    # device.  mirrored: every GPU (else every logical CPU) of this machine.  multiworker:
+    # the cluster in TF_CONFIG (a custom loop: Keras 3.15 fit fails under it).
+    strategy: str = "auto"
+    # TPU for TPUClusterResolver (a name, grpc://HOST:PORT or "local"); "" = TPU_NAME.
+    tpu: str = ""
+    # BatchNormalization statistics over all replicas' examples (False: each replica's own).
+    sync_batchnorm: bool = False
+    # float32, mixed_bfloat16 (TPUs, CPUs with AVX512-BF16/AMX) or mixed_float16 (GPUs;
+    # both optimizers then scale their losses).  Output layers stay float32.
+    precision: str = "float32"
+    # Compile the train step with XLA.  Measured slower here on CPU (see the README): off.
+    jit_compile: bool = False
+    # Train steps per tf.function call: fewer Python round trips; TPUs need many.
+    steps_per_execution: int = 1
+    # Seconds every worker of a multi-worker cluster may take to join before we give up
+    # (a missing worker otherwise blocks TF forever).
+    worker_timeout: float = 300.0
+    # Evaluate sample quality every this many epochs (0 = off): figures go to the epoch
+    # logs as eval_<figure> (metrics.csv, TensorBoard) and the best generator to WORKDIR/best/.
+    eval_every: int = 0
+    # The figure that picks the best generator: auto (modes for ring8/grid25, ks for
+    # gaussian1d, rmse for sine, fcd for images), or one of EVAL_METRICS; see
+    # tfgan_app/evaluate.py for which problem has which, and metrics.py for direction.
+    eval_metric: str = "auto"
+    # The project's classifier for image figures ("" = ~/.cache/tfgan_app/mnist_classifier.keras;
+    # train it with `python -m tfgan_app.classifier --dataset mnist-idx:DIR`).
+    eval_classifier: str = ""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -149,11 +190,17 @@ class Config:
         _one_of("architecture", self.architecture, IMAGE_ARCHITECTURES)
         _one_of("conditioning", self.conditioning, CONDITIONINGS)
         _one_of("d_norm", self.d_norm, NORMS)
+        _one_of("update", self.update, UPDATES)
+        _one_of("strategy", self.strategy, STRATEGIES)
+        _one_of("precision", self.precision, PRECISIONS)
+        _one_of("eval_metric", self.eval_metric, EVAL_METRICS)
+        if self.eval_every < 0:
+            raise ConfigError("eval_every", f"expected an integer >= 0 (0 = off), got {self.eval_every}")
         if not 0 <= self.d_dropout < 1:
             raise ConfigError("d_dropout", f"expected a number in [0, 1), got {self.d_dropout}")
         for name in ("latent_dim", "n_critic", "batch_size", "steps_per_epoch",
                      "epochs", "lr_decay_epochs", "keep_checkpoints", "plot_every",
-                     "eval_samples", "width"):
+                     "eval_samples", "width", "steps_per_execution", "worker_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, f"expected a positive integer, got {getattr(self, name)}")
         for name in ("g_lr", "d_lr", "noise_range", "lr_decay"):
@@ -180,6 +227,9 @@ class Config:
             raise ConfigError("dataset", f"--problem {self.problem} is a toy distribution; use --problem image with --dataset")
         if self.conditioning != "none" and not self.is_image:
             raise ConfigError("conditioning", "conditional models need labelled image data (--problem image)")
+        if self.update == "simultaneous" and self.n_critic != 1:
+            raise ConfigError("update", f"simultaneous updates take one critic step per generator step; "
+                              f"got --n-critic {self.n_critic} (use --update alternating)")
         if self.channels not in (0, 1, 3):
             raise ConfigError("channels", f"expected 1 or 3, got {self.channels}")
         return self
@@ -224,11 +274,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     "grid25-wgan-gp": dict(problem="grid25", loss="wgan-gp", n_critic=5, gp_weight=1.0,
                            g_lr=1e-3, d_lr=1e-3, steps_per_epoch=200, epochs=10),
     # --- images ----------------------------------------------------------------
-    # W1 of ../shared/BENCHMARKS.md: the TF DCGAN tutorial, exactly.
+    # W1 of ../shared/BENCHMARKS.md: the TF DCGAN tutorial, exactly -- its simultaneous
+    # update too (one forward pass, both gradients from it).
     "dcgan-mnist": dict(
         problem="image", dataset="tfds:mnist", architecture="dcgan-tutorial", d_norm="none",
         d_dropout=0.3, latent_dim=100, loss="non-saturating", optimizer="adam", g_lr=1e-4,
-        d_lr=1e-4, beta_1=0.9, beta_2=0.999, batch_size=256, steps_per_epoch=39, epochs=50),
+        d_lr=1e-4, beta_1=0.9, beta_2=0.999, batch_size=256, steps_per_epoch=39, epochs=50,
+        update="simultaneous"),
     # W2: W1's generator; critic = W1's discriminator without dropout; lambda 10, 5 critic steps.
     "wgan-gp-mnist": dict(
         problem="image", dataset="tfds:mnist", architecture="dcgan-tutorial", d_norm="none",

@@ -52,13 +52,21 @@ class GAN(keras.Model):
       num_classes: label count of conditional models.
       aux_weight: weight of AC-GAN's classification loss.
       seed: seed of the noise generator the model owns.
+      update: "alternating" (Algorithm 1) or "simultaneous" (the TF DCGAN tutorial's step:
+        both gradients from one forward pass; n_critic must be 1).
+
+    Under a tf.distribute strategy every loss is reduced by the global batch, and
+    each replica draws its own rows of the global batch's noise (`_draw`), so R
+    replicas compute what one device computes for the same global batch.  With
+    LossScaleOptimizers (float16) a step whose gradients are non-finite anywhere is
+    skipped on every replica, and the generator skips with the critic (`_apply`).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, latent_dim: int,
                  loss: str = "non-saturating", n_critic: int = 1, gp_weight: float = 10.0,
                  clip_value: float = 0.01, noise: str = "normal", noise_range: float = 1.0,
                  conditioning: str = "none", num_classes: int = 0, aux_weight: float = 1.0,
-                 seed: int = 0, **kwargs):
+                 seed: int = 0, update: str = "alternating", **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSS_FAMILIES:
             raise GANConfigError(f"loss: {loss!r} is not one of {', '.join(losses.LOSS_FAMILIES)}")
@@ -67,6 +75,9 @@ class GAN(keras.Model):
                 "the WGAN-GP critic contains BatchNormalization, but the gradient penalty is "
                 "per example and batch statistics mix examples; use LayerNormalization "
                 "(--architecture wgan-gp-critic) or another loss")
+        if update not in ("alternating", "simultaneous") or (update == "simultaneous" and n_critic != 1):
+            raise GANConfigError(f"update: {update!r} with n_critic={n_critic}; expected 'alternating', "
+                                 f"or 'simultaneous' with n_critic=1")
         if conditioning != "none" and num_classes < 2:
             raise GANConfigError(f"conditioning {conditioning!r} needs num_classes >= 2, got {num_classes}")
         self.generator = generator
@@ -81,6 +92,7 @@ class GAN(keras.Model):
         self.conditioning = conditioning
         self.num_classes = int(num_classes)
         self.aux_weight = float(aux_weight)
+        self.update = update
         self.d_loss_fn, self.g_loss_fn = losses.LOSS_FAMILIES[loss]
         self.is_wasserstein = loss.startswith("wgan")
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
@@ -109,12 +121,26 @@ class GAN(keras.Model):
 
     # -- noise -------------------------------------------------------------------
     def _next_seed(self) -> tf.Tensor:
-        """A fresh stateless seed (2,); different on every replica."""
-        seed = self.seed_generator.next()
+        """A fresh stateless seed (2,), the same on every replica (the generator's state is mirrored)."""
+        return self.seed_generator.next()
+
+    @staticmethod
+    def _draw(draw, n):
+        """This replica's n rows of `draw(N)`: a draw for the global batch, N = n x replicas.
+
+        Each replica gets different noise, and R replicas together use exactly the
+        noise one device draws for the same global batch: the result does not depend
+        on the device count (tests/test_distribute.py checks 2 replicas against 1).
+        The price is drawing the global batch's noise on every replica -- nothing next
+        to the networks here; at thousands of replicas, fold the replica id into the
+        seed instead.
+        """
         ctx = tf.distribute.get_replica_context()
-        if ctx is not None and ctx.num_replicas_in_sync > 1:
-            seed = tf.random.experimental.stateless_fold_in(seed, ctx.replica_id_in_sync_group)
-        return seed
+        replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+        if replicas == 1:
+            return draw(n)
+        start = ctx.replica_id_in_sync_group * n
+        return draw(n * replicas)[start:start + n]
 
     def sample_noise(self, n, seed) -> tf.Tensor:
         """z of shape (n, latent_dim) drawn with stateless seed (2,)."""
@@ -149,45 +175,122 @@ class GAN(keras.Model):
         real, labels = (data if isinstance(data, (tuple, list)) else (data, None))
         if not self.conditional:
             labels = None
+        if self.update == "simultaneous":
+            self.simultaneous_step(real, labels)
+            return {name: t.result() for name, t in self.trackers.items()}
         b = tf.shape(real)[0] // self.n_critic
+        critic_ok = None  # under loss scaling: did every critic step of this step apply?
         for i in range(self.n_critic):  # Python loop: unrolled (no AutoGraph in train_step)
-            x = real[i * b:(i + 1) * b]
+            x = real[i * b:(i + 1) * b]  # under R replicas see distribute.arrange_for_replicas
             y = None if labels is None else labels[i * b:(i + 1) * b]
-            self.discriminator_step(x, y)
-        self.generator_step(b)
+            applied = self.discriminator_step(x, y)
+            critic_ok = applied if critic_ok is None else tf.logical_and(critic_ok, applied)
+        self.generator_step(b, critic_ok)
         return {name: t.result() for name, t in self.trackers.items()}
 
     def discriminator_step(self, real, real_labels=None):
-        """Sample z, ascend the discriminator's objective (descend L_D [+ L_GP] [+ L_aux])."""
+        """Sample z, ascend the discriminator's objective (descend L_D [+ L_GP] [+ L_aux]).
+
+        Returns whether the update was applied (a bool tensor) under loss scaling, else None.
+        """
         z_seed, a_seed, y_seed = tf.unstack(tf.random.experimental.stateless_split(self._next_seed(), 3))
-        n = tf.shape(real)[0]
-        z = self.sample_noise(n, z_seed)
-        fake_labels = self.sample_labels(n, y_seed) if self.conditional else None
+        z, fake_labels = self._draw_fake_inputs(tf.shape(real)[0], z_seed, y_seed)
         fake = self.generate(z, fake_labels, training=True)
-        reduce = tf.nn.compute_average_loss  # divides by the global batch
         with tf.GradientTape() as tape:
-            real_logits, real_cls = self.discriminate(real, real_labels, training=True)
-            fake_logits, fake_cls = self.discriminate(fake, fake_labels, training=True)
-            real_logits = tf.cast(real_logits, tf.float32)
-            fake_logits = tf.cast(fake_logits, tf.float32)
-            d_loss = self.d_loss_fn(real_logits, fake_logits, reduce=reduce)
-            total = d_loss
-            if self.loss_name == "wgan-gp":
-                alpha = tf.random.stateless_uniform([n], a_seed)  # one eps ~ U[0, 1] per example
-                critic = lambda x_hat: self.discriminate(x_hat, real_labels, training=True)[0]
-                gp = losses.gradient_penalty(critic, real, fake, alpha, weight=self.gp_weight, reduce=reduce)
-                total += gp
-            if self.conditioning == "acgan":
-                aux = (losses.auxiliary_classifier_loss(real_cls, real_labels, reduce=reduce)
-                       + losses.auxiliary_classifier_loss(fake_cls, fake_labels, reduce=reduce))
-                total += self.aux_weight * aux
+            total, parts = self._discriminator_loss(real, real_labels, fake, fake_labels, a_seed)
             scaled = self._scale(self.d_optimizer, total)
         grads = tape.gradient(scaled, self.discriminator.trainable_weights)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+        applied = self._apply(self.d_optimizer, grads, self.discriminator.trainable_weights)
         if self.loss_name == "wgan-clip":
             losses.clip_weights(self.discriminator.trainable_weights, self.clip_value)
+        self._track_discriminator(parts)
+        return applied
 
+    def generator_step(self, n, critic_ok=None):
+        """Sample z, descend L_G through the (fixed) discriminator.
+
+        `critic_ok` (loss scaling only): False when a critic step of this train step was
+        skipped; the generator then skips too.
+        """
+        z_seed, y_seed = tf.unstack(tf.random.experimental.stateless_split(self._next_seed(), 2))
+        z, labels = self._draw_fake_inputs(n, z_seed, y_seed)
+        with tf.GradientTape() as tape:
+            fake = self.generate(z, labels, training=True)
+            logits, cls = self.discriminate(fake, labels, training=True)
+            g_loss, total = self._generator_loss(logits, cls, labels)
+            scaled = self._scale(self.g_optimizer, total)
+        grads = tape.gradient(scaled, self.generator.trainable_weights)
+        self._apply(self.g_optimizer, grads, self.generator.trainable_weights, critic_ok)
+        self.trackers["g_loss"].update_state(_replica_to_global(g_loss))
+
+    def simultaneous_step(self, real, real_labels=None):
+        """The TF DCGAN tutorial's step: one forward pass of G and D, both gradients, both applied.
+
+        Both nets descend their losses at the same point (G through the critic before its
+        update): one pass of G and of D on the fakes fewer than Algorithm 1.
+        """
+        z_seed, a_seed, y_seed = tf.unstack(tf.random.experimental.stateless_split(self._next_seed(), 3))
+        z, fake_labels = self._draw_fake_inputs(tf.shape(real)[0], z_seed, y_seed)
+        g_vars, d_vars = self.generator.trainable_weights, self.discriminator.trainable_weights
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generate(z, fake_labels, training=True)
+            d_total, parts = self._discriminator_loss(real, real_labels, fake, fake_labels, a_seed)
+            g_loss, g_total = self._generator_loss(parts["fake_logits"], parts["fake_cls"], fake_labels)
+            d_scaled = self._scale(self.d_optimizer, d_total)
+            g_scaled = self._scale(self.g_optimizer, g_total)
+        g_grads = g_tape.gradient(g_scaled, g_vars)
+        d_grads = d_tape.gradient(d_scaled, d_vars)
+        both_ok = self._all_finite(g_grads + d_grads) if self._loss_scaled else None
+        self._apply(self.g_optimizer, g_grads, g_vars, both_ok, checked=True)
+        self._apply(self.d_optimizer, d_grads, d_vars, both_ok, checked=True)
+        if self.loss_name == "wgan-clip":
+            losses.clip_weights(d_vars, self.clip_value)
+        self._track_discriminator(parts)
+        self.trackers["g_loss"].update_state(_replica_to_global(g_loss))
+
+    # -- pieces of the steps ---------------------------------------------------------
+    def _draw_fake_inputs(self, n, z_seed, y_seed):
+        """(z (n, latent_dim), labels (n,) or None): this replica's rows of the global draw."""
+        z = self._draw(lambda m: self.sample_noise(m, z_seed), n)
+        labels = self._draw(lambda m: self.sample_labels(m, y_seed), n) if self.conditional else None
+        return z, labels
+
+    def _discriminator_loss(self, real, real_labels, fake, fake_labels, alpha_seed):
+        """(L_D [+ L_GP] [+ L_aux], the parts the trackers show); call inside the critic's tape."""
+        reduce = tf.nn.compute_average_loss  # divides by the global batch
+        real_logits, real_cls = self.discriminate(real, real_labels, training=True)
+        fake_logits, fake_cls = self.discriminate(fake, fake_labels, training=True)
+        real_logits = tf.cast(real_logits, tf.float32)
+        fake_logits = tf.cast(fake_logits, tf.float32)
+        d_loss = self.d_loss_fn(real_logits, fake_logits, reduce=reduce)
+        parts = dict(d_loss=d_loss, real_logits=real_logits, fake_logits=fake_logits,
+                     real_cls=real_cls, fake_cls=fake_cls, real_labels=real_labels)
+        total = d_loss
+        if self.loss_name == "wgan-gp":
+            # one eps ~ U[0, 1] per example
+            alpha = self._draw(lambda m: tf.random.stateless_uniform([m], alpha_seed), tf.shape(real)[0])
+            critic = lambda x_hat: self.discriminate(x_hat, real_labels, training=True)[0]
+            parts["gp"] = losses.gradient_penalty(critic, real, fake, alpha, weight=self.gp_weight, reduce=reduce,
+                                                  scale=self._loss_scale(self.d_optimizer))
+            total += parts["gp"]
+        if self.conditioning == "acgan":
+            parts["aux"] = (losses.auxiliary_classifier_loss(real_cls, real_labels, reduce=reduce)
+                            + losses.auxiliary_classifier_loss(fake_cls, fake_labels, reduce=reduce))
+            total += self.aux_weight * parts["aux"]
+        return total, parts
+
+    def _generator_loss(self, fake_logits, fake_cls, labels):
+        """(L_G, L_G [+ L_aux]) from the critic's outputs on G's samples."""
+        reduce = tf.nn.compute_average_loss
+        g_loss = self.g_loss_fn(tf.cast(fake_logits, tf.float32), reduce=reduce)
+        total = g_loss
+        if self.conditioning == "acgan":
+            total += self.aux_weight * losses.auxiliary_classifier_loss(fake_cls, labels, reduce=reduce)
+        return g_loss, total
+
+    def _track_discriminator(self, parts):
         t, g = self.trackers, _replica_to_global
+        d_loss, real_logits, fake_logits = parts["d_loss"], parts["real_logits"], parts["fake_logits"]
         t["d_loss"].update_state(g(d_loss))
         if self.is_wasserstein:
             t["d_real"].update_state(tf.reduce_mean(real_logits))
@@ -198,30 +301,17 @@ class GAN(keras.Model):
             t["d_fake"].update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))  # D(G(z))
             t["d_objective"].update_state(-g(d_loss))  # E[log D(x)] + E[log(1 - D(G(z)))]
         if self.loss_name == "wgan-gp":
-            t["gp"].update_state(g(gp))
+            t["gp"].update_state(g(parts["gp"]))
         if self.conditioning == "acgan":
-            t["aux_loss"].update_state(g(aux))
-            hits = tf.cast(tf.equal(tf.argmax(real_cls, -1, output_type=tf.int32),
-                                    tf.cast(real_labels, tf.int32)), tf.float32)
+            t["aux_loss"].update_state(g(parts["aux"]))
+            hits = tf.cast(tf.equal(tf.argmax(parts["real_cls"], -1, output_type=tf.int32),
+                                    tf.cast(parts["real_labels"], tf.int32)), tf.float32)
             t["aux_acc"].update_state(tf.reduce_mean(hits))
 
-    def generator_step(self, n):
-        """Sample z, descend L_G through the (fixed) discriminator."""
-        z_seed, y_seed = tf.unstack(tf.random.experimental.stateless_split(self._next_seed(), 2))
-        z = self.sample_noise(n, z_seed)
-        labels = self.sample_labels(n, y_seed) if self.conditional else None
-        reduce = tf.nn.compute_average_loss
-        with tf.GradientTape() as tape:
-            fake = self.generate(z, labels, training=True)
-            logits, cls = self.discriminate(fake, labels, training=True)
-            g_loss = self.g_loss_fn(tf.cast(logits, tf.float32), reduce=reduce)
-            total = g_loss
-            if self.conditioning == "acgan":
-                total += self.aux_weight * losses.auxiliary_classifier_loss(cls, labels, reduce=reduce)
-            scaled = self._scale(self.g_optimizer, total)
-        grads = tape.gradient(scaled, self.generator.trainable_weights)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
-        self.trackers["g_loss"].update_state(_replica_to_global(g_loss))
+    # -- loss scaling (mixed_float16) ------------------------------------------------
+    @property
+    def _loss_scaled(self) -> bool:
+        return any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in (self.g_optimizer, self.d_optimizer))
 
     @staticmethod
     def _scale(optimizer, loss):
@@ -229,3 +319,43 @@ class GAN(keras.Model):
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             return optimizer.scale_loss(loss)
         return loss
+
+    @staticmethod
+    def _loss_scale(optimizer):
+        """The current loss scale of a LossScaleOptimizer, else None."""
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return optimizer.dynamic_scale
+        return None
+
+    @staticmethod
+    def _all_finite(grads) -> tf.Tensor:
+        """True when every gradient is finite on every replica (one scalar all-reduce)."""
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None])
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            bad = ctx.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
+            finite = tf.equal(bad, 0.0)
+        return finite
+
+    def _apply(self, optimizer, grads, variables, ok=None, checked=False):
+        """optimizer.apply_gradients; under loss scaling, returns whether the step was applied.
+
+        A LossScaleOptimizer skips a step (and halves its scale) when a gradient is
+        non-finite, but it looks only at this replica's gradients.  So the verdict is
+        taken here over all replicas -- `ok` and all `grads` finite (or just `ok` when
+        `checked`) -- and a skipped step gets NaN gradients on every replica: all
+        replicas then skip together, and `ok=False` makes an optimizer skip with another
+        (the generator with its critic).  Without loss scaling: applies, returns None.
+        """
+        if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            optimizer.apply_gradients(zip(grads, variables))
+            return None
+        if checked:
+            verdict = ok
+        else:
+            verdict = self._all_finite(grads)
+            if ok is not None:
+                verdict = tf.logical_and(verdict, ok)
+        poison = tf.where(verdict, 0.0, float("nan"))  # 0 keeps the gradients, NaN makes the optimizer skip
+        optimizer.apply_gradients([(g + tf.cast(poison, g.dtype), v) for g, v in zip(grads, variables)])
+        return verdict

@@ -16,9 +16,14 @@ INIT = keras.initializers.RandomNormal(0.0, 0.02)  # DCGAN: weights from N(0, 0.
 LABEL_EMBEDDING = 50  # width of the label embedding fed to conditional generators
 
 
-def _norm(kind: str, name: str):
+def _batch_norm(config: Config, name: str | None = None):
+    """BatchNormalization; with --sync-batchnorm its statistics span all replicas' examples."""
+    return keras.layers.BatchNormalization(synchronized=config.sync_batchnorm, name=name)
+
+
+def _norm(kind: str, name: str, config: Config):
     if kind == "batch":
-        return keras.layers.BatchNormalization(name=name)
+        return _batch_norm(config, name)
     if kind == "layer":  # per example: what a WGAN-GP critic needs
         return keras.layers.LayerNormalization(axis=[1, 2, 3], name=name)
     return None
@@ -68,13 +73,13 @@ def dcgan(config: Config, shape: tuple, num_classes: int) -> tuple[keras.Model, 
     inputs, x = _generator_inputs(config, num_classes)
     ch = width * 2 ** (ups - 1)
     x = keras.layers.Dense(s0 * s0 * ch, use_bias=False, kernel_initializer=INIT)(x)
-    x = keras.layers.BatchNormalization()(x)
+    x = _batch_norm(config)(x)
     x = keras.layers.ReLU()(x)
     x = keras.layers.Reshape((s0, s0, ch))(x)  # (B, s0, s0, ch)
     for i in range(ups - 1):
         ch //= 2
         x = keras.layers.Conv2DTranspose(ch, 4, 2, "same", use_bias=False, kernel_initializer=INIT)(x)
-        x = keras.layers.BatchNormalization()(x)
+        x = _batch_norm(config)(x)
         x = keras.layers.ReLU()(x)  # (B, s0*2^(i+1), ..., ch)
     x = keras.layers.Conv2DTranspose(c, 4, 2, "same", kernel_initializer=INIT)(x)  # (B, H, W, C)
     out = keras.layers.Activation("tanh", dtype="float32", name="samples")(x)
@@ -84,7 +89,7 @@ def dcgan(config: Config, shape: tuple, num_classes: int) -> tuple[keras.Model, 
     ch = width
     for i in range(ups):
         x = keras.layers.Conv2D(ch, 4, 2, "same", kernel_initializer=INIT)(x)
-        if i > 0 and (norm := _norm(config.d_norm, f"norm_{i}")) is not None:
+        if i > 0 and (norm := _norm(config.d_norm, f"norm_{i}", config)) is not None:
             x = norm(x)
         x = keras.layers.LeakyReLU(0.2)(x)
         if config.d_dropout:
@@ -110,14 +115,14 @@ def dcgan_tutorial(config: Config, shape: tuple, num_classes: int) -> tuple[kera
     f = lambda n: max(1, int(n * k))
     inputs, x = _generator_inputs(config, num_classes)
     x = keras.layers.Dense(7 * 7 * f(256), use_bias=False)(x)
-    x = keras.layers.BatchNormalization()(x)
+    x = _batch_norm(config)(x)
     x = keras.layers.LeakyReLU()(x)
     x = keras.layers.Reshape((7, 7, f(256)))(x)  # (B, 7, 7, 256)
     x = keras.layers.Conv2DTranspose(f(128), 5, 1, "same", use_bias=False)(x)
-    x = keras.layers.BatchNormalization()(x)
+    x = _batch_norm(config)(x)
     x = keras.layers.LeakyReLU()(x)  # (B, 7, 7, 128)
     x = keras.layers.Conv2DTranspose(f(64), 5, 2, "same", use_bias=False)(x)
-    x = keras.layers.BatchNormalization()(x)
+    x = _batch_norm(config)(x)
     x = keras.layers.LeakyReLU()(x)  # (B, 14, 14, 64)
     x = keras.layers.Conv2DTranspose(c, 5, 2, "same", use_bias=False)(x)  # (B, 28, 28, C)
     out = keras.layers.Activation("tanh", dtype="float32", name="samples")(x)
@@ -126,7 +131,7 @@ def dcgan_tutorial(config: Config, shape: tuple, num_classes: int) -> tuple[kera
     d_inputs, x = _discriminator_inputs(config, shape, num_classes)
     for i, n in enumerate((f(64), f(128))):
         x = keras.layers.Conv2D(n, 5, 2, "same")(x)
-        if (norm := _norm(config.d_norm, f"norm_{i}")) is not None:
+        if (norm := _norm(config.d_norm, f"norm_{i}", config)) is not None:
             x = norm(x)
         x = keras.layers.LeakyReLU()(x)
         if config.d_dropout:

@@ -70,7 +70,7 @@ def interpolate(real: tf.Tensor, fake: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor
 
 
 def gradient_penalty(critic: Callable, real, fake, alpha, *, weight: float = 10.0,
-                     epsilon: float = 1e-10, reduce: Reduce = tf.reduce_mean):
+                     epsilon: float = 1e-10, reduce: Reduce = tf.reduce_mean, scale=None):
     """L_GP = lambda * E[(||grad_x_hat D(x_hat)||_2 - 1)^2]   (Gulrajani et al. 2017, eq. 3).
 
     x_hat = alpha * x + (1 - alpha) * x_fake with alpha ~ U[0, 1] drawn per example
@@ -82,11 +82,16 @@ def gradient_penalty(critic: Callable, real, fake, alpha, *, weight: float = 10.
     (second-order gradients).  The norm is computed in float32 whatever the
     critic's compute dtype.
 
+    Under float16 the inner gradient underflows like any other: pass the loss scale as
+    `scale`; the critic's scores are multiplied by it inside the inner tape and the
+    gradient is divided by it, in float32, before the norm.
+
     Args:
       critic: callable mapping a batch to scores of shape (B,) or (B, 1).
       real, fake: batches of the same shape (B, ...).
       alpha: interpolation weights, shape (B,), in [0, 1].
       weight: lambda.
+      scale: loss scale of a float16 critic (e.g. LossScaleOptimizer.dynamic_scale), or None.
     Returns:
       The scalar penalty.
     """
@@ -94,7 +99,11 @@ def gradient_penalty(critic: Callable, real, fake, alpha, *, weight: float = 10.
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
         scores = critic(x_hat)
+        if scale is not None:
+            scores = tf.cast(scores, tf.float32) * tf.cast(scale, tf.float32)
     grads = tf.cast(tape.gradient(scores, x_hat), tf.float32)  # (B, ...)
+    if scale is not None:
+        grads = grads / tf.cast(scale, tf.float32)
     axes = tf.range(1, tf.rank(grads))
     norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + epsilon)  # (B,)
     return weight * reduce(tf.square(norm - 1.0))

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app import callbacks as cb
-from tfgan_app import checkpointing, metrics, models, toy_data
+from tfgan_app import checkpointing, distribute, metrics, models, toy_data
 from tfgan_app.config import Config
 from tfgan_app.gan import GAN
 
@@ -42,17 +42,26 @@ def make_optimizer(config: Config, lr: float, steps_per_decay: int):
 
 
 def build_gan(config: Config, data_shape: tuple | None = None, num_classes: int = 0) -> GAN:
-    """Networks, GAN and both optimizers (call inside strategy.scope() when distributing)."""
-    generator, discriminator = models.build(config, data_shape, num_classes or config.num_classes)
+    """Networks, GAN and both optimizers (call inside strategy.scope() when distributing).
+
+    The networks are built under config.precision's dtype policy; under mixed_float16 both
+    optimizers are LossScaleOptimizers (compile would wrap at most one: we wrap both).
+    """
+    with distribute.precision_policy(config.precision):
+        generator, discriminator = models.build(config, data_shape, num_classes or config.num_classes)
     gan = GAN(generator, discriminator, latent_dim=config.latent_dim, loss=config.loss,
               n_critic=config.n_critic, gp_weight=config.gp_weight, clip_value=config.clip_value,
               noise=config.noise, noise_range=config.noise_range, conditioning=config.conditioning,
               num_classes=num_classes or config.num_classes, aux_weight=config.aux_weight,
-              seed=config.seed)
+              seed=config.seed, update=config.update)
     decay_epochs = config.lr_decay_epochs * config.steps_per_epoch
     g_opt = make_optimizer(config, config.g_lr, decay_epochs)
     d_opt = make_optimizer(config, config.d_lr, decay_epochs * config.n_critic)
-    gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
+    if config.precision == "mixed_float16":
+        g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
+        d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
+    gan.compile(g_optimizer=g_opt, d_optimizer=d_opt, jit_compile=config.jit_compile,
+                steps_per_execution=config.steps_per_execution)
     # Build the optimizers now so a checkpoint restores their slots immediately.
     g_opt.build(generator.trainable_variables)
     d_opt.build(discriminator.trainable_variables)
@@ -143,19 +152,48 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     """
     start = time.time()
     workdir = Path(workdir)
-    config, _ = checkpointing.prepare(workdir, config.validate(), fresh=fresh, compare=compare)
+    config = config.validate()
+    # Multi-worker: the chief prepares the run directory before it joins the cluster; the
+    # other workers read its resolved config once they have joined, and write nothing there.
+    chief = config.strategy != "multiworker" or distribute.is_chief()
+    if chief:
+        config, _ = checkpointing.prepare(workdir, config, fresh=fresh, compare=compare)
+    strategy = distribute.make_strategy(config)  # before anything else touches the devices
+    if not chief:
+        config = checkpointing.load_config(workdir)
     keras.utils.set_random_seed(config.seed)  # weight initialisers
 
     _, data_shape, num_classes = data_stream(config)
-    write_model_spec(workdir, data_shape, num_classes or config.num_classes)
-    gan = build_gan(config, data_shape, num_classes)
-    state = checkpointing.TrainingState(workdir, gan, keep=config.keep_checkpoints)
+    if chief:
+        write_model_spec(workdir, data_shape, num_classes or config.num_classes)
+    with strategy.scope():  # every variable: nets, optimizers, trackers, the checkpoint's
+        gan = build_gan(config, data_shape, num_classes)
+        if chief:
+            state = checkpointing.TrainingState(workdir, gan, keep=config.keep_checkpoints)
+        else:
+            state = distribute.WorkerTrainingState(workdir, gan, config.keep_checkpoints, distribute.task()[1])
     initial_epoch = state.restore()
     dataset, _, _ = data_stream(config, start_batch=initial_epoch * config.steps_per_epoch)
+    dataset = distribute.arrange_for_replicas(dataset, config.n_critic, strategy.num_replicas_in_sync)
+    if not chief:  # train and checkpoint (to a temporary copy); logs and pictures are the chief's
+        guard = cb.DivergenceGuard()
+        history = distribute.fit_multiworker(
+            gan, dataset, strategy, epochs=config.epochs, initial_epoch=initial_epoch,
+            steps_per_epoch=config.steps_per_epoch, callbacks=[guard, cb.Checkpointer(state, guard),
+                                                               *extra_callbacks],
+            steps_per_execution=config.steps_per_execution, verbose=0)
+        if guard.diverged:
+            raise cb.Diverged(f"training diverged: {guard.diverged} (the chief keeps the last good checkpoint)")
+        return TrainResult(gan, config, workdir, initial_epoch, history, {}, time.time() - start)
 
     guard = cb.DivergenceGuard()
     metrics_csv = workdir / "metrics.csv"
-    callbacks = [guard, cb.Checkpointer(state, guard), cb.LearningRates(),
+    evaluation = []  # eval_* figures and WORKDIR/best/; before MetricsLog and TensorBoard read the logs
+    if config.eval_every:
+        from tfgan_app import evaluate
+        evaluation.append(evaluate.PeriodicEvaluation(config, workdir, data_shape,
+                                                      num_classes or config.num_classes))
+    callbacks = [guard, cb.Checkpointer(state, guard), cb.LearningRates(), *evaluation,
                  cb.MetricsLog(metrics_csv, initial_epoch),
                  keras.callbacks.TensorBoard(str(workdir / "tensorboard"), write_graph=False)]
     if config.is_image:
@@ -168,7 +206,12 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     callbacks += list(extra_callbacks)
 
     history = {}
-    if initial_epoch < config.epochs:
+    if initial_epoch < config.epochs and distribute.is_multi_worker(strategy):  # Keras 3.15 fit fails there
+        history = distribute.fit_multiworker(
+            gan, dataset, strategy, epochs=config.epochs, initial_epoch=initial_epoch,
+            steps_per_epoch=config.steps_per_epoch, callbacks=callbacks,
+            steps_per_execution=config.steps_per_execution, verbose=verbose)
+    elif initial_epoch < config.epochs:
         h = gan.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
                     steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose,
                     shuffle=False)
