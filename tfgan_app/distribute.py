@@ -64,6 +64,19 @@ def make_strategy(config: Config) -> tf.distribute.Strategy:
     name = resolve_strategy(config)
     if name == "default":
         return tf.distribute.get_strategy()
+    key = (name, config.tpu)
+    if key not in _STRATEGIES:  # one per process: see _STRATEGIES
+        _STRATEGIES[key] = _make_strategy(name, config)
+    return _STRATEGIES[key]
+
+
+# Strategies made so far.  A process gets one of each: TF configures a multi-worker or TPU
+# runtime once per process, and a second MirroredStrategy would reuse the first one's
+# collective keys ("Shape mismatch in the collective instance").
+_STRATEGIES: dict = {}
+
+
+def _make_strategy(name: str, config: Config) -> tf.distribute.Strategy:
     if name == "mirrored":
         # Every GPU; on a machine without, every logical CPU (tests split one CPU into two).
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")

@@ -1,0 +1,234 @@
+"""tf.distribute: 2 replicas compute one device's step; 2 workers train, checkpoint and resume.
+
+Every test runs fresh Python processes: splitting the CPU into two logical devices must
+happen before TensorFlow initialises its devices, and each worker of a multi-worker cluster
+is a process of its own.  Every process is bounded by a timeout and killed if a test fails.
+
+Why the comparisons can be tight: the GAN reduces every loss by the global batch, each
+replica takes its rows of the noise drawn for the global batch (GAN._draw), and each global
+batch is reordered so replica r's critic steps see the r-th part of one device's slices
+(distribute.arrange_for_replicas).  So R replicas compute exactly one device's step up to the
+order of float32 additions in the gradient sum (~1e-7 relative).  With SGD (lr 0.1) one
+step moves weights by up to ~1e-1, so replica/device differences are ~1e-8; we allow 1e-6.
+A wrong reduction (a per-replica mean doubles the update) or shared noise would differ by
+about the update itself (> 1e-3), which every case checks is large.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+ENV.pop("TF_CONFIG", None)
+
+# Runs in a fresh process with the CPU split into two logical devices; prints one JSON line.
+TWO_REPLICAS = r'''
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import dataclasses
+import keras, numpy as np
+from tfgan_app import config as cfg, distribute, training
+
+def weights(gan):
+    return [w.numpy() for w in gan.generator.weights + gan.discriminator.weights]
+
+def one_step(config, strategy, shape, dataset, start):
+    with strategy.scope():
+        gan = training.build_gan(config, shape)
+    gan.generator.set_weights(start[0])  # the same start for both runs, whatever the seeds did
+    gan.discriminator.set_weights(start[1])
+    ds = distribute.arrange_for_replicas(dataset, config.n_critic, strategy.num_replicas_in_sync)
+    gan.fit(ds, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    return weights(gan)
+
+sgd = dict(optimizer="sgd", g_lr=0.1, d_lr=0.1)
+toy = dict(g_hidden=(32, 32), d_hidden=(32, 32), batch_size=64, **sgd)
+image = dict(dataset="npz:unused.npz", width=8, d_dropout=0.0, batch_size=16, **sgd)
+cases = {
+    "non-saturating": cfg.preset("ring8", **toy),
+    "wgan-gp, 3 critic steps": cfg.preset("ring8-wgan-gp", n_critic=3, **toy),
+    "BatchNorm in G, synchronized": cfg.preset("dcgan-mnist", sync_batchnorm=True, **image),
+    "BatchNorm in G, per replica": cfg.preset("dcgan-mnist", **image),
+}
+# One strategy per process: a second MirroredStrategy reuses the first one's collective keys.
+mirrored = distribute.make_strategy(dataclasses.replace(cfg.Config(), strategy="mirrored"))
+assert mirrored.num_replicas_in_sync == 2
+out = {}
+for name, config in cases.items():
+    if config.is_image:
+        shape = (28, 28, 1)
+        x = np.random.default_rng(0).uniform(-1, 1, (config.batch_size * config.n_critic,) + shape)
+        dataset = tf.data.Dataset.from_tensors(tf.constant(x, tf.float32)).repeat()
+    else:
+        shape = (2,)
+        dataset = training.data_stream(config)[0]
+    keras.utils.set_random_seed(config.seed)
+    start_gan = training.build_gan(config, shape)
+    start = [start_gan.generator.get_weights(), start_gan.discriminator.get_weights()]
+    one = one_step(config, tf.distribute.get_strategy(), shape, dataset, start)
+    two = one_step(config, mirrored, shape, dataset, start)
+    before = start[0] + start[1]
+    trainable = [i for i, w in enumerate(start_gan.generator.weights + start_gan.discriminator.weights) if w.trainable]
+    out[name] = {"difference": max(float(np.abs(a - b).max()) for a, b in zip(one, two)),
+                 "update": max(float(np.abs(one[i] - before[i]).max()) for i in trainable)}
+
+# And end to end: train() under --strategy mirrored resumes and matches --strategy default.
+base = cfg.preset("ring8-wgan-gp", n_critic=2, steps_per_epoch=3, epochs=2, plot_every=100,
+                  eval_samples=100, **toy)
+runs = {}
+for strategy in ("mirrored", "default"):
+    config = dataclasses.replace(base, strategy=strategy)
+    training.train(dataclasses.replace(config, epochs=1), sys.argv[1] + "/" + strategy, verbose=0)
+    result = training.train(config, sys.argv[1] + "/" + strategy, verbose=0)  # resumes at epoch 1
+    runs[strategy] = (result.initial_epoch, weights(result.gan))
+out["train"] = {"resumed_at": runs["mirrored"][0],
+                "difference": max(float(np.abs(a - b).max()) for a, b in zip(runs["mirrored"][1], runs["default"][1]))}
+print(json.dumps(out))
+'''
+
+
+def run_python(code: str, *args, timeout: float, env=None) -> str:
+    """Runs `code` in a fresh interpreter; returns its last stdout line (fails with its stderr)."""
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env or ENV, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def test_two_replicas_compute_one_devices_step(tmp_path):
+    results = json.loads(run_python(TWO_REPLICAS, tmp_path, timeout=240))
+    for name in ("non-saturating", "wgan-gp, 3 critic steps", "BatchNorm in G, synchronized"):
+        r = results[name]
+        assert r["update"] > 1e-3, (name, r)  # the step moved the weights, so the match means something
+        assert r["difference"] < 1e-6, (name, r)
+    # Per-replica BatchNorm normalises each half batch by its own statistics: a different step.
+    assert results["BatchNorm in G, per replica"]["difference"] > 1e-4, results
+    # train() under MirroredStrategy: resumed from its checkpoint, ends where one device ends
+    # (6 steps: the 1e-7 rounding differences compound a little).
+    assert results["train"]["resumed_at"] == 1, results
+    assert results["train"]["difference"] < 1e-5, results
+
+
+# A worker of the cluster: trains through training.train and saves its final weights.
+# SLOW seconds of sleep after each epoch leave time to kill the cluster mid-run.
+WORKER = r'''
+import json, os, sys, time
+import keras, numpy as np
+from tfgan_app import config as cfg, training
+workdir, epochs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+config = cfg.preset("ring8-wgan-gp", g_hidden=(16,), d_hidden=(16,), batch_size=32, n_critic=2,
+                    optimizer="sgd", g_lr=0.05, d_lr=0.05, steps_per_epoch=2, epochs=epochs,
+                    strategy=os.environ.get("STRATEGY", "multiworker"), worker_timeout=60,
+                    plot_every=1000, eval_samples=100)
+slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: time.sleep(float(os.environ.get("SLOW", 0))))
+result = training.train(config, workdir, verbose=0, extra_callbacks=[slow])
+weights = [w.numpy() for w in result.gan.generator.weights + result.gan.discriminator.weights]
+np.savez(out, *weights)
+print(json.dumps({"initial_epoch": result.initial_epoch}))
+'''
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def start_workers(ports, workdir, epochs, out_dir, slow=0.0):
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs = []
+    for i in range(len(ports)):
+        env = dict(ENV, SLOW=str(slow), TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(workdir), str(epochs), str(out_dir / f"worker{i}.npz")],
+            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True))
+    return procs
+
+
+def kill(procs):
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+
+
+def finish(procs, timeout):
+    """[(returncode, last stdout line, stderr tail)] of every worker; kills them on timeout."""
+    deadline = time.monotonic() + timeout
+    results = []
+    try:
+        for p in procs:
+            out, err = p.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            results.append((p.returncode, (out.strip().splitlines() or [""])[-1], err[-2000:]))
+    finally:
+        kill(procs)
+    return results
+
+
+def load(path):
+    with np.load(path) as f:
+        return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
+
+
+def test_two_workers_train_identically_and_resume_after_being_killed(tmp_path):
+    workdir, epochs = tmp_path / "run", 12
+    procs = start_workers(free_ports(2), workdir, epochs, tmp_path, slow=0.3)
+    try:  # kill the whole cluster once the chief has written its second checkpoint
+        deadline = time.monotonic() + 90
+        while not (workdir / "checkpoints" / "ckpt-2.index").exists():
+            assert time.monotonic() < deadline, "no second checkpoint within 90 s"
+            assert all(p.poll() is None for p in procs), [p.communicate()[1][-2000:] for p in procs]
+            time.sleep(0.05)
+    finally:
+        kill(procs)
+    assert not (tmp_path / "worker0.npz").exists()  # killed before the end
+
+    # The same command again (new ports: the old ones may linger): resumes from the last checkpoint.
+    results = finish(start_workers(free_ports(2), workdir, epochs, tmp_path), timeout=120)
+    for code, last, err in results:
+        assert code == 0, err
+    resumed = [json.loads(last)["initial_epoch"] for _, last, _ in results]
+    assert resumed[0] == resumed[1] and 2 <= resumed[0] < epochs, resumed
+    w0, w1 = load(tmp_path / "worker0.npz"), load(tmp_path / "worker1.npz")
+    for a, b in zip(w0, w1):  # every worker applies the same all-reduced gradients
+        np.testing.assert_array_equal(a, b)
+    assert not list(workdir.glob(".workertemp_*"))  # the non-chief's copies are gone
+
+    # ... and end where one uninterrupted device ends (24 SGD steps; see the module docstring;
+    # two uninterrupted clusters agree bit for bit, and 200 steps compound the rounding to ~3e-4).
+    reference = run_python(WORKER, tmp_path / "reference", epochs, tmp_path / "reference.npz", timeout=120,
+                           env=dict(ENV, STRATEGY="default"))
+    assert json.loads(reference)["initial_epoch"] == 0
+    for a, b in zip(w0, load(tmp_path / "reference.npz")):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_a_missing_worker_ends_with_an_error_not_a_hang(tmp_path):
+    # Worker 1 of a two-worker cluster whose chief never starts: fails after --worker-timeout.
+    port0, port1 = free_ports(2)
+    env = dict(ENV, TF_CONFIG=json.dumps({"cluster": {"worker": [f"127.0.0.1:{port0}", f"127.0.0.1:{port1}"]},
+                                          "task": {"type": "worker", "index": 1}}))
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "train.py", "--preset", "ring8", "--strategy", "multiworker",
+                           "--worker-timeout", "3", "--workdir", str(tmp_path / "run"), "--quiet"],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "could not join the chief of TF_CONFIG within 3 s" in proc.stderr
+    assert time.monotonic() - start < 60
