@@ -16,15 +16,11 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit code 2 -- no usage dump
-        self.exit(2, f"{self.prog}: error: {message}\n")
+from tfgan_app.cli import ArgumentParser  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="export.py", description=__doc__,
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog="export.py", description=__doc__)
     p.add_argument("--workdir", required=True, help="run directory written by train.py")
     p.add_argument("--export-base", default="exports",
                    help="directory with one directory per model, as TF Serving's base path "

@@ -16,12 +16,9 @@ import math  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from tfgan_app.cli import ArgumentParser  # noqa: E402
+
 from tfgan_app import config as cfg  # noqa: E402
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit code 2 -- no usage dump
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _widths(text: str) -> tuple:
@@ -41,8 +38,7 @@ def _bool(text: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="train.py", description=__doc__,
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog="train.py", description=__doc__)
     p.add_argument("--preset", help=f"one of: {', '.join(cfg.PRESETS)} (default {cfg.DEFAULT_PRESET})")
     p.add_argument("--workdir", help="run directory (default runs/PRESET); resumed if it holds a run")
     resume = p.add_mutually_exclusive_group()

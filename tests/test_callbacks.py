@@ -1,18 +1,15 @@
 """Monitors: divergence guard, metrics log, and a run killed with SIGKILL that resumes exactly."""
 
-import os
 import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
-import pytest
 
 import train
 from conftest import REPO
 from tfgan_app import callbacks as cb
-from tfgan_app import config as cfg
 from tfgan_app import training
 
 

@@ -317,16 +317,12 @@ def inception_featurizer(weights_path) -> Featurizer:
 
 
 def main(argv=None) -> int:
-    import argparse
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    class Parser(argparse.ArgumentParser):
-        def error(self, message):  # one line, exit code 2
-            self.exit(2, f"{self.prog}: error: {message}\n")
+    from tfgan_app.cli import ArgumentParser
 
-    p = Parser(prog="python -m tfgan_app.classifier", description=__doc__,
-               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog="python -m tfgan_app.classifier", description=__doc__)
     p.add_argument("--dataset", required=True, help="labelled images, e.g. mnist-idx:DIR (MNIST's test split)")
     p.add_argument("--out", default=str(default_classifier_path()),
                    help=f"where to save the .keras model (default {default_classifier_path()})")

@@ -548,16 +548,12 @@ class PeriodicEvaluation(keras.callbacks.Callback):
 
 
 def main(argv=None) -> int:
-    import argparse
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    class Parser(argparse.ArgumentParser):
-        def error(self, message):  # one line, exit code 2
-            self.exit(2, f"{self.prog}: error: {message}\n")
+    from tfgan_app.cli import ArgumentParser
 
-    p = Parser(prog="python -m tfgan_app.evaluate", description=__doc__,
-               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog="python -m tfgan_app.evaluate", description=__doc__)
     p.add_argument("path", help="run directory (train.py) or export directory (BASE/NAME[/VERSION])")
     p.add_argument("--samples", type=int, help=f"samples to draw (default: the run's eval_samples for "
                    f"toys, {IMAGE_SAMPLES} for images)")

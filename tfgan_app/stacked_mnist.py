@@ -73,11 +73,11 @@ def write_npz(mnist: str, out, n: int = DEFAULT_EXAMPLES, seed: int = 0) -> Path
 
 
 def main(argv=None) -> int:
-    import argparse
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    p = argparse.ArgumentParser(prog="python -m tfgan_app.stacked_mnist", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from tfgan_app.cli import ArgumentParser
+
+    p = ArgumentParser(prog="python -m tfgan_app.stacked_mnist", description=__doc__)
     p.add_argument("--mnist", required=True, help="MNIST IDX directory (or mnist-idx:DIR)")
     p.add_argument("--out", required=True, help="the .npz file to write")
     p.add_argument("--examples", type=int, default=DEFAULT_EXAMPLES, help=f"default {DEFAULT_EXAMPLES}")

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfgan_app import callbacks as cb
