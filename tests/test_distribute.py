@@ -20,12 +20,10 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
@@ -84,19 +82,37 @@ for name, config in cases.items():
     out[name] = {"difference": max(float(np.abs(a - b).max()) for a, b in zip(one, two)),
                  "update": max(float(np.abs(one[i] - before[i]).max()) for i in trainable)}
 
+# Dropout masks differ between replicas (Keras's Dropout draws the same on each).
+from tfgan_app.image_models import Dropout
+with mirrored.scope():
+    dropout = Dropout(0.5)
+masks = mirrored.experimental_local_results(mirrored.run(lambda: dropout(tf.ones([64, 32]), training=True)))
+out["dropout masks equal"] = bool(np.array_equal(masks[0].numpy(), masks[1].numpy()))
+
 # And end to end: train() under --strategy mirrored resumes and matches --strategy default.
 base = cfg.preset("ring8-wgan-gp", n_critic=2, steps_per_epoch=3, epochs=2, plot_every=100,
                   eval_samples=100, **toy)
 runs = {}
 for strategy in ("mirrored", "default"):
     config = dataclasses.replace(base, strategy=strategy)
-    training.train(dataclasses.replace(config, epochs=1), sys.argv[1] + "/" + strategy, verbose=0)
-    result = training.train(config, sys.argv[1] + "/" + strategy, verbose=0)  # resumes at epoch 1
+    if strategy == "mirrored":  # stop after epoch 1, then resume
+        training.train(dataclasses.replace(config, epochs=1), sys.argv[1] + "/" + strategy, verbose=0)
+    result = training.train(config, sys.argv[1] + "/" + strategy, verbose=0)
     runs[strategy] = (result.initial_epoch, weights(result.gan))
 out["train"] = {"resumed_at": runs["mirrored"][0],
                 "difference": max(float(np.abs(a - b).max()) for a, b in zip(runs["mirrored"][1], runs["default"][1]))}
 print(json.dumps(out))
 '''
+
+
+def test_dropout_keeps_one_minus_rate_scaled():
+    from tfgan_app.image_models import Dropout
+
+    x = np.ones((2000, 100), np.float32)
+    y = Dropout(0.3, seed=1)(x, training=True).numpy()
+    assert set(np.unique(y)) == {0.0, np.float32(1 / 0.7)}
+    assert abs((y != 0).mean() - 0.7) < 0.005  # 200,000 units: 4 standard deviations
+    np.testing.assert_array_equal(Dropout(0.3)(x, training=False), x)
 
 
 def run_python(code: str, *args, timeout: float, env=None) -> str:
@@ -115,6 +131,7 @@ def test_two_replicas_compute_one_devices_step(tmp_path):
         assert r["difference"] < 1e-6, (name, r)
     # Per-replica BatchNorm normalises each half batch by its own statistics: a different step.
     assert results["BatchNorm in G, per replica"]["difference"] > 1e-4, results
+    assert not results["dropout masks equal"]
     # train() under MirroredStrategy: resumed from its checkpoint, ends where one device ends
     # (6 steps: the 1e-7 rounding differences compound a little).
     assert results["train"]["resumed_at"] == 1, results

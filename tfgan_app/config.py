@@ -227,6 +227,10 @@ class Config:
             raise ConfigError("dataset", f"--problem {self.problem} is a toy distribution; use --problem image with --dataset")
         if self.conditioning != "none" and not self.is_image:
             raise ConfigError("conditioning", "conditional models need labelled image data (--problem image)")
+        if self.steps_per_epoch % self.steps_per_execution:  # fit would run whole executions past the epoch
+            raise ConfigError("steps_per_execution", f"{self.steps_per_execution} does not divide "
+                              f"--steps-per-epoch {self.steps_per_epoch}; epochs (checkpoints) must end "
+                              f"between executions")
         if self.update == "simultaneous" and self.n_critic != 1:
             raise ConfigError("update", f"simultaneous updates take one critic step per generator step; "
                               f"got --n-critic {self.n_critic} (use --update alternating)")

@@ -1,6 +1,7 @@
 """Where training runs and in what precision: strategies, policies, and the multi-worker loop.
 
     make_strategy(config)       --strategy auto|default|mirrored|multiworker|tpu -> tf.distribute.Strategy
+    arrange_for_replicas(...)   reorders global batches so R replicas compute one device's step
     precision_policy(name)      --precision: the Keras dtype policy the networks are built under
     fit_multiworker(...)        the training loop for MultiWorkerMirroredStrategy
     WorkerTrainingState         a non-chief worker's checkpoints (chief writes, others write temp)

@@ -171,7 +171,10 @@ class GAN(keras.Model):
 
     # -- the algorithm ---------------------------------------------------------------
     def train_step(self, data):
-        """Algorithm 1 (Goodfellow et al. 2014): k discriminator steps, then one generator step."""
+        """Algorithm 1 (Goodfellow et al. 2014): k discriminator steps, then one generator step.
+
+        With update="simultaneous": the TF DCGAN tutorial's step instead (simultaneous_step).
+        """
         real, labels = (data if isinstance(data, (tuple, list)) else (data, None))
         if not self.conditional:
             labels = None

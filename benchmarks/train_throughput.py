@@ -1,0 +1,205 @@
+"""W1 `dcgan-mnist` and W2 `wgan-gp-mnist` (../shared/BENCHMARKS.md): training throughput.
+
+Trains the workload's preset through the project's own path -- `training.build_gan` and
+`GAN.fit` on `training.data_stream`, the preset's config with `--dataset mnist-idx:DIR` --
+and, in the same process, the same architecture written as the public examples write it
+(benchmarks/hand_written.py: the TF DCGAN tutorial's models and `@tf.function train_step`
+for W1; for W2 its models without dropout and the keras.io WGAN-GP example's train_step).  The contenders run in alternating blocks of
+`--block` steps (the first step of each block is not timed), so load on this shared
+machine hits all of them alike.  Figures are medians of per-step times; ratios are the
+median over rounds of the ratio of two contenders' block medians (paired in time).
+
+    python benchmarks/train_throughput.py --workload dcgan-mnist [--steps N] [--precision P]
+    python benchmarks/train_throughput.py --workload wgan-gp-mnist
+    python benchmarks/train_throughput.py --workload dcgan-mnist --precision mixed_bfloat16,float32
+
+`--precision` may list several policies: each gets its own fit and hand-loop contender, and
+the figures of the first are compared with the others.  Last line:
+`img/s=<fit> hand_img/s=<hand> ratio=<fit/hand>` (W2: `critic_img/s=...`), for the first
+precision, followed by `vs_<precision>=<ratio>` for the others.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+WORKLOADS = {"dcgan-mnist": "img/s", "wgan-gp-mnist": "critic_img/s"}
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workload", choices=sorted(WORKLOADS), default="dcgan-mnist")
+    p.add_argument("--steps", type=int, default=30, help="timed generator steps per contender (default 30)")
+    p.add_argument("--precision", default="float32",
+                   help=f"one or more of {', '.join(PRECISIONS)}, comma separated (default float32)")
+    p.add_argument("--jit-compile", action="store_true", help="compile the fit path's train step with XLA")
+    p.add_argument("--steps-per-execution", type=int, default=1, help="fit path: steps per tf.function call")
+    p.add_argument("--block", type=int, default=6, help="steps per contender before switching (default 6)")
+    p.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "mnist"),
+                   help="directory of the MNIST IDX files (default ../shared/data/mnist)")
+    p.add_argument("--no-hand", action="store_true", help="time only the fit path")
+    args = p.parse_args(argv)
+    args.precision = args.precision.split(",")
+    for prec in args.precision:
+        if prec not in PRECISIONS:
+            p.error(f"--precision: {prec!r} is not one of: {', '.join(PRECISIONS)}")
+    if args.steps <= 0 or args.block < 2 or args.steps_per_execution <= 0:
+        p.error("--steps and --steps-per-execution must be positive, --block at least 2")
+    if args.block % args.steps_per_execution:
+        p.error("--block must be a multiple of --steps-per-execution")
+    return args
+
+
+def machine_load() -> str:
+    """The 1-minute load average and other TF/pytest processes: figures mean little under load."""
+    load = os.getloadavg()[0]
+    try:
+        ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, timeout=5).stdout
+        others = [line for line in ps.splitlines()
+                  if ("pytest" in line or "python" in line and "train" in line) and str(os.getpid()) not in line
+                  and "train_throughput" not in line]
+    except (OSError, subprocess.SubprocessError):
+        others = []
+    return f"load average {load:.2f}, {len(others)} other python training/pytest processes"
+
+
+class FitContender:
+    """The project's path: build_gan + GAN.fit on data_stream, timed by a callback."""
+
+    def __init__(self, config, shape):
+        import keras
+        import tensorflow as tf
+
+        from tfgan_app import training
+
+        self.config = config
+        keras.utils.set_random_seed(config.seed)
+        self.gan = training.build_gan(config, shape)
+        self.dataset = training.data_stream(config)[0]
+        contender = self
+
+        class Timer(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                contender.ends.append(time.perf_counter())
+
+        self.timer, self.ends, self.times, self.blocks = Timer(), [], [], []
+        self.tf = tf
+
+    def run(self, steps: int, record: bool = True):
+        self.ends = []
+        self.gan.fit(self.dataset, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
+                     callbacks=[self.timer])
+        per_call = np.diff(self.ends) / self.config.steps_per_execution  # the first call is not timed
+        if record:
+            self.times += list(per_call)
+            self.blocks.append(float(np.median(per_call)))
+
+
+class HandContender:
+    """The public example's loop and models (benchmarks/hand_written.py), under the same policy."""
+
+    def __init__(self, config, shape, images):
+        import keras
+
+        import hand_written
+        from tfgan_app import distribute
+
+        keras.utils.set_random_seed(config.seed)
+        with distribute.precision_policy(config.precision):
+            generator = hand_written.make_generator_model(config.latent_dim)
+            discriminator = hand_written.make_discriminator_model(config.d_dropout)
+        if config.loss == "wgan-gp":
+            self.step = hand_written.wgan_gp_example_step(generator, discriminator, config.latent_dim,
+                                                          config.n_critic, config.gp_weight)
+        else:
+            self.step = hand_written.dcgan_tutorial_step(generator, discriminator, config.batch_size,
+                                                         config.latent_dim)
+        self.iterator = iter(hand_written.tutorial_dataset(images, config.batch_size))
+        self.times, self.blocks = [], []
+
+    def run(self, steps: int, record: bool = True):
+        ends = [time.perf_counter()]
+        for _ in range(steps):
+            self.step(next(self.iterator))
+            ends.append(time.perf_counter())
+        if record:
+            self.times += list(np.diff(ends)[1:])  # like the fit contender: the first step is not timed
+            self.blocks.append(float(np.median(np.diff(ends)[1:])))
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    data = Path(args.data)
+    if not (list(data.glob("*-images-idx3-ubyte")) + list(data.glob("*-images-idx3-ubyte.gz"))):
+        print(f"train_throughput.py: error: --data {data}: no MNIST IDX images (*-images-idx3-ubyte[.gz]); "
+              f"W1/W2 run on the MNIST test split: put t10k-images-idx3-ubyte.gz there or pass --data DIR",
+              file=sys.stderr)
+        return 2
+    import tensorflow as tf
+
+    from tfgan_app import config as cfg
+    from tfgan_app import image_data
+
+    unit = WORKLOADS[args.workload]
+    base = cfg.preset(args.workload, dataset=f"mnist-idx:{data}", jit_compile=args.jit_compile,
+                      steps_per_execution=args.steps_per_execution)
+    examples, source = image_data.load_examples(base.dataset)
+    images = np.stack([x.numpy() for x, _ in examples]).astype(np.float32) / 127.5 - 1.0  # (N, 28, 28, 1)
+    per_step = base.batch_size * base.n_critic  # images a generator step consumes
+    print(f"{args.workload}: {source.name}, {per_step} images per generator step "
+          f"(batch {base.batch_size} x {base.n_critic} critic steps), update={base.update}, "
+          f"tensorflow {tf.__version__}, {machine_load()}", flush=True)
+
+    contenders = {}
+    for prec in args.precision:
+        config = dataclasses.replace(base, precision=prec)
+        contenders[f"fit {prec}"] = FitContender(config, source.image_shape)
+        if not args.no_hand:
+            contenders[f"hand {prec}"] = HandContender(config, source.image_shape, images)
+    for c in contenders.values():  # trace, build oneDNN primitives, fill the pipelines
+        c.run(args.block, record=False)
+    start = time.time()
+    while min(len(c.times) for c in contenders.values()) < args.steps:
+        for c in contenders.values():
+            c.run(args.block)
+    print(f"timed {args.steps}+ steps per contender in blocks of {args.block} ({time.time() - start:.0f} s); "
+          f"{machine_load()}")
+
+    def rate(name):
+        return per_step / np.median(contenders[name].times)
+
+    def ratio(a, b):  # speed of a over b: the median over rounds of the two blocks' medians
+        return float(np.median(np.array(contenders[b].blocks) / np.array(contenders[a].blocks)))
+
+    for name, c in contenders.items():
+        t = np.array(c.times)
+        print(f"  {name:24s} {unit}={per_step / np.median(t):8.1f}   step ms: median {np.median(t) * 1e3:.1f}, "
+              f"p10 {np.percentile(t, 10) * 1e3:.1f}, p90 {np.percentile(t, 90) * 1e3:.1f}")
+    first = args.precision[0]
+    line = f"{unit}={rate(f'fit {first}'):.1f}"
+    if not args.no_hand:
+        line += f" hand_{unit}={rate(f'hand {first}'):.1f} ratio={ratio(f'fit {first}', f'hand {first}'):.3f}"
+    for prec in args.precision[1:]:
+        line += f" vs_{prec}={ratio(f'fit {first}', f'fit {prec}'):.3f}"
+    print(f"{args.workload} {first}" + (" jit" if args.jit_compile else "") + f": {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
