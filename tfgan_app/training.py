@@ -192,8 +192,10 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
         from tfgan_app import evaluate
         evaluation.append(evaluate.PeriodicEvaluation(config, workdir, data_shape,
                                                       num_classes or config.num_classes))
-    callbacks = [guard, cb.Checkpointer(state, guard), cb.LearningRates(), *evaluation,
-                 cb.MetricsLog(metrics_csv, initial_epoch),
+    # The log row is written before the checkpoint: a kill between the two leaves a row past
+    # the checkpoint, which MetricsLog drops on resume (the other order would lose the row).
+    callbacks = [guard, cb.LearningRates(), *evaluation, cb.MetricsLog(metrics_csv, initial_epoch),
+                 cb.Checkpointer(state, guard),
                  keras.callbacks.TensorBoard(str(workdir / "tensorboard"), write_graph=False)]
     if config.is_image:
         callbacks.append(image_grids(config, gan, workdir))
