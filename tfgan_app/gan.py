@@ -74,7 +74,7 @@ class GAN(keras.Model):
             raise GANConfigError(
                 "the WGAN-GP critic contains BatchNormalization, but the gradient penalty is "
                 "per example and batch statistics mix examples; use LayerNormalization "
-                "(--architecture wgan-gp-critic) or another loss")
+                "(--d-norm layer) or another loss")
         if update not in ("alternating", "simultaneous") or (update == "simultaneous" and n_critic != 1):
             raise GANConfigError(f"update: {update!r} with n_critic={n_critic}; expected 'alternating', "
                                  f"or 'simultaneous' with n_critic=1")
