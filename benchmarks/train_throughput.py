@@ -48,6 +48,8 @@ def parse(argv=None):
     p.add_argument("--steps", type=int, default=30, help="timed generator steps per contender (default 30)")
     p.add_argument("--precision", default="float32",
                    help=f"one or more of {', '.join(PRECISIONS)}, comma separated (default float32)")
+    p.add_argument("--layer-impl", default="auto",
+                   help="fit path: one or more of auto, tfgan, keras (--layer-impl of train.py), comma separated")
     p.add_argument("--jit-compile", action="store_true", help="compile the fit path's train step with XLA")
     p.add_argument("--steps-per-execution", type=int, default=1, help="fit path: steps per tf.function call")
     p.add_argument("--block", type=int, default=6, help="steps per contender before switching (default 6)")
@@ -59,6 +61,10 @@ def parse(argv=None):
     for prec in args.precision:
         if prec not in PRECISIONS:
             p.error(f"--precision: {prec!r} is not one of: {', '.join(PRECISIONS)}")
+    args.layer_impl = args.layer_impl.split(",")
+    for impl in args.layer_impl:
+        if impl not in ("auto", "tfgan", "keras"):
+            p.error(f"--layer-impl: {impl!r} is not one of: auto, tfgan, keras")
     if args.steps <= 0 or args.block < 2 or args.steps_per_execution <= 0:
         p.error("--steps and --steps-per-execution must be positive, --block at least 2")
     if args.block % args.steps_per_execution:
@@ -166,10 +172,14 @@ def main(argv=None) -> int:
           f"(batch {base.batch_size} x {base.n_critic} critic steps), update={base.update}, "
           f"tensorflow {tf.__version__}, {machine_load()}", flush=True)
 
-    contenders = {}
+    contenders, fits = {}, []
     for prec in args.precision:
+        for impl in args.layer_impl:
+            config = dataclasses.replace(base, precision=prec, layer_impl=impl)
+            name = f"fit {prec}" + (f" {impl}" if len(args.layer_impl) > 1 else "")
+            contenders[name] = FitContender(config, source.image_shape)
+            fits.append(name)
         config = dataclasses.replace(base, precision=prec)
-        contenders[f"fit {prec}"] = FitContender(config, source.image_shape)
         if not args.no_hand:
             contenders[f"hand {prec}"] = HandContender(config, source.image_shape, images)
     for c in contenders.values():  # trace, build oneDNN primitives, fill the pipelines
@@ -192,12 +202,12 @@ def main(argv=None) -> int:
         print(f"  {name:24s} {unit}={per_step / np.median(t):8.1f}   step ms: median {np.median(t) * 1e3:.1f}, "
               f"p10 {np.percentile(t, 10) * 1e3:.1f}, p90 {np.percentile(t, 90) * 1e3:.1f}")
     first = args.precision[0]
-    line = f"{unit}={rate(f'fit {first}'):.1f}"
+    line = f"{unit}={rate(fits[0]):.1f}"
     if not args.no_hand:
-        line += f" hand_{unit}={rate(f'hand {first}'):.1f} ratio={ratio(f'fit {first}', f'hand {first}'):.3f}"
-    for prec in args.precision[1:]:
-        line += f" vs_{prec}={ratio(f'fit {first}', f'fit {prec}'):.3f}"
-    print(f"{args.workload} {first}" + (" jit" if args.jit_compile else "") + f": {line}")
+        line += f" hand_{unit}={rate(f'hand {first}'):.1f} ratio={ratio(fits[0], f'hand {first}'):.3f}"
+    for name in fits[1:]:
+        line += f" vs_{name[4:].replace(' ', '_')}={ratio(fits[0], name):.3f}"
+    print(f"{fits[0][4:]}" + (" jit" if args.jit_compile else "") + f": {line}")
     return 0
 
 

@@ -29,7 +29,7 @@ CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
 # Fields a resumed run may change: how long to train and how often to draw, and where and
 # how fast it runs (a killed cluster may come back on other hardware).
-RESUMABLE_FIELDS = ("epochs", "plot_every", "keep_checkpoints", "strategy", "tpu", "jit_compile",
+RESUMABLE_FIELDS = ("epochs", "plot_every", "keep_checkpoints", "strategy", "tpu", "jit_compile", "layer_impl",
                     "steps_per_execution", "worker_timeout", "eval_every", "eval_metric",
                     "eval_classifier")
 

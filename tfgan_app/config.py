@@ -23,6 +23,7 @@ CONDITIONINGS = ("none", "cgan", "acgan")
 UPDATES = ("alternating", "simultaneous")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+LAYER_IMPLS = ("auto", "tfgan", "keras")
 # Figures eval_metric may name (lower is better: reverse_kl, mode_kl, ks, w1, mean_error, rmse, fcd, kid).
 EVAL_METRICS = ("auto", "modes", "high_quality", "reverse_kl", "mean_error", "ks", "w1", "rmse",
                 "fcd", "kid", "is", "precision", "recall", "mode_kl")
@@ -142,6 +143,12 @@ class Config:
     # float32, mixed_bfloat16 (TPUs, CPUs with AVX512-BF16/AMX) or mixed_float16 (GPUs;
     # both optimizers then scale their losses).  Output layers stay float32.
     precision: str = "float32"
+    # Conv2D, Conv2DTranspose and BatchNormalization of the image nets: "tfgan" =
+    # tfgan_app.layers (the same function with faster kernels on CPU: fused batch norm,
+    # bfloat16 weight gradients as forward convolutions, sub-pixel thin transposed convs;
+    # measured in the README), "keras" = Keras's own, "auto" = tfgan unless a GPU or TPU
+    # trains (their conv libraries are fast already).  Checkpoints do not depend on it.
+    layer_impl: str = "auto"
     # Compile the train step with XLA.  Measured slower here on CPU (see the README): off.
     jit_compile: bool = False
     # Train steps per tf.function call: fewer Python round trips; TPUs need many.
@@ -193,6 +200,7 @@ class Config:
         _one_of("update", self.update, UPDATES)
         _one_of("strategy", self.strategy, STRATEGIES)
         _one_of("precision", self.precision, PRECISIONS)
+        _one_of("layer_impl", self.layer_impl, LAYER_IMPLS)
         _one_of("eval_metric", self.eval_metric, EVAL_METRICS)
         if self.eval_every < 0:
             raise ConfigError("eval_every", f"expected an integer >= 0 (0 = off), got {self.eval_every}")

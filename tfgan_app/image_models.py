@@ -11,15 +11,22 @@ import math
 import keras
 import tensorflow as tf
 
+from tfgan_app import layers
 from tfgan_app.config import Config, ConfigError
+from tfgan_app.layers import Dropout
 
 INIT = keras.initializers.RandomNormal(0.0, 0.02)  # DCGAN: weights from N(0, 0.02)
 LABEL_EMBEDDING = 50  # width of the label embedding fed to conditional generators
 
 
+def _impl(config: Config):
+    """The module whose Conv2D, Conv2DTranspose and BatchNormalization the nets use (--layer-impl)."""
+    return layers if layers.implementation(config) == "tfgan" else keras.layers
+
+
 def _batch_norm(config: Config, name: str | None = None):
     """BatchNormalization; with --sync-batchnorm its statistics span all replicas' examples."""
-    return keras.layers.BatchNormalization(synchronized=config.sync_batchnorm, name=name)
+    return _impl(config).BatchNormalization(synchronized=config.sync_batchnorm, name=name)
 
 
 def _norm(kind: str, name: str, config: Config):
@@ -28,45 +35,6 @@ def _norm(kind: str, name: str, config: Config):
     if kind == "layer":  # per example: what a WGAN-GP critic needs
         return keras.layers.LayerNormalization(axis=[1, 2, 3], name=name)
     return None
-
-
-class Dropout(keras.layers.Layer):
-    """keras.layers.Dropout(rate), with cheaper masks that differ between replicas.
-
-    The same function: each unit is kept with probability 1 - rate (to within 2^-17) and
-    scaled by 1 / (1 - rate).  The mask takes 16 random bits per unit (half the random
-    numbers Keras draws, and no float conversion) and is applied as one multiply (Keras:
-    a multiply and a select, again in the backward pass): 2.5x faster on W1's two
-    dropout layers here.  Keras's Dropout draws the same mask on every replica (its seed
-    state is mirrored); this one folds the replica id into the seed.
-    """
-
-    def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        if not 0 <= rate < 1:
-            raise ValueError(f"rate: expected a number in [0, 1), got {rate}")
-        self.rate = float(rate)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed, name="dropout_seed")
-
-    def call(self, inputs, training=False):
-        if not training or self.rate == 0:
-            return inputs
-        seed = self.seed_generator.next()
-        ctx = tf.distribute.get_replica_context()
-        if ctx is not None and ctx.num_replicas_in_sync > 1:
-            seed = tf.random.experimental.stateless_fold_in(seed, ctx.replica_id_in_sync_group)
-        n = tf.size(inputs)
-        words = tf.random.stateless_uniform([(n + 1) // 2], seed, minval=None, maxval=None, dtype=tf.uint32)
-        bits = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:n]  # (n,) uniform on 0..65535
-        keep = tf.reshape(bits >= tf.constant(round(self.rate * 65536), tf.uint16), tf.shape(inputs))
-        return inputs * (tf.cast(keep, inputs.dtype) * (1.0 / (1.0 - self.rate)))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
 def _generator_inputs(config: Config, num_classes: int):
@@ -110,6 +78,7 @@ def dcgan(config: Config, shape: tuple, num_classes: int) -> tuple[keras.Model, 
     s0 = 7 if h == 28 else 4
     ups = int(math.log2(h // s0))  # 28: 2, 32: 3, 64: 4
     width = config.width
+    L = _impl(config)
     inputs, x = _generator_inputs(config, num_classes)
     ch = width * 2 ** (ups - 1)
     x = keras.layers.Dense(s0 * s0 * ch, use_bias=False, kernel_initializer=INIT)(x)
@@ -118,17 +87,17 @@ def dcgan(config: Config, shape: tuple, num_classes: int) -> tuple[keras.Model, 
     x = keras.layers.Reshape((s0, s0, ch))(x)  # (B, s0, s0, ch)
     for i in range(ups - 1):
         ch //= 2
-        x = keras.layers.Conv2DTranspose(ch, 4, 2, "same", use_bias=False, kernel_initializer=INIT)(x)
+        x = L.Conv2DTranspose(ch, 4, 2, "same", use_bias=False, kernel_initializer=INIT)(x)
         x = _batch_norm(config)(x)
         x = keras.layers.ReLU()(x)  # (B, s0*2^(i+1), ..., ch)
-    x = keras.layers.Conv2DTranspose(c, 4, 2, "same", kernel_initializer=INIT)(x)  # (B, H, W, C)
+    x = L.Conv2DTranspose(c, 4, 2, "same", kernel_initializer=INIT)(x)  # (B, H, W, C)
     out = keras.layers.Activation("tanh", dtype="float32", name="samples")(x)
     generator = keras.Model(inputs, out, name="generator")
 
     d_inputs, x = _discriminator_inputs(config, shape, num_classes)
     ch = width
     for i in range(ups):
-        x = keras.layers.Conv2D(ch, 4, 2, "same", kernel_initializer=INIT)(x)
+        x = L.Conv2D(ch, 4, 2, "same", kernel_initializer=INIT)(x)
         if i > 0 and (norm := _norm(config.d_norm, f"norm_{i}", config)) is not None:
             x = norm(x)
         x = keras.layers.LeakyReLU(0.2)(x)
@@ -153,24 +122,25 @@ def dcgan_tutorial(config: Config, shape: tuple, num_classes: int) -> tuple[kera
         raise ConfigError("image_size", f"dcgan-tutorial is the 28x28 MNIST model, got {h}x{w}")
     k = config.width / 64
     f = lambda n: max(1, int(n * k))
+    L = _impl(config)
     inputs, x = _generator_inputs(config, num_classes)
     x = keras.layers.Dense(7 * 7 * f(256), use_bias=False)(x)
     x = _batch_norm(config)(x)
     x = keras.layers.LeakyReLU()(x)
     x = keras.layers.Reshape((7, 7, f(256)))(x)  # (B, 7, 7, 256)
-    x = keras.layers.Conv2DTranspose(f(128), 5, 1, "same", use_bias=False)(x)
+    x = L.Conv2DTranspose(f(128), 5, 1, "same", use_bias=False)(x)
     x = _batch_norm(config)(x)
     x = keras.layers.LeakyReLU()(x)  # (B, 7, 7, 128)
-    x = keras.layers.Conv2DTranspose(f(64), 5, 2, "same", use_bias=False)(x)
+    x = L.Conv2DTranspose(f(64), 5, 2, "same", use_bias=False)(x)
     x = _batch_norm(config)(x)
     x = keras.layers.LeakyReLU()(x)  # (B, 14, 14, 64)
-    x = keras.layers.Conv2DTranspose(c, 5, 2, "same", use_bias=False)(x)  # (B, 28, 28, C)
+    x = L.Conv2DTranspose(c, 5, 2, "same", use_bias=False)(x)  # (B, 28, 28, C)
     out = keras.layers.Activation("tanh", dtype="float32", name="samples")(x)
     generator = keras.Model(inputs, out, name="generator")
 
     d_inputs, x = _discriminator_inputs(config, shape, num_classes)
     for i, n in enumerate((f(64), f(128))):
-        x = keras.layers.Conv2D(n, 5, 2, "same")(x)
+        x = L.Conv2D(n, 5, 2, "same")(x)
         if (norm := _norm(config.d_norm, f"norm_{i}", config)) is not None:
             x = norm(x)
         x = keras.layers.LeakyReLU()(x)
