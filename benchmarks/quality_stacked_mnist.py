@@ -5,11 +5,11 @@ drawn independently as R, G, B) and written once as an .npz; each seed trains a 
 on it from scratch (training.train), then tfgan_app.evaluate draws 26,000 samples and
 labels each channel with the project's classifier: a sample's mode is its label triple.
 
-Setup (VEEGAN / PacGAN's Stacked MNIST experiment, without packing): the `dcgan` preset
-(DCGAN guidelines, Adam(2e-4, 0.5), z ~ N(0, I_100)) at 28x28x3, batch 64.  tfgan_app has
-no packed discriminator, so this is the DCGAN row of PacGAN's Table 2 (99 modes, KL
-3.40), not PacDCGAN2 (1,000 modes, KL 0.06).  `--width` scales both networks (64 = the
-DCGAN paper's; smaller is faster).
+Setup (VEEGAN / PacGAN's Stacked MNIST experiment): the `dcgan` preset (DCGAN guidelines,
+Adam(2e-4, 0.5), z ~ N(0, I_100)) at 28x28x3, batch 64.  `--pack 1` is the DCGAN row of
+PacGAN's Table 2 (99 modes, KL 3.40), `--pack 2` is PacDCGAN2 (1,000 modes, KL 0.06): the
+discriminator judges two samples at once, stacked as channels.  `--width` scales both
+networks (64 = the DCGAN paper's; smaller is faster).
 
     python benchmarks/quality_stacked_mnist.py                     # 5 seeds, 20,000 steps each
     python benchmarks/quality_stacked_mnist.py --seeds 1 --steps 500 --samples 2600   # smoke test
@@ -56,6 +56,8 @@ def parse(argv=None):
     p.add_argument("--examples", type=int, default=50_000, help="Stacked MNIST training images (default 50,000)")
     p.add_argument("--width", type=int, default=64, help="DCGAN width (default 64)")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--pack", type=int, default=1, help="PacGAN packing (2 = PacDCGAN2; default 1)")
+    p.add_argument("--precision", default="float32", help="--precision of train.py (default float32)")
     p.add_argument("--real", action="store_true", help="evaluate real Stacked MNIST instead of training")
     p.add_argument("--workdir", help="keep the data and runs here (default: a temporary directory)")
     p.add_argument("--json", help="write every figure here")
@@ -107,7 +109,8 @@ def main(argv=None) -> int:
             per_epoch = min(500, args.steps)
             epochs = math.ceil(args.steps / per_epoch)
             config = cfg.preset("dcgan", dataset=f"npz:{data}", channels=3, width=args.width,
-                                batch_size=args.batch_size, seed=seed, epochs=epochs,
+                                batch_size=args.batch_size, pack=args.pack, precision=args.precision,
+                                seed=seed, epochs=epochs,
                                 steps_per_epoch=math.ceil(args.steps / epochs), plot_every=10**6,
                                 eval_classifier=str(args.classifier))
             workdir = root / f"dcgan-seed{seed}"
@@ -121,8 +124,8 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"seed {seed}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                for k, v in row.items()), flush=True)
-        what = (f"DCGAN width {args.width}, batch {args.batch_size}, {args.steps} steps, "
-                f"{args.samples} samples")
+        what = (f"{'PacDCGAN' + str(args.pack) if args.pack > 1 else 'DCGAN'} width {args.width}, "
+                f"batch {args.batch_size}, {args.precision}, {args.steps} steps, {args.samples} samples")
     print(f"stacked-mnist ({what}, {args.seeds} seeds):")
     for k in rows[0]:
         print(f"  {k}: {spread([r[k] if not isinstance(r[k], str) else math.inf for r in rows])}")

@@ -5,15 +5,17 @@ tfgan_app.evaluate on the benchmark's sample count (Q2: 2,500; Q1: 10,000).  Fig
 are reported per seed, then as mean +- std (min..max) over the seeds.
 
 Setups:
-  preset   the project's presets: ring8, grid25 (MLP 128x3, Adam 1e-3, batch 256) and, for
-           Q1, gaussian1d-adam (the classic gaussian1d recipe oscillates; see README).
-  pacgan   PacGAN/VEEGAN's toy network sizes (Lin et al. 2018, Srivastava et al. 2017):
-           G 4 x 400 ReLU, D 3 x 200, z ~ N(0, I_2), batch 100, Adam(1e-4, 0.5, 0.999).
-           tfgan_app has no packing, batch norm in toy MLPs or maxout units, so this is the
-           unpacked "GAN" row of PacGAN's Table 1 with plain (leaky ReLU) units, not PacGAN4.
+  preset          the project's tuned presets, each for its own length: ring8 (non-saturating,
+                  MLP 128x3, Adam 1e-3 halved every 2,000 steps, 15k steps), grid25-wgan-gp
+                  (WGAN-GP, lambda 1, 5 critic steps, MLP 256x3, Adam 1e-3 halved every 3,000
+                  steps, 15k steps) and, for Q1, gaussian1d-adam.
+  non-saturating  the ring8 and grid25 presets (grid25: the non-saturating game, constant rate).
+  pacgan          PacGAN/VEEGAN's toy network sizes (Lin et al. 2018, Srivastava et al. 2017):
+                  G 4 x 400 ReLU, D 3 x 200, z ~ N(0, I_2), batch 100, Adam(1e-4, 0.5, 0.999),
+                  with plain (leaky ReLU) units, no batch norm or maxout; `--pack 4` is PacGAN4.
 
-    python benchmarks/quality_toys.py                          # ring8 and grid25, 5 seeds, 10,000 steps
-    python benchmarks/quality_toys.py --problem grid25 --seeds 5 --steps 20000 --setup pacgan
+    python benchmarks/quality_toys.py                          # ring8 and grid25, 5 seeds, preset lengths
+    python benchmarks/quality_toys.py --problem grid25 --seeds 5 --steps 20000 --setup pacgan --pack 4
     python benchmarks/quality_toys.py --problem gaussian1d --steps 3000
 
 Targets (issue #6): grid25 25/25 modes with >= 95% high quality, ring8 8/8 with >= 98%, on
@@ -46,7 +48,8 @@ sys.path.insert(0, str(REPO))
 SAMPLES = {"ring8": 2500, "grid25": 2500, "gaussian1d": 10_000}
 TARGETS = {"ring8": (8, 0.98), "grid25": (25, 0.95)}  # (modes, high-quality fraction), mean over seeds
 SETUPS = {
-    "preset": {"ring8": ("ring8", {}), "grid25": ("grid25", {}), "gaussian1d": ("gaussian1d-adam", {})},
+    "preset": {"ring8": ("ring8", {}), "grid25": ("grid25-wgan-gp", {}), "gaussian1d": ("gaussian1d-adam", {})},
+    "non-saturating": {"ring8": ("ring8", {}), "grid25": ("grid25", {})},
     "pacgan": {p: (p, dict(g_hidden=(400, 400, 400, 400), d_hidden=(200, 200, 200), g_activation="relu",
                            d_activation="leaky_relu", latent_dim=2, noise="normal", batch_size=100,
                            optimizer="adam", g_lr=1e-4, d_lr=1e-4, beta_1=0.5, beta_2=0.999,
@@ -60,19 +63,23 @@ def parse(argv=None):
     p.add_argument("--problem", choices=("ring8", "grid25", "gaussian1d", "mixtures", "all"), default="mixtures",
                    help="mixtures = ring8 and grid25 (default)")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    p.add_argument("--steps", type=int, default=10_000, help="generator steps per run (default 10,000)")
+    p.add_argument("--steps", type=int, help="generator steps per run (default: the preset's)")
+    p.add_argument("--pack", type=int, default=1, help="PacGAN packing of the discriminator (default 1)")
     p.add_argument("--setup", choices=tuple(SETUPS), default="preset")
     p.add_argument("--workdir", help="keep the runs here (default: a temporary directory)")
     p.add_argument("--json", help="write every figure here")
     return p.parse_args(argv)
 
 
-def config_for(problem: str, setup: str, seed: int, steps: int):
+def config_for(problem: str, setup: str, seed: int, steps: int | None, pack: int = 1):
     from tfgan_app import config as cfg
 
     name, fields = SETUPS[setup][problem]
+    fields = {**fields, "pack": pack}
     base = {**cfg.PRESETS[name], **fields}
-    per_epoch = min(int(base.get("steps_per_epoch", cfg.Config.steps_per_epoch)), steps)
+    per_epoch = int(base.get("steps_per_epoch", cfg.Config.steps_per_epoch))
+    steps = steps or per_epoch * int(base.get("epochs", cfg.Config.epochs))
+    per_epoch = min(per_epoch, steps)
     epochs = math.ceil(steps / per_epoch)
     return cfg.preset(name, **fields, seed=seed, epochs=epochs, steps_per_epoch=math.ceil(steps / epochs),
                       eval_samples=SAMPLES[problem], plot_every=10**6)
@@ -100,7 +107,7 @@ def main(argv=None) -> int:
         rows = []
         for seed in range(args.seeds):
             keras.backend.clear_session()
-            config = config_for(problem, setup, seed, args.steps)
+            config = config_for(problem, setup, seed, args.steps, args.pack)
             start = time.time()
             training.train(config, root / f"{problem}-{setup}-seed{seed}", fresh=True, verbose=0)
             report = evaluate.evaluate(root / f"{problem}-{setup}-seed{seed}", samples=SAMPLES[problem], seed=seed)
@@ -136,7 +143,8 @@ def main(argv=None) -> int:
             parts.append(f"{problem} modes={np.mean([r['modes'] for r in rows]):.2f}/{rows[0]['num_modes']} "
                          f"hq={100 * np.mean([r['high_quality'] for r in rows]):.1f}% "
                          f"kl={np.mean(kl):.3f}")
-    print(f"headline: {'; '.join(parts)} (setup {args.setup}, {args.seeds} seeds, {args.steps} steps)")
+    steps = args.steps or "preset's"
+    print(f"headline: {'; '.join(parts)} (setup {args.setup}, pack {args.pack}, {args.seeds} seeds, {steps} steps)")
     return 0
 
 

@@ -95,3 +95,36 @@ def test_ring8_wgan_gp_covers_the_modes():
     z = gan.sample_noise(2500, tf.constant([0, 1], tf.int64))
     q = metrics.mixture_quality(gan.generate(z).numpy(), toy_data.mixture_modes("ring8"), toy_data.RING_STD)
     assert q["modes"] >= 7, q
+
+
+def test_pack_samples_concatenates_consecutive_samples():
+    from tfgan_app.gan import pack_samples
+
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)  # samples (0,1), (2,3), ...
+    np.testing.assert_array_equal(pack_samples(x, 3), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]])
+    images = np.arange(4 * 2 * 2 * 3, dtype=np.float32).reshape(4, 2, 2, 3)
+    packed = pack_samples(images, 2).numpy()
+    assert packed.shape == (2, 2, 2, 6)
+    np.testing.assert_array_equal(packed[1, :, :, :3], images[2])  # pack 1 = samples 2 and 3 as channels
+    np.testing.assert_array_equal(packed[1, :, :, 3:], images[3])
+    assert pack_samples(images, 1) is images
+
+
+def test_a_packed_discriminator_judges_packs():
+    gan = fit_toy(tiny(pack=4), steps=3)
+    assert gan.discriminator.input_shape == (None, 8)  # 4 samples of ring8's 2 dimensions
+    logits, _ = gan.discriminate(tf.zeros([32, 2]))
+    assert logits.shape == (8, 1)
+    # WGAN-GP's penalty on packed interpolates: one eps per pack, finite, positive.
+    gp = fit_toy(tiny(pack=2, loss="wgan-gp", n_critic=2), steps=2)
+    assert np.isfinite(float(gp.trackers["gp"].result())) and float(gp.trackers["gp"].result()) > 0
+
+
+def test_pack_must_divide_the_batch_and_is_unconditional():
+    with pytest.raises(cfg.ConfigError, match="--pack: 3 does not divide --batch-size 32"):
+        tiny(pack=3)
+    with pytest.raises(cfg.ConfigError, match="--pack"):
+        cfg.preset("cgan-mnist", pack=2)
+    with pytest.raises(GANConfigError, match="pack"):
+        GAN(models.toy_generator(tiny()), models.toy_discriminator(tiny()), latent_dim=2, pack=2,
+            conditioning="cgan", num_classes=3)

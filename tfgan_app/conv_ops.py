@@ -5,7 +5,7 @@
 
 Both are `tf.custom_gradient`s that pick, per tensor shape and dtype, the fastest of
 mathematically equal ways to compute each of the three products of a convolution
-layer (measured on 2 AVX512-BF16 cores, oneDNN 3 inside TF 2.21; benchmarks/conv_ops.py):
+layer (measured on 2 AVX512-BF16 cores, oneDNN 3 inside TF 2.21: benchmarks/conv_ops.py):
 
 - **The weight gradient in bfloat16** (`filter_gradient`).  oneDNN has no fast
   bfloat16 weight-gradient kernel on CPUs without AMX: its `jit_bf16` backward-weights

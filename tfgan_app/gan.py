@@ -20,6 +20,22 @@ def _has_batch_norm(model: keras.Model) -> bool:
     return any(isinstance(layer, keras.layers.BatchNormalization) for layer in model._flatten_layers())
 
 
+def pack_samples(x, m: int):
+    """PacGAN's packing (Lin et al. 2018): m consecutive samples become one discriminator input.
+
+    (B, d) -> (B/m, m*d); images (B, H, W, C) -> (B/m, H, W, m*C), the samples stacked as
+    channels.  The discriminator then judges m samples jointly, all real or all fake, which
+    penalises a generator that drops modes.  m = 1 returns x.
+    """
+    if m == 1:
+        return x
+    if len(x.shape) == 2:
+        return tf.reshape(x, [-1, m * x.shape[1]])  # (B/m, m*d)
+    _, h, w, c = x.shape
+    x = tf.reshape(x, [-1, m, h, w, c])  # (B/m, m, H, W, C)
+    return tf.reshape(tf.transpose(x, [0, 2, 3, 1, 4]), [-1, h, w, m * c])  # (B/m, H, W, m*C)
+
+
 def _replica_to_global(loss):
     """A loss reduced by the global batch, rescaled to this replica's batch mean.
 
@@ -54,6 +70,8 @@ class GAN(keras.Model):
       seed: seed of the noise generator the model owns.
       update: "alternating" (Algorithm 1) or "simultaneous" (the TF DCGAN tutorial's step:
         both gradients from one forward pass; n_critic must be 1).
+      pack: PacGAN's m: the discriminator sees m samples at a time (`pack_samples`; its
+        input is m times wider); batches must be multiples of m.  Unconditional models only.
 
     Under a tf.distribute strategy every loss is reduced by the global batch, and
     each replica draws its own rows of the global batch's noise (`_draw`), so R
@@ -66,7 +84,7 @@ class GAN(keras.Model):
                  loss: str = "non-saturating", n_critic: int = 1, gp_weight: float = 10.0,
                  clip_value: float = 0.01, noise: str = "normal", noise_range: float = 1.0,
                  conditioning: str = "none", num_classes: int = 0, aux_weight: float = 1.0,
-                 seed: int = 0, update: str = "alternating", **kwargs):
+                 seed: int = 0, update: str = "alternating", pack: int = 1, **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSS_FAMILIES:
             raise GANConfigError(f"loss: {loss!r} is not one of {', '.join(losses.LOSS_FAMILIES)}")
@@ -78,6 +96,9 @@ class GAN(keras.Model):
         if update not in ("alternating", "simultaneous") or (update == "simultaneous" and n_critic != 1):
             raise GANConfigError(f"update: {update!r} with n_critic={n_critic}; expected 'alternating', "
                                  f"or 'simultaneous' with n_critic=1")
+        if pack < 1 or (pack > 1 and conditioning != "none"):
+            raise GANConfigError(f"pack: {pack} with conditioning {conditioning!r}; expected pack >= 1, "
+                                 f"and 1 for conditional models (packing would mix labels)")
         if conditioning != "none" and num_classes < 2:
             raise GANConfigError(f"conditioning {conditioning!r} needs num_classes >= 2, got {num_classes}")
         self.generator = generator
@@ -93,6 +114,7 @@ class GAN(keras.Model):
         self.num_classes = int(num_classes)
         self.aux_weight = float(aux_weight)
         self.update = update
+        self.pack = int(pack)
         self.d_loss_fn, self.g_loss_fn = losses.LOSS_FAMILIES[loss]
         self.is_wasserstein = loss.startswith("wgan")
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
@@ -160,8 +182,13 @@ class GAN(keras.Model):
         inputs = [z, labels] if self.conditional else z
         return tf.cast(self.generator(inputs, training=training), tf.float32)
 
-    def discriminate(self, x, labels=None, training=False):
-        """(logits (B, 1), class_logits or None) of the discriminator."""
+    def discriminate(self, x, labels=None, training=False, packed=False):
+        """(logits (B/pack, 1), class_logits or None) of the discriminator on x (B, ...).
+
+        packed=True: x is already packed (B/pack, ...).
+        """
+        if not packed:
+            x = pack_samples(x, self.pack)
         if self.conditioning == "cgan":
             return self.discriminator([x, labels], training=training), None
         if self.conditioning == "acgan":
@@ -270,11 +297,12 @@ class GAN(keras.Model):
                      real_cls=real_cls, fake_cls=fake_cls, real_labels=real_labels)
         total = d_loss
         if self.loss_name == "wgan-gp":
-            # one eps ~ U[0, 1] per example
-            alpha = self._draw(lambda m: tf.random.stateless_uniform([m], alpha_seed), tf.shape(real)[0])
-            critic = lambda x_hat: self.discriminate(x_hat, real_labels, training=True)[0]
-            parts["gp"] = losses.gradient_penalty(critic, real, fake, alpha, weight=self.gp_weight, reduce=reduce,
-                                                  scale=self._loss_scale(self.d_optimizer))
+            # The penalty is on what the critic sees: packed inputs, one eps ~ U[0, 1] each.
+            real_p, fake_p = pack_samples(real, self.pack), pack_samples(fake, self.pack)
+            alpha = self._draw(lambda m: tf.random.stateless_uniform([m], alpha_seed), tf.shape(real_p)[0])
+            critic = lambda x_hat: self.discriminate(x_hat, real_labels, training=True, packed=True)[0]
+            parts["gp"] = losses.gradient_penalty(critic, real_p, fake_p, alpha, weight=self.gp_weight,
+                                                  reduce=reduce, scale=self._loss_scale(self.d_optimizer))
             total += parts["gp"]
         if self.conditioning == "acgan":
             parts["aux"] = (losses.auxiliary_classifier_loss(real_cls, real_labels, reduce=reduce)

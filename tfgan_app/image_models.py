@@ -47,10 +47,11 @@ def _generator_inputs(config: Config, num_classes: int):
 
 
 def _discriminator_inputs(config: Config, shape: tuple, num_classes: int):
-    x = keras.Input(shape, name="x")
+    """D's input: a sample (H, W, C), or `pack` of them stacked as channels (H, W, pack*C)."""
+    h, w, c = shape
+    x = keras.Input((h, w, c * config.pack), name="x")
     if config.conditioning != "cgan":
         return x, x
-    h, w, _ = shape
     labels = keras.Input((), dtype="int32", name="labels")
     plane = keras.layers.Embedding(num_classes, h * w, name="label_embedding")(labels)  # (B, H*W)
     plane = keras.layers.Reshape((h, w, 1))(plane)  # (B, H, W, 1): the label as an extra channel

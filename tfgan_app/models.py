@@ -32,7 +32,8 @@ def toy_generator(config: Config) -> keras.Model:
 
 
 def toy_discriminator(config: Config) -> keras.Model:
-    return mlp(toy_data.data_dim(config.problem), config.d_hidden, 1,
+    """An MLP on `pack` concatenated samples (PacGAN; 1 = one sample)."""
+    return mlp(toy_data.data_dim(config.problem) * config.pack, config.d_hidden, 1,
                config.d_activation, "discriminator")
 
 

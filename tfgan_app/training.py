@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from tfgan_app import callbacks as cb
 from tfgan_app import checkpointing, distribute, metrics, models, toy_data
-from tfgan_app.config import Config
+from tfgan_app.config import Config, ConfigError
 from tfgan_app.gan import GAN
 
 
@@ -52,7 +52,7 @@ def build_gan(config: Config, data_shape: tuple | None = None, num_classes: int 
               n_critic=config.n_critic, gp_weight=config.gp_weight, clip_value=config.clip_value,
               noise=config.noise, noise_range=config.noise_range, conditioning=config.conditioning,
               num_classes=num_classes or config.num_classes, aux_weight=config.aux_weight,
-              seed=config.seed, update=config.update)
+              seed=config.seed, update=config.update, pack=config.pack)
     decay_epochs = config.lr_decay_epochs * config.steps_per_epoch
     g_opt = make_optimizer(config, config.g_lr, decay_epochs)
     d_opt = make_optimizer(config, config.d_lr, decay_epochs * config.n_critic)
@@ -158,6 +158,10 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     if chief:
         config, _ = checkpointing.prepare(workdir, config, fresh=fresh, compare=compare)
     strategy = distribute.make_strategy(config)  # before anything else touches the devices
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % (replicas * config.pack):
+        raise ConfigError("batch_size", f"{config.batch_size} is not a multiple of {replicas} replicas x "
+                          f"--pack {config.pack}: every replica's discriminator takes whole packs")
     if not chief:
         config = checkpointing.load_config(workdir)
     keras.utils.set_random_seed(config.seed)  # weight initialisers
