@@ -9,7 +9,9 @@ Inputs are function arguments, not constants (oneDNN would cache a constant filt
 
     python benchmarks/conv_ops.py [--batch 256] [--calls 15]
 
-Last line: `conv_ops: bf16_filter_grad_speedup=<W1 total, TF / conv_ops> thin_transpose_speedup=<...>`.
+Last line: `conv_ops: bf16_filter_grad_speedup=<r> thin_transpose_speedup_f32=<r>
+thin_transpose_speedup_bf16=<r>`, each the summed TF time over the summed time of what
+`method="auto"` uses, over W1's layers.
 """
 
 from __future__ import annotations
