@@ -34,31 +34,27 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--calls", type=int, default=15)
     args = p.parse_args(argv)
+    for flag in ("batch", "calls"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag}: expected a positive integer, got {getattr(args, flag)}")
     import tensorflow as tf
 
+    from conv_ops import paired  # benchmarks/conv_ops.py: alternating calls, paired medians
+
     conv = tf.function(lambda x, w: tf.nn.conv2d(x, w, 1, "SAME"))
-    best = {}
+    best = {"float32": 0.0, "bfloat16": 0.0}
+    rng = np.random.default_rng(0)
     for size, c_in, c_out in SHAPES:
         flop = 2.0 * args.batch * size * size * 25 * c_in * c_out
-        rng = np.random.default_rng(0)
-        inputs = {}
-        for dtype in ("float32", "bfloat16"):
-            x = tf.cast(rng.standard_normal((args.batch, size, size, c_in)), dtype)
-            w = tf.cast(rng.standard_normal((5, 5, c_in, c_out)) * 0.05, dtype)
-            inputs[dtype] = (x, w)
-            conv(x, w).numpy()
-            conv(x, w).numpy()
-        times = {dtype: [] for dtype in inputs}
-        for _ in range(args.calls):
-            for dtype, (x, w) in inputs.items():
-                start = time.perf_counter()
-                conv(x, w).numpy()
-                times[dtype].append(time.perf_counter() - start)
-        for dtype, t in times.items():
-            gflops = flop / np.median(t) / 1e9
-            best[dtype] = max(best.get(dtype, 0.0), gflops)
-            print(f"{dtype:8s} conv {size}x{size}x{c_in} -> {c_out}: {1e3 * np.median(t):7.1f} ms  "
-                  f"{gflops:6.0f} GFLOP/s", flush=True)
+        x = rng.standard_normal((args.batch, size, size, c_in))
+        w = rng.standard_normal((5, 5, c_in, c_out)) * 0.05
+        inputs = [(tf.cast(x, d), tf.cast(w, d)) for d in best]
+        calls = [(lambda xw=xw: conv(*xw)) for xw in inputs]
+        ms = paired(*calls, (), args.calls)[:2]
+        for dtype, t in zip(best, ms):
+            gflops = flop / t / 1e6
+            best[dtype] = max(best[dtype], gflops)
+            print(f"{dtype:8s} conv {size}x{size}x{c_in} -> {c_out}: {t:7.1f} ms  {gflops:6.0f} GFLOP/s", flush=True)
     f32, bf16 = best["float32"], best["bfloat16"]
     print(f"ceiling: conv_f32_gflops={f32:.0f} conv_bf16_gflops={bf16:.0f} "
           f"w1_f32_img_s={f32 / W1_MFLOP_PER_IMAGE * 1e3:.0f} w1_bf16_img_s={bf16 / W1_MFLOP_PER_IMAGE * 1e3:.0f} "
