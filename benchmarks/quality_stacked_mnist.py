@@ -55,6 +55,8 @@ def parse(argv=None):
     p.add_argument("--samples", type=int, default=26_000, help="samples evaluated (default 26,000, Q4's)")
     p.add_argument("--examples", type=int, default=50_000, help="Stacked MNIST training images (default 50,000)")
     p.add_argument("--width", type=int, default=64, help="DCGAN width (default 64)")
+    p.add_argument("--depth", type=int, default=0,
+                   help="DCGAN upsampling layers (--depth of train.py; 4 = PacGAN's 2-4-7-14-28 net; default 0)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--pack", type=int, default=1, help="PacGAN packing (2 = PacDCGAN2; default 1)")
     p.add_argument("--precision", default="float32", help="--precision of train.py (default float32)")
@@ -108,7 +110,7 @@ def main(argv=None) -> int:
             keras.backend.clear_session()
             per_epoch = min(500, args.steps)
             epochs = math.ceil(args.steps / per_epoch)
-            config = cfg.preset("dcgan", dataset=f"npz:{data}", channels=3, width=args.width,
+            config = cfg.preset("dcgan", dataset=f"npz:{data}", channels=3, width=args.width, depth=args.depth,
                                 batch_size=args.batch_size, pack=args.pack, precision=args.precision,
                                 seed=seed, epochs=epochs,
                                 steps_per_epoch=math.ceil(args.steps / epochs), plot_every=10**6,
@@ -124,7 +126,7 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"seed {seed}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                for k, v in row.items()), flush=True)
-        what = (f"{'PacDCGAN' + str(args.pack) if args.pack > 1 else 'DCGAN'} width {args.width}, "
+        what = (f"{'PacDCGAN' + str(args.pack) if args.pack > 1 else 'DCGAN'} width {args.width}, depth {args.depth}, "
                 f"batch {args.batch_size}, {args.precision}, {args.steps} steps, {args.samples} samples")
     print(f"stacked-mnist ({what}, {args.seeds} seeds):")
     for k in rows[0]:

@@ -65,33 +65,58 @@ def _discriminator_head(config: Config, features, num_classes: int):
     return logits
 
 
+def dcgan_sizes(side: int, depth: int = 0) -> list[int]:
+    """Feature-map sides of the DCGAN generator, from its first map to the image.
+
+    depth = 0: the DCGAN guidelines' start, 7x7 for 28 px and 4x4 for 32 and 64 px, doubled
+    up to the image.  depth = N: N upsamplings from the side the image reaches by N 'same'
+    stride-2 convolutions (ceil halving; 28 px at depth 4: 2, 4, 7, 14, 28, the PacGAN /
+    DCGAN-tensorflow Stacked MNIST generator), so the discriminator mirrors it exactly.
+    """
+    if not depth:
+        s0 = 7 if side == 28 else 4
+        return [s0 * 2 ** i for i in range(int(math.log2(side // s0)) + 1)]
+    sizes = [side]
+    for _ in range(depth):
+        sizes.insert(0, -(-sizes[0] // 2))  # ceil(s / 2): what a stride-2 'same' conv gives
+    return sizes
+
+
 def dcgan(config: Config, shape: tuple, num_classes: int) -> tuple[keras.Model, keras.Model]:
     """DCGAN (Radford et al. 2016) guidelines, for 28x28, 32x32 or 64x64 images.
 
     G: Dense -> (s0, s0, 8w) -> [ConvT(4, stride 2) -> BN -> ReLU]... -> ConvT -> tanh, where
-    s0 = 7 for 28 px, else 4; the last layer has no BN.  D mirrors it with strided Conv2D ->
-    LeakyReLU(0.2), no normalisation on the input layer, `d_norm` elsewhere.
+    the sides come from `dcgan_sizes` (s0 = 7 for 28 px, else 4, unless `depth` is set) and the
+    first map has w * 2^(depth - 1) channels, halved by each layer; the last layer has no BN.
+    A side that is odd (7 of 2, 4, 7) comes from output_padding 1 instead of 0.  D mirrors it
+    with strided Conv2D -> LeakyReLU(0.2), no normalisation on the input layer, `d_norm` elsewhere.
     """
     h, w, c = shape
     if h != w or h not in (28, 32, 64):
         raise ConfigError("image_size", f"dcgan builds 28, 32 or 64 pixel square images, got {h}x{w}; "
                           f"set --image-size 28, 32 or 64")
-    s0 = 7 if h == 28 else 4
-    ups = int(math.log2(h // s0))  # 28: 2, 32: 3, 64: 4
+    sizes = dcgan_sizes(h, config.depth)
+    if sizes[0] < 2:
+        deepest = max(n for n in range(1, config.depth) if dcgan_sizes(h, n)[0] >= 2)
+        raise ConfigError("depth", f"{config.depth} stride-2 layers shrink {h} px below 2x2; use at most {deepest}")
+    ups = len(sizes) - 1
     width = config.width
     L = _impl(config)
     inputs, x = _generator_inputs(config, num_classes)
     ch = width * 2 ** (ups - 1)
-    x = keras.layers.Dense(s0 * s0 * ch, use_bias=False, kernel_initializer=INIT)(x)
+    x = keras.layers.Dense(sizes[0] * sizes[0] * ch, use_bias=False, kernel_initializer=INIT)(x)
     x = _batch_norm(config)(x)
     x = keras.layers.ReLU()(x)
-    x = keras.layers.Reshape((s0, s0, ch))(x)  # (B, s0, s0, ch)
-    for i in range(ups - 1):
-        ch //= 2
-        x = L.Conv2DTranspose(ch, 4, 2, "same", use_bias=False, kernel_initializer=INIT)(x)
-        x = _batch_norm(config)(x)
-        x = keras.layers.ReLU()(x)  # (B, s0*2^(i+1), ..., ch)
-    x = L.Conv2DTranspose(c, 4, 2, "same", kernel_initializer=INIT)(x)  # (B, H, W, C)
+    x = keras.layers.Reshape((sizes[0], sizes[0], ch))(x)  # (B, s0, s0, ch)
+    for i, side in enumerate(sizes[1:]):
+        last = i == ups - 1
+        ch = c if last else ch // 2
+        pad = None if side == 2 * sizes[i] else 1  # 4 -> 7: (4 - 1) * 2 + 4 - 2 * 2 + 1
+        x = L.Conv2DTranspose(ch, 4, 2, "same", output_padding=pad, use_bias=last,
+                              kernel_initializer=INIT)(x)  # (B, side, side, ch)
+        if not last:
+            x = _batch_norm(config)(x)
+            x = keras.layers.ReLU()(x)
     out = keras.layers.Activation("tanh", dtype="float32", name="samples")(x)
     generator = keras.Model(inputs, out, name="generator")
 
