@@ -7,7 +7,7 @@ are reported per seed, then as mean +- std (min..max) over the seeds.
 Setups:
   preset          the project's tuned presets, each for its own length: ring8 (non-saturating,
                   MLP 128x3, Adam 1e-3 halved every 2,000 steps, 15k steps), grid25-wgan-gp
-                  (WGAN-GP, lambda 1, 5 critic steps, MLP 256x3, Adam 1e-3 halved every 3,000
+                  (WGAN-GP, lambda 1, 5 critic steps, G 256x4, D 256x3, Adam 1e-3 halved every 3,000
                   steps, 15k steps) and, for Q1, gaussian1d-adam.
   non-saturating  the ring8 and grid25 presets (grid25: the non-saturating game, constant rate).
   pacgan          PacGAN/VEEGAN's toy network sizes (Lin et al. 2018, Srivastava et al. 2017):
