@@ -59,6 +59,8 @@ def parse(argv=None):
                    help="DCGAN upsampling layers (--depth of train.py; 4 = PacGAN's 2-4-7-14-28 net; default 0)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--pack", type=int, default=1, help="PacGAN packing (2 = PacDCGAN2; default 1)")
+    p.add_argument("--g-steps", type=int, default=1,
+                   help="generator steps per discriminator step (PacGAN's code takes 2; default 1)")
     p.add_argument("--precision", default="float32", help="--precision of train.py (default float32)")
     p.add_argument("--real", action="store_true", help="evaluate real Stacked MNIST instead of training")
     p.add_argument("--workdir", help="keep the data and runs here (default: a temporary directory)")
@@ -111,7 +113,8 @@ def main(argv=None) -> int:
             per_epoch = min(500, args.steps)
             epochs = math.ceil(args.steps / per_epoch)
             config = cfg.preset("dcgan", dataset=f"npz:{data}", channels=3, width=args.width, depth=args.depth,
-                                batch_size=args.batch_size, pack=args.pack, precision=args.precision,
+                                batch_size=args.batch_size, pack=args.pack, g_steps=args.g_steps,
+                                precision=args.precision,
                                 seed=seed, epochs=epochs,
                                 steps_per_epoch=math.ceil(args.steps / epochs), plot_every=10**6,
                                 eval_classifier=str(args.classifier))
@@ -127,7 +130,8 @@ def main(argv=None) -> int:
             print(f"seed {seed}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                for k, v in row.items()), flush=True)
         what = (f"{'PacDCGAN' + str(args.pack) if args.pack > 1 else 'DCGAN'} width {args.width}, depth {args.depth}, "
-                f"batch {args.batch_size}, {args.precision}, {args.steps} steps, {args.samples} samples")
+                f"batch {args.batch_size}, {args.g_steps} G step(s) a D step, {args.precision}, {args.steps} steps, "
+                f"{args.samples} samples")
     print(f"stacked-mnist ({what}, {args.seeds} seeds):")
     for k in rows[0]:
         print(f"  {k}: {spread([r[k] if not isinstance(r[k], str) else math.inf for r in rows])}")

@@ -1,5 +1,7 @@
 """The GAN model: Algorithm 1's step counts, seeding, refusals, and learning the toys."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -30,6 +32,44 @@ def test_discriminator_takes_n_critic_steps_per_generator_step(loss, n_critic):
     gan = fit_toy(tiny(loss=loss, n_critic=n_critic), steps=7)
     assert int(gan.g_optimizer.iterations) == 7
     assert int(gan.d_optimizer.iterations) == 7 * n_critic
+
+
+def test_generator_takes_g_steps_steps_after_the_critic_steps():
+    gan = fit_toy(tiny(n_critic=2, g_steps=3), steps=4)
+    assert int(gan.g_optimizer.iterations) == 4 * 3
+    assert int(gan.d_optimizer.iterations) == 4 * 2
+
+
+def test_g_steps_2_is_one_critic_step_then_two_generator_steps():
+    """One train step with g_steps=2 == the three steps by hand, in Algorithm 1's order."""
+    config = tiny(g_steps=2)
+    x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (config.batch_size, 2)), tf.float32)
+    twice = training.build_gan(config, (2,))
+    by_hand = training.build_gan(dataclasses.replace(config, g_steps=1), (2,))
+    by_hand.set_weights(twice.get_weights())
+    twice.train_step(x)
+    by_hand.discriminator_step(x)
+    by_hand.generator_step(config.batch_size)
+    by_hand.generator_step(config.batch_size)
+    for a, b in zip(twice.get_weights(), by_hand.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    once = training.build_gan(dataclasses.replace(config, g_steps=1), (2,))
+    once.set_weights(by_hand.get_weights())  # differs from `twice` by a generator step
+    once_start = [w.copy() for w in once.generator.get_weights()]
+    once.train_step(x)
+    assert any(not np.allclose(a, b) for a, b in zip(once.generator.get_weights(), once_start))
+
+
+def test_learning_rates_decay_per_epoch_whatever_the_step_counts():
+    """lr_decay 0.5 every epoch of 4 train steps: 8 critic and 12 generator iterations are one epoch."""
+    gan = fit_toy(tiny(n_critic=2, g_steps=3, lr_decay=0.5, lr_decay_epochs=1, steps_per_epoch=4,
+                       g_lr=1e-3, d_lr=2e-3), steps=3)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-3)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(2e-3)
+    ds, _, _ = training.data_stream(tiny(n_critic=2, g_steps=3))
+    gan.fit(ds, epochs=1, steps_per_epoch=1, verbose=0)  # the epoch's 4th step
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.5e-3)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-3)
 
 
 def test_progress_metrics_per_loss_family():
@@ -128,3 +168,11 @@ def test_pack_must_divide_the_batch_and_is_unconditional():
     with pytest.raises(GANConfigError, match="pack"):
         GAN(models.toy_generator(tiny()), models.toy_discriminator(tiny()), latent_dim=2, pack=2,
             conditioning="cgan", num_classes=3)
+
+
+def test_step_counts_below_one_and_simultaneous_with_extra_g_steps_are_refused():
+    g, d = models.toy_generator(tiny()), models.toy_discriminator(tiny())
+    with pytest.raises(GANConfigError, match="g_steps=0: both must be >= 1"):
+        GAN(g, d, latent_dim=2, g_steps=0)
+    with pytest.raises(GANConfigError, match="'simultaneous' with n_critic=1 and g_steps=1"):
+        GAN(g, d, latent_dim=2, update="simultaneous", g_steps=2)

@@ -22,6 +22,8 @@ def run_main(argv, capsys):
     (["--noise", "gamma"], "--noise: 'gamma' is not one of"),
     (["--batch-size", "0"], "--batch-size: expected a positive integer, got 0"),
     (["--n-critic", "-1"], "--n-critic: expected a positive integer, got -1"),
+    (["--g-steps", "0"], "--g-steps: expected a positive integer, got 0"),
+    (["--preset", "dcgan-mnist", "--g-steps", "2"], "--update: simultaneous updates take one critic step and one generator step"),
     (["--steps", "0"], "--steps: expected a positive integer, got 0"),
     (["--g-lr", "-0.1"], "--g-lr: expected a positive number, got -0.1"),
     (["--g-hidden", "64,x"], "--g-hidden: expected comma-separated integers"),

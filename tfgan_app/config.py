@@ -100,6 +100,10 @@ class Config:
     pack: int = 1
     # Discriminator (critic) steps per generator step: Algorithm 1's k.
     n_critic: int = 1
+    # Generator steps after the critic steps of a train step, each on fresh noise.  PacGAN's
+    # Stacked MNIST code (after carpedm20's DCGAN-tensorflow) takes 2 "to make sure that
+    # d_loss does not go to zero".  --steps and --steps-per-epoch count train steps.
+    g_steps: int = 1
     # Gradient penalty weight lambda; 10 is the paper's value.
     gp_weight: float = 10.0
     # Weight clipping bound c for wgan-clip; 0.01 is the paper's value.
@@ -214,7 +218,7 @@ class Config:
             raise ConfigError("eval_every", f"expected an integer >= 0 (0 = off), got {self.eval_every}")
         if not 0 <= self.d_dropout < 1:
             raise ConfigError("d_dropout", f"expected a number in [0, 1), got {self.d_dropout}")
-        for name in ("latent_dim", "n_critic", "batch_size", "steps_per_epoch",
+        for name in ("latent_dim", "n_critic", "g_steps", "batch_size", "steps_per_epoch",
                      "epochs", "lr_decay_epochs", "keep_checkpoints", "plot_every", "pack",
                      "eval_samples", "width", "steps_per_execution", "worker_timeout"):
             if getattr(self, name) <= 0:
@@ -247,9 +251,9 @@ class Config:
             raise ConfigError("steps_per_execution", f"{self.steps_per_execution} does not divide "
                               f"--steps-per-epoch {self.steps_per_epoch}; epochs (checkpoints) must end "
                               f"between executions")
-        if self.update == "simultaneous" and self.n_critic != 1:
-            raise ConfigError("update", f"simultaneous updates take one critic step per generator step; "
-                              f"got --n-critic {self.n_critic} (use --update alternating)")
+        if self.update == "simultaneous" and (self.n_critic, self.g_steps) != (1, 1):
+            raise ConfigError("update", f"simultaneous updates take one critic step and one generator step; "
+                              f"got --n-critic {self.n_critic} --g-steps {self.g_steps} (use --update alternating)")
         if self.batch_size % self.pack:
             raise ConfigError("pack", f"{self.pack} does not divide --batch-size {self.batch_size}; "
                               f"the discriminator takes whole packs of samples")

@@ -51,7 +51,7 @@ class GAN(keras.Model):
 
     Data batches hold `n_critic * batch_size` real examples (optionally with
     integer labels): each of the n_critic discriminator steps gets its own slice,
-    then the generator takes one step on `batch_size` fresh noise vectors.
+    then the generator takes g_steps steps, each on `batch_size` fresh noise vectors.
 
     Args:
       generator: maps z (B, latent_dim) -- and labels (B,) when conditional -- to samples.
@@ -60,6 +60,8 @@ class GAN(keras.Model):
       latent_dim: size of z.
       loss: "minimax", "non-saturating", "wgan-gp" or "wgan-clip".
       n_critic: discriminator steps per generator step (Algorithm 1's k).
+      g_steps: generator steps after the n_critic discriminator steps (Algorithm 1: 1;
+        PacGAN's Stacked MNIST code: 2).
       gp_weight: lambda of the gradient penalty.
       clip_value: c of WGAN weight clipping.
       noise: "normal", "uniform" (U[-r, r]) or "stratified" (linspace(-r, r, B) + U(0, 0.01)).
@@ -84,7 +86,8 @@ class GAN(keras.Model):
                  loss: str = "non-saturating", n_critic: int = 1, gp_weight: float = 10.0,
                  clip_value: float = 0.01, noise: str = "normal", noise_range: float = 1.0,
                  conditioning: str = "none", num_classes: int = 0, aux_weight: float = 1.0,
-                 seed: int = 0, update: str = "alternating", pack: int = 1, **kwargs):
+                 seed: int = 0, update: str = "alternating", pack: int = 1, g_steps: int = 1,
+                 **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSS_FAMILIES:
             raise GANConfigError(f"loss: {loss!r} is not one of {', '.join(losses.LOSS_FAMILIES)}")
@@ -93,9 +96,12 @@ class GAN(keras.Model):
                 "the WGAN-GP critic contains BatchNormalization, but the gradient penalty is "
                 "per example and batch statistics mix examples; use LayerNormalization "
                 "(--d-norm layer) or another loss")
-        if update not in ("alternating", "simultaneous") or (update == "simultaneous" and n_critic != 1):
-            raise GANConfigError(f"update: {update!r} with n_critic={n_critic}; expected 'alternating', "
-                                 f"or 'simultaneous' with n_critic=1")
+        if update not in ("alternating", "simultaneous") or (
+                update == "simultaneous" and (n_critic, g_steps) != (1, 1)):
+            raise GANConfigError(f"update: {update!r} with n_critic={n_critic}, g_steps={g_steps}; expected "
+                                 f"'alternating', or 'simultaneous' with n_critic=1 and g_steps=1")
+        if n_critic < 1 or g_steps < 1:
+            raise GANConfigError(f"n_critic={n_critic}, g_steps={g_steps}: both must be >= 1")
         if pack < 1 or (pack > 1 and conditioning != "none"):
             raise GANConfigError(f"pack: {pack} with conditioning {conditioning!r}; expected pack >= 1, "
                                  f"and 1 for conditional models (packing would mix labels)")
@@ -106,6 +112,7 @@ class GAN(keras.Model):
         self.latent_dim = int(latent_dim)
         self.loss_name = loss
         self.n_critic = int(n_critic)
+        self.g_steps = int(g_steps)
         self.gp_weight = float(gp_weight)
         self.clip_value = float(clip_value)
         self.noise = noise
@@ -198,7 +205,8 @@ class GAN(keras.Model):
 
     # -- the algorithm ---------------------------------------------------------------
     def train_step(self, data):
-        """Algorithm 1 (Goodfellow et al. 2014): k discriminator steps, then one generator step.
+        """Algorithm 1 (Goodfellow et al. 2014): k discriminator steps, then a generator step
+        (g_steps of them, each on fresh noise, when g_steps > 1).
 
         With update="simultaneous": the TF DCGAN tutorial's step instead (simultaneous_step).
         """
@@ -215,7 +223,8 @@ class GAN(keras.Model):
             y = None if labels is None else labels[i * b:(i + 1) * b]
             applied = self.discriminator_step(x, y)
             critic_ok = applied if critic_ok is None else tf.logical_and(critic_ok, applied)
-        self.generator_step(b, critic_ok)
+        for _ in range(self.g_steps):
+            self.generator_step(b, critic_ok)
         return {name: t.result() for name, t in self.trackers.items()}
 
     def discriminator_step(self, real, real_labels=None):
