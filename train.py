@@ -45,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--resume", action="store_true",
                         help="continue the run in --workdir (the default when it holds one)")
     resume.add_argument("--fresh", action="store_true", help="start over even if --workdir holds a run")
-    p.add_argument("--steps", type=int, help="total train steps, each n_critic critic steps and g_steps generator steps (sets --epochs, and "
-                   "--steps-per-epoch when smaller)")
+    p.add_argument("--steps", type=int, help="total train steps, each n_critic critic steps and g_steps "
+                   "generator steps (sets --epochs, and --steps-per-epoch when smaller)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for f in dataclasses.fields(cfg.Config):
         kind = {int: int, float: float, bool: _bool, tuple: _widths}.get(type(f.default), str)

@@ -6,10 +6,12 @@ on it from scratch (training.train), then tfgan_app.evaluate draws 26,000 sample
 labels each channel with the project's classifier: a sample's mode is its label triple.
 
 Setup (VEEGAN / PacGAN's Stacked MNIST experiment): the `dcgan` preset (DCGAN guidelines,
-Adam(2e-4, 0.5), z ~ N(0, I_100)) at 28x28x3, batch 64.  `--pack 1` is the DCGAN row of
-PacGAN's Table 2 (99 modes, KL 3.40), `--pack 2` is PacDCGAN2 (1,000 modes, KL 0.06): the
-discriminator judges two samples at once, stacked as channels.  `--width` scales both
-networks (64 = the DCGAN paper's; smaller is faster).
+Adam(2e-4, 0.5), z ~ N(0, I_100)) at 28x28x3, batch 64, and two generator steps after each
+discriminator step as PacGAN's code takes them (`--g-steps 2`, the default here; the DCGAN
+paper's 1 is `--g-steps 1`).  `--pack 1` is the DCGAN row of PacGAN's Table 2 (99 modes,
+KL 3.40), `--pack 2` is PacDCGAN2 (1,000 modes, KL 0.06): the discriminator judges two
+samples at once, stacked as channels.  `--width` scales both networks (64 = the DCGAN
+paper's; smaller is faster).
 
     python benchmarks/quality_stacked_mnist.py                     # 5 seeds, 20,000 steps each
     python benchmarks/quality_stacked_mnist.py --seeds 1 --steps 500 --samples 2600   # smoke test
@@ -59,8 +61,8 @@ def parse(argv=None):
                    help="DCGAN upsampling layers (--depth of train.py; 4 = PacGAN's 2-4-7-14-28 net; default 0)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--pack", type=int, default=1, help="PacGAN packing (2 = PacDCGAN2; default 1)")
-    p.add_argument("--g-steps", type=int, default=1,
-                   help="generator steps per discriminator step (PacGAN's code takes 2; default 1)")
+    p.add_argument("--g-steps", type=int, default=2,
+                   help="generator steps per discriminator step (default 2, PacGAN's code; 1 = the DCGAN paper's)")
     p.add_argument("--precision", default="float32", help="--precision of train.py (default float32)")
     p.add_argument("--real", action="store_true", help="evaluate real Stacked MNIST instead of training")
     p.add_argument("--workdir", help="keep the data and runs here (default: a temporary directory)")
