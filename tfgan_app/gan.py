@@ -59,7 +59,7 @@ class GAN(keras.Model):
         "acgan" to [logits (B, 1), class_logits (B, num_classes)].
       latent_dim: size of z.
       loss: "minimax", "non-saturating", "wgan-gp" or "wgan-clip".
-      n_critic: discriminator steps per generator step (Algorithm 1's k).
+      n_critic: discriminator steps per train step (Algorithm 1's k).
       g_steps: generator steps after the n_critic discriminator steps (Algorithm 1: 1;
         PacGAN's Stacked MNIST code: 2).
       gp_weight: lambda of the gradient penalty.
