@@ -43,6 +43,20 @@ def test_conflicting_config_is_refused_and_fresh_starts_over(tmp_path):
     assert not (tmp_path / "checkpoints").exists()
 
 
+def test_plan_decides_like_prepare_and_touches_nothing(tmp_path):
+    training.train(small(epochs=1), tmp_path / "run", verbose=0)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    config, resuming = checkpointing.plan(tmp_path / "run", small(epochs=3))
+    assert resuming and config.epochs == 3
+    config, resuming = checkpointing.plan(tmp_path / "run", small(n_critic=3), fresh=True)
+    assert not resuming and config.n_critic == 3
+    assert checkpointing.plan(tmp_path / "new", small()) == (small(), False)
+    with pytest.raises(checkpointing.RunDirError, match="holds a run with n_critic=2"):
+        checkpointing.plan(tmp_path / "run", small(n_critic=3))
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written or deleted
+    assert checkpointing.load_config(tmp_path / "run").epochs == 1
+
+
 def test_only_named_fields_are_compared(tmp_path):
     checkpointing.prepare(tmp_path, small(seed=5))
     # `python train.py --workdir X --epochs 9` on a run made from another preset: resumes it.

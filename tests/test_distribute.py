@@ -99,6 +99,15 @@ for strategy in ("mirrored", "default"):
         training.train(dataclasses.replace(config, epochs=1), sys.argv[1] + "/" + strategy, verbose=0)
     result = training.train(config, sys.argv[1] + "/" + strategy, verbose=0)
     runs[strategy] = (result.initial_epoch, weights(result.gan))
+# A batch two replicas cannot split is refused before --fresh deletes the run that is there.
+saved = sorted(str(p) for p in __import__("pathlib").Path(sys.argv[1], "default").rglob("*"))
+try:
+    training.train(dataclasses.replace(base, strategy="mirrored", batch_size=63), sys.argv[1] + "/default",
+                   fresh=True, verbose=0)
+    out["odd batch"] = "trained"
+except cfg.ConfigError as e:
+    out["odd batch"] = str(e)
+out["run kept"] = saved == sorted(str(p) for p in __import__("pathlib").Path(sys.argv[1], "default").rglob("*"))
 out["train"] = {"resumed_at": runs["mirrored"][0],
                 "difference": max(float(np.abs(a - b).max()) for a, b in zip(runs["mirrored"][1], runs["default"][1]))}
 print(json.dumps(out))
@@ -126,6 +135,8 @@ def test_two_replicas_compute_one_devices_step(tmp_path):
     # (6 steps: the 1e-7 rounding differences compound a little).
     assert results["train"]["resumed_at"] == 1, results
     assert results["train"]["difference"] < 1e-5, results
+    assert results["odd batch"].startswith("--batch-size: 63 is not a multiple of 2 replicas x --pack 1"), results
+    assert results["run kept"], results
 
 
 # A worker of the cluster: trains through training.train and saves its final weights.
@@ -239,3 +250,12 @@ def test_a_missing_worker_ends_with_an_error_not_a_hang(tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "could not join the chief of TF_CONFIG within 3 s" in proc.stderr
     assert time.monotonic() - start < 60
+
+
+def test_multi_worker_replicas_are_known_before_joining(monkeypatch):
+    from tfgan_app import distribute
+
+    cluster = {"chief": ["localhost:1"], "worker": ["localhost:2", "localhost:3"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
+    gpus = len(distribute.tf.config.list_physical_devices("GPU"))
+    assert distribute.multi_worker_replicas() == 3 * max(1, gpus)  # 3 workers: their GPUs, or 1 CPU each

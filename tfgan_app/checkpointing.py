@@ -57,9 +57,9 @@ def write_config(workdir: Path, config: Config) -> None:
     os.replace(tmp, path)
 
 
-def prepare(workdir: Path, config: Config, *, fresh: bool = False,
-            compare: tuple[str, ...] | None = None) -> tuple[Config, bool]:
-    """Makes `workdir` ready and returns (config to use, resuming?).
+def plan(workdir: Path, config: Config, *, fresh: bool = False,
+         compare: tuple[str, ...] | None = None) -> tuple[Config, bool]:
+    """The (config to use, resuming?) that `prepare` would give; writes and deletes nothing.
 
     A workdir that already holds a run is resumed unless `fresh`; then the
     saved config is used, and each field named in `compare` (all fields when
@@ -69,14 +69,10 @@ def prepare(workdir: Path, config: Config, *, fresh: bool = False,
     workdir = Path(workdir)
     if workdir.exists() and not workdir.is_dir():
         raise RunDirError(f"--workdir {workdir}: is a file; expected a directory (new or holding a run)")
-    if fresh and has_run(workdir):  # only ever delete what a run wrote, never another directory
-        shutil.rmtree(workdir)
-    if not has_run(workdir):
-        if workdir.exists() and any(workdir.iterdir()):
+    if fresh or not has_run(workdir):
+        if not has_run(workdir) and workdir.exists() and any(workdir.iterdir()):
             raise RunDirError(f"--workdir {workdir}: exists, is not empty and holds no run "
                               f"({CONFIG_FILE} missing); choose a new directory")
-        workdir.mkdir(parents=True, exist_ok=True)
-        write_config(workdir, config)
         return config, False
     saved = load_config(workdir)
     names = [f.name for f in dataclasses.fields(Config)] if compare is None else compare
@@ -93,8 +89,23 @@ def prepare(workdir: Path, config: Config, *, fresh: bool = False,
         resumed.validate()
     except ConfigError as e:
         raise RunDirError(f"--workdir {workdir}: {e}") from None
-    write_config(workdir, resumed)
     return resumed, True
+
+
+def prepare(workdir: Path, config: Config, *, fresh: bool = False,
+            compare: tuple[str, ...] | None = None) -> tuple[Config, bool]:
+    """Makes `workdir` ready and returns (config to use, resuming?), as `plan` decides them.
+
+    `fresh` deletes the run in `workdir` (only ever a run: a directory with a config); the
+    config used is written to `workdir`.  Check everything else a run needs before this.
+    """
+    workdir = Path(workdir)
+    config, resuming = plan(workdir, config, fresh=fresh, compare=compare)
+    if fresh and has_run(workdir):  # only ever delete what a run wrote, never another directory
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_config(workdir, config)
+    return config, resuming
 
 
 class TrainingState:

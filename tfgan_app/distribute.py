@@ -107,6 +107,13 @@ def task() -> tuple[str | None, int, int]:
     return me.get("type"), int(me.get("index", 0)), workers
 
 
+def multi_worker_replicas() -> int:
+    """The replicas MultiWorkerMirroredStrategy will have, known before joining the cluster:
+    each TF_CONFIG worker contributes its GPUs, or its CPU when it has none.
+    """
+    return max(1, task()[2]) * max(1, len(tf.config.list_physical_devices("GPU")))
+
+
 def is_chief() -> bool:
     """True unless TF_CONFIG names this process a worker other than the chief.
 

@@ -134,6 +134,12 @@ def image_grids(config: Config, gan: GAN, workdir: Path) -> cb.ImageGrids:
     return cb.ImageGrids(workdir, z, labels, rows, config.plot_every, config.epochs, writer)
 
 
+def _check_packs(config: Config, replicas: int) -> None:
+    if config.batch_size % (replicas * config.pack):
+        raise ConfigError("batch_size", f"{config.batch_size} is not a multiple of {replicas} replicas x "
+                          f"--pack {config.pack}: every replica's discriminator takes whole packs")
+
+
 def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose: int = 1,
           extra_callbacks=()) -> TrainResult:
     """Trains `config` in `workdir`, resuming a run that is already there.
@@ -152,16 +158,24 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     start = time.time()
     workdir = Path(workdir)
     config = config.validate()
-    # Multi-worker: the chief prepares the run directory before it joins the cluster; the
-    # other workers read its resolved config once they have joined, and write nothing there.
-    chief = config.strategy != "multiworker" or distribute.is_chief()
+    # Everything that can refuse the run is checked before the run directory is touched
+    # (--fresh deletes the run there).  Multi-worker: the chief prepares the run directory
+    # before it joins the cluster; the other workers read its resolved config once they
+    # have joined, and write nothing there.
+    multiworker = config.strategy == "multiworker"
+    chief = not multiworker or distribute.is_chief()
+    if chief:
+        config, _ = checkpointing.plan(workdir, config, fresh=fresh, compare=compare)
+    if multiworker:
+        _check_packs(config, distribute.multi_worker_replicas())
+    else:
+        strategy = distribute.make_strategy(config)  # before anything else touches the devices
+        _check_packs(config, strategy.num_replicas_in_sync)
     if chief:
         config, _ = checkpointing.prepare(workdir, config, fresh=fresh, compare=compare)
-    strategy = distribute.make_strategy(config)  # before anything else touches the devices
-    replicas = strategy.num_replicas_in_sync
-    if config.batch_size % (replicas * config.pack):
-        raise ConfigError("batch_size", f"{config.batch_size} is not a multiple of {replicas} replicas x "
-                          f"--pack {config.pack}: every replica's discriminator takes whole packs")
+    if multiworker:
+        strategy = distribute.make_strategy(config)  # joins the cluster
+        _check_packs(config, strategy.num_replicas_in_sync)
     if not chief:
         config = checkpointing.load_config(workdir)
     keras.utils.set_random_seed(config.seed)  # weight initialisers
