@@ -15,8 +15,15 @@ from tfgan_app import layers
 from tfgan_app.config import Config, ConfigError
 from tfgan_app.layers import Dropout
 
-INIT = keras.initializers.RandomNormal(0.0, 0.02)  # DCGAN: weights from N(0, 0.02)
 LABEL_EMBEDDING = 50  # width of the label embedding fed to conditional generators
+
+
+def _init():
+    """DCGAN: weights from N(0, 0.02).  A new initializer for every layer: an unseeded Keras
+    initializer fixes its seed when made (from Python's random, which --seed sets), so one
+    shared instance would give every layer the same draws, fixed at import, whatever --seed.
+    """
+    return keras.initializers.RandomNormal(0.0, 0.02)
 
 
 def _impl(config: Config):
@@ -104,7 +111,7 @@ def dcgan(config: Config, shape: tuple, num_classes: int) -> tuple[keras.Model, 
     L = _impl(config)
     inputs, x = _generator_inputs(config, num_classes)
     ch = width * 2 ** (ups - 1)
-    x = keras.layers.Dense(sizes[0] * sizes[0] * ch, use_bias=False, kernel_initializer=INIT)(x)
+    x = keras.layers.Dense(sizes[0] * sizes[0] * ch, use_bias=False, kernel_initializer=_init())(x)
     x = _batch_norm(config)(x)
     x = keras.layers.ReLU()(x)
     x = keras.layers.Reshape((sizes[0], sizes[0], ch))(x)  # (B, s0, s0, ch)
@@ -113,7 +120,7 @@ def dcgan(config: Config, shape: tuple, num_classes: int) -> tuple[keras.Model, 
         ch = c if last else ch // 2
         pad = None if side == 2 * sizes[i] else 1  # 4 -> 7: (4 - 1) * 2 + 4 - 2 * 2 + 1
         x = L.Conv2DTranspose(ch, 4, 2, "same", output_padding=pad, use_bias=last,
-                              kernel_initializer=INIT)(x)  # (B, side, side, ch)
+                              kernel_initializer=_init())(x)  # (B, side, side, ch)
         if not last:
             x = _batch_norm(config)(x)
             x = keras.layers.ReLU()(x)
@@ -123,7 +130,7 @@ def dcgan(config: Config, shape: tuple, num_classes: int) -> tuple[keras.Model, 
     d_inputs, x = _discriminator_inputs(config, shape, num_classes)
     ch = width
     for i in range(ups):
-        x = L.Conv2D(ch, 4, 2, "same", kernel_initializer=INIT)(x)
+        x = L.Conv2D(ch, 4, 2, "same", kernel_initializer=_init())(x)
         if i > 0 and (norm := _norm(config.d_norm, f"norm_{i}", config)) is not None:
             x = norm(x)
         x = keras.layers.LeakyReLU(0.2)(x)
