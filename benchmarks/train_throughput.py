@@ -12,11 +12,13 @@ median over rounds of the ratio of two contenders' block medians (paired in time
     python benchmarks/train_throughput.py --workload dcgan-mnist [--steps N] [--precision P]
     python benchmarks/train_throughput.py --workload wgan-gp-mnist
     python benchmarks/train_throughput.py --workload dcgan-mnist --precision mixed_bfloat16,float32
+    python benchmarks/train_throughput.py --workload dcgan-mnist --g-ema 0,0.999 --no-hand
 
 `--precision` may list several policies: each gets its own fit and hand-loop contender, and
 the figures of the first are compared with the others.  Last line:
 `img/s=<fit> hand_img/s=<hand> ratio=<fit/hand>` (W2: `critic_img/s=...`), for the first
-precision, followed by `vs_<precision>=<ratio>` for the others.
+precision, followed by `vs_<contender>=<ratio>` for the other fit contenders (precisions,
+--layer-impl, --g-ema values).
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def parse(argv=None):
                    help=f"one or more of {', '.join(PRECISIONS)}, comma separated (default float32)")
     p.add_argument("--layer-impl", default="auto",
                    help="fit path: one or more of auto, tfgan, keras (--layer-impl of train.py), comma separated")
+    p.add_argument("--g-ema", default="0",
+                   help="fit path: one or more generator weight-average decays (--g-ema of train.py), comma "
+                        "separated; e.g. 0,0.999 prices the average (default 0)")
     p.add_argument("--jit-compile", action="store_true", help="compile the fit path's train step with XLA")
     p.add_argument("--steps-per-execution", type=int, default=1, help="fit path: steps per tf.function call")
     p.add_argument("--block", type=int, default=6, help="steps per contender before switching (default 6)")
@@ -65,6 +70,12 @@ def parse(argv=None):
     for impl in args.layer_impl:
         if impl not in ("auto", "tfgan", "keras"):
             p.error(f"--layer-impl: {impl!r} is not one of: auto, tfgan, keras")
+    try:
+        args.g_ema = [float(e) for e in args.g_ema.split(",")]
+    except ValueError:
+        p.error(f"--g-ema: expected comma-separated numbers in [0, 1), got {args.g_ema!r}")
+    if not all(0 <= e < 1 for e in args.g_ema):
+        p.error(f"--g-ema: expected numbers in [0, 1), got {args.g_ema}")
     if args.steps <= 0 or args.block < 2 or args.steps_per_execution <= 0:
         p.error("--steps and --steps-per-execution must be positive, --block at least 2")
     if args.block % args.steps_per_execution:
@@ -175,10 +186,12 @@ def main(argv=None) -> int:
     contenders, fits = {}, []
     for prec in args.precision:
         for impl in args.layer_impl:
-            config = dataclasses.replace(base, precision=prec, layer_impl=impl)
-            name = f"fit {prec}" + (f" {impl}" if len(args.layer_impl) > 1 else "")
-            contenders[name] = FitContender(config, source.image_shape)
-            fits.append(name)
+            for ema in args.g_ema:
+                config = dataclasses.replace(base, precision=prec, layer_impl=impl, g_ema=ema)
+                name = (f"fit {prec}" + (f" {impl}" if len(args.layer_impl) > 1 else "")
+                        + (f" g-ema-{ema:g}" if len(args.g_ema) > 1 else ""))
+                contenders[name] = FitContender(config, source.image_shape)
+                fits.append(name)
         config = dataclasses.replace(base, precision=prec)
         if not args.no_hand:
             contenders[f"hand {prec}"] = HandContender(config, source.image_shape, images)

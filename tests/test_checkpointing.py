@@ -14,14 +14,20 @@ def small(**kw):
     return cfg.preset("ring8", **base)
 
 
-def test_resumed_run_reaches_the_uninterrupted_weights(tmp_path):
-    straight = training.train(small(), tmp_path / "a", verbose=0)
-    training.train(small(epochs=2), tmp_path / "b", verbose=0)
-    resumed = training.train(small(), tmp_path / "b", verbose=0)
+def all_weights(gan):
+    average = gan.generator_ema.get_weights() if gan.generator_ema is not None else []
+    return gan.generator.get_weights() + gan.discriminator.get_weights() + average
+
+
+@pytest.mark.parametrize("g_ema", [0.0, 0.9])
+def test_resumed_run_reaches_the_uninterrupted_weights(tmp_path, g_ema):
+    straight = training.train(small(g_ema=g_ema), tmp_path / "a", verbose=0)
+    training.train(small(epochs=2, g_ema=g_ema), tmp_path / "b", verbose=0)
+    resumed = training.train(small(g_ema=g_ema), tmp_path / "b", verbose=0)
     assert resumed.initial_epoch == 2
     assert int(resumed.gan.g_optimizer.iterations) == 40
-    for x, y in zip(straight.gan.generator.get_weights() + straight.gan.discriminator.get_weights(),
-                    resumed.gan.generator.get_weights() + resumed.gan.discriminator.get_weights()):
+    assert len(all_weights(resumed.gan)) == (12 if g_ema else 8)  # the average is in the checkpoint
+    for x, y in zip(all_weights(straight.gan), all_weights(resumed.gan)):
         np.testing.assert_array_equal(x, y)
     # The metrics log has one row per epoch, without duplicates.
     rows = (tmp_path / "b" / "metrics.csv").read_text().splitlines()[1:]

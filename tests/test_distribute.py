@@ -40,13 +40,16 @@ import keras, numpy as np
 from tfgan_app import config as cfg, distribute, training
 
 def weights(gan):
-    return [w.numpy() for w in gan.generator.weights + gan.discriminator.weights]
+    average = gan.generator_ema.weights if gan.generator_ema is not None else []
+    return [w.numpy() for w in gan.generator.weights + gan.discriminator.weights + average]
 
 def one_step(config, strategy, shape, dataset, start):
     with strategy.scope():
         gan = training.build_gan(config, shape)
     gan.generator.set_weights(start[0])  # the same start for both runs, whatever the seeds did
     gan.discriminator.set_weights(start[1])
+    if gan.generator_ema is not None:
+        gan.generator_ema.set_weights(start[0])
     ds = distribute.arrange_for_replicas(dataset, config.n_critic, strategy.num_replicas_in_sync)
     gan.fit(ds, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
     return weights(gan)
@@ -58,6 +61,8 @@ cases = {
     "non-saturating": cfg.preset("ring8", **toy),
     "wgan-gp, 3 critic steps": cfg.preset("ring8-wgan-gp", n_critic=3, **toy),
     "BatchNorm in G, synchronized": cfg.preset("dcgan-mnist", sync_batchnorm=True, **image),
+    "BatchNorm in G, synchronized, weight average": cfg.preset("dcgan-mnist", sync_batchnorm=True, g_ema=0.5,
+                                                               **image),
     "BatchNorm in G, per replica": cfg.preset("dcgan-mnist", **image),
 }
 # One strategy per process: a second MirroredStrategy reuses the first one's collective keys.
@@ -77,8 +82,11 @@ for name, config in cases.items():
     start = [start_gan.generator.get_weights(), start_gan.discriminator.get_weights()]
     one = one_step(config, tf.distribute.get_strategy(), shape, dataset, start)
     two = one_step(config, mirrored, shape, dataset, start)
-    before = start[0] + start[1]
+    before = start[0] + start[1] + (start[0] if config.g_ema else [])
     trainable = [i for i, w in enumerate(start_gan.generator.weights + start_gan.discriminator.weights) if w.trainable]
+    if config.g_ema:  # the average moved too (by half the generator's step)
+        n = len(start[0]) + len(start[1])
+        trainable += [n + i for i, w in enumerate(start_gan.generator.weights) if w.trainable]
     out[name] = {"difference": max(float(np.abs(a - b).max()) for a, b in zip(one, two)),
                  "update": max(float(np.abs(one[i] - before[i]).max()) for i in trainable)}
 
@@ -91,7 +99,7 @@ out["dropout masks equal"] = bool(np.array_equal(masks[0].numpy(), masks[1].nump
 
 # And end to end: train() under --strategy mirrored resumes and matches --strategy default.
 base = cfg.preset("ring8-wgan-gp", n_critic=2, steps_per_epoch=3, epochs=2, plot_every=100,
-                  eval_samples=100, **toy)
+                  eval_samples=100, g_ema=0.9, **toy)
 runs = {}
 for strategy in ("mirrored", "default"):
     config = dataclasses.replace(base, strategy=strategy)
@@ -124,15 +132,16 @@ def run_python(code: str, *args, timeout: float, env=None) -> str:
 
 def test_two_replicas_compute_one_devices_step(tmp_path):
     results = json.loads(run_python(TWO_REPLICAS, tmp_path, timeout=240))
-    for name in ("non-saturating", "wgan-gp, 3 critic steps", "BatchNorm in G, synchronized"):
+    for name in ("non-saturating", "wgan-gp, 3 critic steps", "BatchNorm in G, synchronized",
+                 "BatchNorm in G, synchronized, weight average"):
         r = results[name]
         assert r["update"] > 1e-3, (name, r)  # the step moved the weights, so the match means something
         assert r["difference"] < 1e-6, (name, r)
     # Per-replica BatchNorm normalises each half batch by its own statistics: a different step.
     assert results["BatchNorm in G, per replica"]["difference"] > 1e-4, results
     assert not results["dropout masks equal"]
-    # train() under MirroredStrategy: resumed from its checkpoint, ends where one device ends
-    # (6 steps: the 1e-7 rounding differences compound a little).
+    # train() under MirroredStrategy: resumed from its checkpoint, ends where one device ends,
+    # weight average included (6 steps: the 1e-7 rounding differences compound a little).
     assert results["train"]["resumed_at"] == 1, results
     assert results["train"]["difference"] < 1e-5, results
     assert results["odd batch"].startswith("--batch-size: 63 is not a multiple of 2 replicas x --pack 1"), results

@@ -72,6 +72,22 @@ def test_best_weights_reproduce_the_figures_logged_for_them(toy_run, capsys):
     assert report["metrics"]["modes"] >= best["figures"]["modes"] - 1
 
 
+def test_with_a_weight_average_the_best_generator_kept_is_the_average(tmp_path):
+    """One epoch: the best is the latest checkpoint, whose average and generator differ."""
+    config = cfg.preset("ring8", batch_size=64, steps_per_epoch=10, epochs=1, eval_every=1, eval_samples=200,
+                        g_ema=0.5)
+    training.train(config, tmp_path / "run", verbose=0)
+    _, latest, _ = training.restore_run(tmp_path / "run")
+    _, best, _ = training.restore_run(tmp_path / "run")
+    for w in best.generator_ema.weights:  # so the restore below is what sets them
+        w.assign(np.zeros(w.shape, w.dtype))
+    assert evaluate.restore_best(tmp_path / "run", best) == 1
+    average, trained = latest.generator_ema.get_weights(), latest.generator.get_weights()
+    assert max(np.abs(a - t).max() for a, t in zip(average, trained)) > 1e-3
+    for kept, a in zip(best.generator_ema.get_weights(), average):
+        np.testing.assert_array_equal(kept, a)
+
+
 def test_evaluate_cli_on_a_toy_export_uses_its_signatures(toy_run, tmp_path, capsys):
     result = exporting.export_run(toy_run, tmp_path / "exports", "ring")
     code, out, err = run_cli([str(tmp_path / "exports" / "ring")], capsys)  # BASE/NAME: latest version

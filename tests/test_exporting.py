@@ -1,7 +1,8 @@
 """export.py / tfgan_app.exporting: versioned, atomic, checked exports that serve.
 
 Three tiny runs are trained once (module fixtures): a toy MLP with uniform noise, a
-DCGAN image model and a conditional (cGAN) image model. Each is exported, and the
+DCGAN image model with a generator weight average (--g-ema) and a conditional (cGAN)
+image model. Each is exported, and the
 export is compared with the Keras generator restored separately from the same run:
 in a fresh process (tf.saved_model.load), through the TF C API loader (as TF
 Serving loads it), through saved_model_cli, inside another Keras model (TFSMLayer)
@@ -70,7 +71,7 @@ def expected_labels(seeds) -> np.ndarray:
 
 def keras_samples(m, z, labels=None) -> np.ndarray:
     inputs = z if labels is None else [z, np.asarray(labels, np.int32)]
-    return np.asarray(m.gan.generator(inputs, training=False), np.float32)
+    return np.asarray(m.gan.sampler(inputs, training=False), np.float32)
 
 
 def pixels(samples) -> np.ndarray:
@@ -132,7 +133,7 @@ def runs(tmp_path_factory):
     configs = {
         "toy": cfg.preset("ring8", g_hidden=(8,), d_hidden=(8,), noise="uniform",
                           noise_range=2.0, **TINY),
-        "image": cfg.preset("ring8", **image),
+        "image": cfg.preset("ring8", g_ema=0.5, **image),  # exports the weight average
         "cond": cfg.preset("ring8", conditioning="cgan", **image),
     }
     for kind, config in configs.items():
@@ -330,6 +331,20 @@ def test_generate_is_deterministic_and_follows_the_seed_rule(models):
     want = [tf.random.stateless_uniform([1], tf.constant([s, 0], tf.int64), -5.0, 5.0)
             for s in (3, 4)]
     np.testing.assert_array_equal(z, np.stack(want))
+
+
+def test_a_run_with_a_weight_average_exports_the_average(models):
+    m = models["image"]
+    z = make_inputs(m, "serving_default", 4)["z"]
+    out = tf.saved_model.load(str(m.dir)).signatures["serving_default"](z=tf.constant(z))["samples"].numpy()
+    average = m.gan.generator_ema(z, training=False).numpy()
+    trained = m.gan.generator(z, training=False).numpy()
+    assert np.abs(average - trained).max() > 20 * ATOL  # the two differ by far more than the match allows
+    np.testing.assert_allclose(out, average, atol=ATOL)
+    info = json.loads((m.dir / exporting.EXTRA_DIR / exporting.INFO_FILE).read_text())
+    assert info["weights"] == "latest checkpoint's generator weight average (EMA, decay 0.5)"
+    assert json.loads((models["toy"].dir / exporting.EXTRA_DIR / exporting.INFO_FILE).read_text())["weights"] == \
+        "latest checkpoint's generator (no EMA)"
 
 
 def test_bad_labels_fail_in_the_graph(models):

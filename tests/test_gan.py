@@ -176,3 +176,53 @@ def test_step_counts_below_one_and_simultaneous_with_extra_g_steps_are_refused()
         GAN(g, d, latent_dim=2, g_steps=0)
     with pytest.raises(GANConfigError, match="'simultaneous' with n_critic=1 and g_steps=1"):
         GAN(g, d, latent_dim=2, update="simultaneous", g_steps=2)
+
+
+def tiny_bn_gan(ema_decay, g_steps=1):
+    """A 2-D GAN whose generator has BatchNorm (non-trainable statistics), built by seed 0."""
+    keras.utils.set_random_seed(0)
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8), keras.layers.BatchNormalization(),
+                          keras.layers.ReLU(), keras.layers.Dense(2)])
+    d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    gan = GAN(g, d, latent_dim=2, g_steps=g_steps, ema_decay=ema_decay)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    return gan
+
+
+def test_weight_average_is_the_recursion_over_every_generator_variable():
+    """g_steps=2, beta=0.75: avg = beta (beta theta0 + (1-beta) theta1) + (1-beta) theta2, BN statistics too."""
+    x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (16, 2)), tf.float32)
+    averaged = tiny_bn_gan(0.75, g_steps=2)
+    theta0 = averaged.generator.get_weights()
+    assert len(theta0) == 8 and len(averaged.generator.trainable_weights) == 6  # + 2 BN statistics
+    for a, b in zip(averaged.generator_ema.get_weights(), theta0):  # the average starts at theta0
+        np.testing.assert_array_equal(a, b)
+    by_hand = tiny_bn_gan(0.0)
+    by_hand.set_weights(averaged.generator.get_weights() + averaged.discriminator.get_weights())
+    averaged.train_step(x)
+    by_hand.discriminator_step(x)
+    by_hand.generator_step(16)
+    theta1 = by_hand.generator.get_weights()
+    by_hand.generator_step(16)
+    theta2 = by_hand.generator.get_weights()
+    for a, b in zip(averaged.generator.get_weights(), theta2):  # averaging does not touch training
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    for avg, t0, t1, t2 in zip(averaged.generator_ema.get_weights(), theta0, theta1, theta2):
+        np.testing.assert_allclose(avg, 0.75 * (0.75 * t0 + 0.25 * t1) + 0.25 * t2, rtol=1e-6, atol=1e-7)
+    moved = [np.abs(t2 - t0).max() for t0, t2 in zip(theta0, theta2)]
+    # The check has teeth: the kernels and the BN statistics (moving mean, variance) moved.
+    assert min(moved[0], moved[2], moved[6]) > 1e-2 and min(moved[4], moved[5]) > 5e-4, moved
+
+
+def test_samples_come_from_the_average_and_training_from_the_generator():
+    x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (16, 2)), tf.float32)
+    gan = tiny_bn_gan(0.5)
+    gan.train_step(x)
+    z = tf.constant(np.random.default_rng(1).normal(size=(5, 2)), tf.float32)
+    np.testing.assert_array_equal(gan.generate(z).numpy(), gan.generator_ema(z, training=False).numpy())
+    assert gan.sampler is gan.generator_ema
+    assert np.abs(gan.generate(z).numpy() - gan.generator(z, training=False).numpy()).max() > 1e-3
+    plain = tiny_bn_gan(0.0)
+    assert plain.generator_ema is None and plain.sampler is plain.generator
+    with pytest.raises(GANConfigError, match=r"ema_decay: 1.0; expected 0 \(no average\) or a decay in \(0, 1\)"):
+        tiny_bn_gan(1.0)

@@ -113,10 +113,12 @@ class TrainingState:
 
     def __init__(self, workdir: Path, gan, keep: int):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self.checkpoint = tf.train.Checkpoint(
-            generator=gan.generator, discriminator=gan.discriminator,
-            g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-            noise_seed=gan.seed_generator.state.value, epoch=self.epoch)
+        parts = dict(generator=gan.generator, discriminator=gan.discriminator,
+                     g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
+                     noise_seed=gan.seed_generator.state.value, epoch=self.epoch)
+        if gan.generator_ema is not None:  # --g-ema: the weight average
+            parts["generator_ema"] = gan.generator_ema
+        self.checkpoint = tf.train.Checkpoint(**parts)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(Path(workdir) / CHECKPOINT_DIR), max_to_keep=keep)
 

@@ -104,6 +104,10 @@ class Config:
     # Stacked MNIST code (after carpedm20's DCGAN-tensorflow) takes 2 "to make sure that
     # d_loss does not go to zero".  --steps and --steps-per-epoch count train steps.
     g_steps: int = 1
+    # Generator weight average (Yazici et al. 2019): after every generator step
+    # theta_avg <- g_ema * theta_avg + (1 - g_ema) * theta; samples, evaluation and exports
+    # then use the average.  0 = off; 0.999 is Karras et al.'s (ProGAN) value.
+    g_ema: float = 0.0
     # Gradient penalty weight lambda; 10 is the paper's value.
     gp_weight: float = 10.0
     # Weight clipping bound c for wgan-clip; 0.01 is the paper's value.
@@ -229,7 +233,7 @@ class Config:
         for name in ("gp_weight", "clip_value", "momentum", "aux_weight"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(name, f"expected a number >= 0, got {getattr(self, name)}")
-        for name in ("beta_1", "beta_2"):
+        for name in ("beta_1", "beta_2", "g_ema"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(name, f"expected a number in [0, 1), got {getattr(self, name)}")
         for name in ("image_size", "channels", "num_classes", "depth"):

@@ -116,7 +116,7 @@ def gan_sampler(gan, batch: int = 1000) -> Callable[[int, int], np.ndarray]:
 
 
 def restore_best(workdir, gan) -> int:
-    """Loads WORKDIR/best/ (the best generator so far) into gan.generator; returns its epoch."""
+    """Loads WORKDIR/best/ (the best generator so far) into gan.sampler; returns its epoch."""
     import tensorflow as tf
 
     best = Path(workdir) / BEST_DIR
@@ -124,7 +124,7 @@ def restore_best(workdir, gan) -> int:
     if latest is None:
         raise EvaluationError(f"--weights best: {best} holds no checkpoint; train with --eval-every N "
                               f"to keep the best generator")
-    tf.train.Checkpoint(generator=gan.generator).restore(latest).assert_existing_objects_matched()
+    tf.train.Checkpoint(generator=gan.sampler).restore(latest).assert_existing_objects_matched()
     return int(latest.rsplit("-", 1)[-1])
 
 
@@ -523,7 +523,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         import tensorflow as tf
 
         if self._manager is None:
-            checkpoint = tf.train.Checkpoint(generator=self.model.generator)
+            checkpoint = tf.train.Checkpoint(generator=self.model.sampler)  # the average under --g-ema
             self._manager = tf.train.CheckpointManager(checkpoint, str(self.best_dir), max_to_keep=1,
                                                        checkpoint_name="generator")
         saved = self._manager.save(checkpoint_number=epoch)  # data first, then the index file, atomically

@@ -3,10 +3,10 @@
     run directory  ->  restore_run  ->  ExportArchive (signatures)  ->  BASE/NAME/.tmp-*
                    ->  contract check (load, call, compare)        ->  rename to BASE/NAME/<version>
 
-The export holds the generator of the run's LATEST checkpoint (there are no EMA
-weights yet). It is written through `keras.export.ExportArchive` -- never a
-hand-rolled `tf.saved_model.save`, which TF Serving cannot load (see
-../shared/TF_TRAPS.md, "Export and serving").
+The export holds the generator of the run's LATEST checkpoint -- its weight average
+when the run trained with --g-ema (`GAN.sampler`). It is written through
+`keras.export.ExportArchive` -- never a hand-rolled `tf.saved_model.save`, which TF
+Serving cannot load (see ../shared/TF_TRAPS.md, "Export and serving").
 
 Signatures (the contract of serving/README.md; every input is batch-major, B = 1..256):
 
@@ -170,13 +170,13 @@ def _sample_shape(gan) -> tuple:
 
 
 def build_archive(gan) -> tuple[keras.export.ExportArchive, dict]:
-    """The ExportArchive around `gan.generator` with every contract signature.
+    """The ExportArchive around `gan.sampler` (the generator or its weight average), every contract signature.
 
     Returns:
         (archive, contract): call `archive.write_out(dir)`; `contract` is
         `signature_contract(...)` for this GAN.
     """
-    generator = gan.generator
+    generator = gan.sampler
     latent_dim, num_classes = gan.latent_dim, gan.num_classes if gan.conditional else 0
     noise, noise_range = gan.noise, gan.noise_range
     contract = signature_contract(latent_dim, _sample_shape(gan), num_classes)
@@ -562,7 +562,8 @@ def export_gan(gan, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
                                   "stratified: stateless_uniform((seed, 0), -range, range)"},
             "labels_per_seed": ("stateless_uniform([], (seed, 1), 0, num_classes, int32)"
                                 if num_classes else None),
-            "weights": "latest checkpoint's generator (no EMA)",
+            "weights": (f"latest checkpoint's generator weight average (EMA, decay {gan.ema_decay})"
+                        if gan.generator_ema is not None else "latest checkpoint's generator (no EMA)"),
             "tensorflow": tf.__version__, "keras": keras.__version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **(info or {}),
@@ -597,7 +598,7 @@ def export_run(workdir, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAM
                version: int | None = None) -> ExportResult:
     """Export the generator of the latest checkpoint of the run in `workdir`.
 
-    EMA weights do not exist yet: the export holds the latest checkpoint's generator.
+    The export holds the checkpoint's `gan.sampler`: the weight average if the run used --g-ema.
 
     Args:
         workdir: a run directory written by `training.train` (train.py).

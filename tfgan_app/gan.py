@@ -74,6 +74,11 @@ class GAN(keras.Model):
         both gradients from one forward pass; n_critic must be 1).
       pack: PacGAN's m: the discriminator sees m samples at a time (`pack_samples`; its
         input is m times wider); batches must be multiples of m.  Unconditional models only.
+      ema_decay: beta of the generator's weight average (0: none).  After every generator
+        step, theta_avg <- beta * theta_avg + (1 - beta) * theta for every generator
+        variable, BatchNorm statistics included (Yazici et al. 2019; Karras et al. 2018
+        use beta = 0.999).  `generate`, and everything that samples (evaluation, grids,
+        export), then uses the average (`sampler`); training uses `generator`.
 
     Under a tf.distribute strategy every loss is reduced by the global batch, and
     each replica draws its own rows of the global batch's noise (`_draw`), so R
@@ -87,7 +92,7 @@ class GAN(keras.Model):
                  clip_value: float = 0.01, noise: str = "normal", noise_range: float = 1.0,
                  conditioning: str = "none", num_classes: int = 0, aux_weight: float = 1.0,
                  seed: int = 0, update: str = "alternating", pack: int = 1, g_steps: int = 1,
-                 **kwargs):
+                 ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSS_FAMILIES:
             raise GANConfigError(f"loss: {loss!r} is not one of {', '.join(losses.LOSS_FAMILIES)}")
@@ -105,6 +110,8 @@ class GAN(keras.Model):
         if pack < 1 or (pack > 1 and conditioning != "none"):
             raise GANConfigError(f"pack: {pack} with conditioning {conditioning!r}; expected pack >= 1, "
                                  f"and 1 for conditional models (packing would mix labels)")
+        if not 0.0 <= ema_decay < 1.0:
+            raise GANConfigError(f"ema_decay: {ema_decay}; expected 0 (no average) or a decay in (0, 1)")
         if conditioning != "none" and num_classes < 2:
             raise GANConfigError(f"conditioning {conditioning!r} needs num_classes >= 2, got {num_classes}")
         self.generator = generator
@@ -122,6 +129,11 @@ class GAN(keras.Model):
         self.aux_weight = float(aux_weight)
         self.update = update
         self.pack = int(pack)
+        self.ema_decay = float(ema_decay)
+        self.generator_ema = None
+        if self.ema_decay:  # a copy of the generator, starting at its weights
+            self.generator_ema = keras.models.clone_model(generator)
+            self.generator_ema.set_weights(generator.get_weights())
         self.d_loss_fn, self.g_loss_fn = losses.LOSS_FAMILIES[loss]
         self.is_wasserstein = loss.startswith("wgan")
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
@@ -184,10 +196,20 @@ class GAN(keras.Model):
     def sample_labels(self, n, seed) -> tf.Tensor:
         return tf.random.stateless_uniform([n], seed, 0, self.num_classes, dtype=tf.int32)
 
-    def generate(self, z, labels=None, training=False):
-        """G(z) (or G(z, labels)) as float32."""
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator users get: the weight average when ema_decay > 0, else `generator`."""
+        return self.generator if self.generator_ema is None else self.generator_ema
+
+    def generate(self, z, labels=None):
+        """Samples: sampler(z) (or sampler(z, labels)) in inference mode, as float32."""
         inputs = [z, labels] if self.conditional else z
-        return tf.cast(self.generator(inputs, training=training), tf.float32)
+        return tf.cast(self.sampler(inputs, training=False), tf.float32)
+
+    def _fake(self, z, labels=None):
+        """G(z) (or G(z, labels)) of the generator being trained, in training mode, as float32."""
+        inputs = [z, labels] if self.conditional else z
+        return tf.cast(self.generator(inputs, training=True), tf.float32)
 
     def discriminate(self, x, labels=None, training=False, packed=False):
         """(logits (B/pack, 1), class_logits or None) of the discriminator on x (B, ...).
@@ -225,6 +247,7 @@ class GAN(keras.Model):
             critic_ok = applied if critic_ok is None else tf.logical_and(critic_ok, applied)
         for _ in range(self.g_steps):
             self.generator_step(b, critic_ok)
+            self.average_step()
         return {name: t.result() for name, t in self.trackers.items()}
 
     def discriminator_step(self, real, real_labels=None):
@@ -234,7 +257,7 @@ class GAN(keras.Model):
         """
         z_seed, a_seed, y_seed = tf.unstack(tf.random.experimental.stateless_split(self._next_seed(), 3))
         z, fake_labels = self._draw_fake_inputs(tf.shape(real)[0], z_seed, y_seed)
-        fake = self.generate(z, fake_labels, training=True)
+        fake = self._fake(z, fake_labels)
         with tf.GradientTape() as tape:
             total, parts = self._discriminator_loss(real, real_labels, fake, fake_labels, a_seed)
             scaled = self._scale(self.d_optimizer, total)
@@ -254,7 +277,7 @@ class GAN(keras.Model):
         z_seed, y_seed = tf.unstack(tf.random.experimental.stateless_split(self._next_seed(), 2))
         z, labels = self._draw_fake_inputs(n, z_seed, y_seed)
         with tf.GradientTape() as tape:
-            fake = self.generate(z, labels, training=True)
+            fake = self._fake(z, labels)
             logits, cls = self.discriminate(fake, labels, training=True)
             g_loss, total = self._generator_loss(logits, cls, labels)
             scaled = self._scale(self.g_optimizer, total)
@@ -272,7 +295,7 @@ class GAN(keras.Model):
         z, fake_labels = self._draw_fake_inputs(tf.shape(real)[0], z_seed, y_seed)
         g_vars, d_vars = self.generator.trainable_weights, self.discriminator.trainable_weights
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generate(z, fake_labels, training=True)
+            fake = self._fake(z, fake_labels)
             d_total, parts = self._discriminator_loss(real, real_labels, fake, fake_labels, a_seed)
             g_loss, g_total = self._generator_loss(parts["fake_logits"], parts["fake_cls"], fake_labels)
             d_scaled = self._scale(self.d_optimizer, d_total)
@@ -286,6 +309,28 @@ class GAN(keras.Model):
             losses.clip_weights(d_vars, self.clip_value)
         self._track_discriminator(parts)
         self.trackers["g_loss"].update_state(_replica_to_global(g_loss))
+        self.average_step()
+
+    def average_step(self):
+        """theta_avg <- beta * theta_avg + (1 - beta) * theta over all generator variables (no-op if beta = 0).
+
+        Replicas hold equal weights, so the update runs once, in cross-replica context
+        (a MirroredVariable cannot be assigned in replica context without an aggregation).
+        """
+        if self.generator_ema is None:
+            return
+        beta = self.ema_decay
+        pairs = list(zip(self.generator_ema.weights, self.generator.weights))
+
+        def update(*_):
+            for avg, theta in pairs:
+                avg.assign(beta * avg.value + (1.0 - beta) * theta.value)
+
+        ctx = tf.distribute.get_replica_context()
+        if tf.distribute.has_strategy() and ctx is not None:
+            ctx.merge_call(update)
+        else:
+            update()
 
     # -- pieces of the steps ---------------------------------------------------------
     def _draw_fake_inputs(self, n, z_seed, y_seed):
