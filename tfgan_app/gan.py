@@ -315,7 +315,9 @@ class GAN(keras.Model):
         """theta_avg <- beta * theta_avg + (1 - beta) * theta over all generator variables (no-op if beta = 0).
 
         Replicas hold equal weights, so the update runs once, in cross-replica context
-        (a MirroredVariable cannot be assigned in replica context without an aggregation).
+        (a MirroredVariable cannot be assigned in replica context without an aggregation);
+        per-replica BatchNorm statistics (no --sync-batchnorm) differ, and the first
+        replica's are the ones averaged.
         """
         if self.generator_ema is None:
             return
