@@ -65,6 +65,8 @@ def parse(argv=None):
                    help="generator steps per discriminator step (default 2, PacGAN's code; 1 = the DCGAN paper's)")
     p.add_argument("--g-ema", type=float, default=0.0,
                    help="generator weight average decay, train.py's --g-ema (default 0: none)")
+    p.add_argument("--r1-weight", type=float, default=0.0,
+                   help="R1 penalty gamma on real data, train.py's --r1-weight (default 0: none)")
     p.add_argument("--precision", default="float32", help="--precision of train.py (default float32)")
     p.add_argument("--real", action="store_true", help="evaluate real Stacked MNIST instead of training")
     p.add_argument("--workdir", help="keep the data and runs here (default: a temporary directory)")
@@ -118,7 +120,7 @@ def main(argv=None) -> int:
             epochs = math.ceil(args.steps / per_epoch)
             config = cfg.preset("dcgan", dataset=f"npz:{data}", channels=3, width=args.width, depth=args.depth,
                                 batch_size=args.batch_size, pack=args.pack, g_steps=args.g_steps,
-                                precision=args.precision, g_ema=args.g_ema,
+                                precision=args.precision, g_ema=args.g_ema, r1_weight=args.r1_weight,
                                 seed=seed, epochs=epochs,
                                 steps_per_epoch=math.ceil(args.steps / epochs), plot_every=10**6,
                                 eval_classifier=str(args.classifier))
@@ -135,7 +137,8 @@ def main(argv=None) -> int:
                                                for k, v in row.items()), flush=True)
         what = (f"{'PacDCGAN' + str(args.pack) if args.pack > 1 else 'DCGAN'} width {args.width}, depth {args.depth}, "
                 f"batch {args.batch_size}, {args.g_steps} G step(s) a D step, "
-                f"{f'G weight average {args.g_ema}, ' if args.g_ema else ''}{args.precision}, {args.steps} steps, "
+                f"{f'G weight average {args.g_ema}, ' if args.g_ema else ''}"
+                f"{f'R1 gamma {args.r1_weight:g}, ' if args.r1_weight else ''}{args.precision}, {args.steps} steps, "
                 f"{args.samples} samples")
     print(f"stacked-mnist ({what}, {args.seeds} seeds):")
     for k in rows[0]:

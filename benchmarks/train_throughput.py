@@ -13,12 +13,13 @@ median over rounds of the ratio of two contenders' block medians (paired in time
     python benchmarks/train_throughput.py --workload wgan-gp-mnist
     python benchmarks/train_throughput.py --workload dcgan-mnist --precision mixed_bfloat16,float32
     python benchmarks/train_throughput.py --workload dcgan-mnist --g-ema 0,0.999 --no-hand
+    python benchmarks/train_throughput.py --workload dcgan-mnist --r1-weight 0,1 --no-hand
 
 `--precision` may list several policies: each gets its own fit and hand-loop contender, and
 the figures of the first are compared with the others.  Last line:
 `img/s=<fit> hand_img/s=<hand> ratio=<fit/hand>` (W2: `critic_img/s=...`), for the first
 precision, followed by `vs_<contender>=<ratio>` for the other fit contenders (precisions,
---layer-impl, --g-ema values).
+--layer-impl, --g-ema, --r1-weight values).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
+import itertools  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -55,6 +57,9 @@ def parse(argv=None):
     p.add_argument("--g-ema", default="0",
                    help="fit path: one or more generator weight-average decays (--g-ema of train.py), comma "
                         "separated; e.g. 0,0.999 prices the average (default 0)")
+    p.add_argument("--r1-weight", default="0",
+                   help="fit path: one or more R1 penalty weights (--r1-weight of train.py), comma separated; "
+                        "e.g. 0,1 prices the penalty (default 0)")
     p.add_argument("--jit-compile", action="store_true", help="compile the fit path's train step with XLA")
     p.add_argument("--steps-per-execution", type=int, default=1, help="fit path: steps per tf.function call")
     p.add_argument("--block", type=int, default=6, help="steps per contender before switching (default 6)")
@@ -76,6 +81,12 @@ def parse(argv=None):
         p.error(f"--g-ema: expected comma-separated numbers in [0, 1), got {args.g_ema!r}")
     if not all(0 <= e < 1 for e in args.g_ema):
         p.error(f"--g-ema: expected numbers in [0, 1), got {args.g_ema}")
+    try:
+        args.r1_weight = [float(e) for e in args.r1_weight.split(",")]
+    except ValueError:
+        p.error(f"--r1-weight: expected comma-separated numbers >= 0, got {args.r1_weight!r}")
+    if not all(e >= 0 for e in args.r1_weight):
+        p.error(f"--r1-weight: expected numbers >= 0, got {args.r1_weight}")
     if args.steps <= 0 or args.block < 2 or args.steps_per_execution <= 0:
         p.error("--steps and --steps-per-execution must be positive, --block at least 2")
     if args.block % args.steps_per_execution:
@@ -186,10 +197,11 @@ def main(argv=None) -> int:
     contenders, fits = {}, []
     for prec in args.precision:
         for impl in args.layer_impl:
-            for ema in args.g_ema:
-                config = dataclasses.replace(base, precision=prec, layer_impl=impl, g_ema=ema)
+            for ema, r1 in itertools.product(args.g_ema, args.r1_weight):
+                config = dataclasses.replace(base, precision=prec, layer_impl=impl, g_ema=ema, r1_weight=r1)
                 name = (f"fit {prec}" + (f" {impl}" if len(args.layer_impl) > 1 else "")
-                        + (f" g-ema-{ema:g}" if len(args.g_ema) > 1 else ""))
+                        + (f" g-ema-{ema:g}" if len(args.g_ema) > 1 else "")
+                        + (f" r1-{r1:g}" if len(args.r1_weight) > 1 else ""))
                 contenders[name] = FitContender(config, source.image_shape)
                 fits.append(name)
         config = dataclasses.replace(base, precision=prec)

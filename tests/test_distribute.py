@@ -60,6 +60,7 @@ image = dict(dataset="npz:unused.npz", width=8, d_dropout=0.0, batch_size=16, **
 cases = {
     "non-saturating": cfg.preset("ring8", **toy),
     "wgan-gp, 3 critic steps": cfg.preset("ring8-wgan-gp", n_critic=3, **toy),
+    "non-saturating, R1 penalty": cfg.preset("ring8", r1_weight=1.0, **toy),
     "BatchNorm in G, synchronized": cfg.preset("dcgan-mnist", sync_batchnorm=True, **image),
     "BatchNorm in G, synchronized, weight average": cfg.preset("dcgan-mnist", sync_batchnorm=True, g_ema=0.5,
                                                                **image),
@@ -132,8 +133,8 @@ def run_python(code: str, *args, timeout: float, env=None) -> str:
 
 def test_two_replicas_compute_one_devices_step(tmp_path):
     results = json.loads(run_python(TWO_REPLICAS, tmp_path, timeout=240))
-    for name in ("non-saturating", "wgan-gp, 3 critic steps", "BatchNorm in G, synchronized",
-                 "BatchNorm in G, synchronized, weight average"):
+    for name in ("non-saturating", "wgan-gp, 3 critic steps", "non-saturating, R1 penalty",
+                 "BatchNorm in G, synchronized", "BatchNorm in G, synchronized, weight average"):
         r = results[name]
         assert r["update"] > 1e-3, (name, r)  # the step moved the weights, so the match means something
         assert r["difference"] < 1e-6, (name, r)

@@ -135,3 +135,42 @@ class TestGradientPenalty:
         critic = lambda x: 0.5 * tf.reduce_sum(x, axis=[1, 2, 3])
         gp = losses.gradient_penalty(critic, real, -real, tf.constant([0.1, 0.5, 0.9]))
         assert float(gp) == pytest.approx(0.0, abs=1e-6)
+
+
+class TestR1Penalty:
+    """For D_w(x) = sum_i w_i x_i^2, grad_x D = 2 w * x, so
+    L_R1 = gamma / 2 * mean_b sum_i 4 w_i^2 x_bi^2 and dL_R1/dw_i = 4 gamma w_i mean_b x_bi^2."""
+
+    GAMMA = 3.0
+    X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 3.0]], np.float32)
+    W = np.array([0.5, -2.0], np.float32)
+
+    def _penalty_and_grad(self, w, x):
+        with tf.GradientTape() as tape:
+            critic = lambda x: tf.reduce_sum(w * tf.square(x), axis=-1, keepdims=True)  # (B, 1)
+            r1, logits = losses.r1_penalty(critic, x, weight=self.GAMMA)
+        return r1, logits, tape.gradient(r1, w)
+
+    @pytest.mark.parametrize("graph", [False, True], ids=["eager", "tf.function"])
+    def test_closed_form_value_and_second_order_gradient(self, graph):
+        w = tf.Variable(self.W)
+        fn = tf.function(self._penalty_and_grad) if graph else self._penalty_and_grad
+        r1, logits, grad = fn(w, tf.constant(self.X))
+        # x^2 = [[1, 4], [1, .25], [0, 9]], w^2 = [.25, 4]: sum_i w_i^2 x_i^2 = [16.25, 1.25, 36]
+        assert float(r1) == pytest.approx(self.GAMMA / 2 * 4 * (16.25 + 1.25 + 36) / 3, rel=1e-6)  # 107
+        # mean_b x_b^2 = [2/3, 13.25/3]
+        np.testing.assert_allclose(grad.numpy(), 4 * self.GAMMA * self.W * np.array([2 / 3, 13.25 / 3]), rtol=1e-5)
+        np.testing.assert_allclose(logits.numpy()[:, 0], [-7.5, -0.0, -18.0], rtol=1e-6)  # D(x), returned
+
+    def test_flat_discriminator_has_zero_penalty(self):
+        r1, _, grad = self._penalty_and_grad(tf.Variable([0.0, 0.0]), tf.constant(self.X))
+        assert float(r1) == 0.0
+        np.testing.assert_allclose(grad.numpy(), [0.0, 0.0])
+
+    def test_loss_scale_is_undone(self):
+        # A float16 critic's loss scale multiplies the scores inside and divides the gradient after.
+        w = tf.Variable(self.W)
+        critic = lambda x: tf.reduce_sum(w * tf.square(x), axis=-1)
+        plain, _ = losses.r1_penalty(critic, tf.constant(self.X), weight=self.GAMMA)
+        scaled, _ = losses.r1_penalty(critic, tf.constant(self.X), weight=self.GAMMA, scale=1024.0)
+        assert float(scaled) == pytest.approx(float(plain), rel=1e-6)

@@ -27,6 +27,7 @@ def run_main(argv, capsys):
     (["--steps", "0"], "--steps: expected a positive integer, got 0"),
     (["--g-lr", "-0.1"], "--g-lr: expected a positive number, got -0.1"),
     (["--g-ema", "1"], "--g-ema: expected a number in [0, 1), got 1.0"),
+    (["--r1-weight", "-1"], "--r1-weight: expected a number >= 0, got -1.0"),
     (["--g-hidden", "64,x"], "--g-hidden: expected comma-separated integers"),
     (["--epochs", "two"], "--epochs: invalid int value: 'two'"),
     (["--latent-dim", "3", "--preset", "gaussian1d"], "--noise: stratified noise is one-dimensional"),

@@ -110,6 +110,9 @@ class Config:
     g_ema: float = 0.0
     # Gradient penalty weight lambda; 10 is the paper's value.
     gp_weight: float = 10.0
+    # R1 penalty gamma (Mescheder et al. 2018): gamma / 2 * E||grad D(x)||^2 on real data,
+    # added to the discriminator's loss of the logistic losses.  0 = off.
+    r1_weight: float = 0.0
     # Weight clipping bound c for wgan-clip; 0.01 is the paper's value.
     clip_value: float = 0.01
 
@@ -230,7 +233,7 @@ class Config:
         for name in ("g_lr", "d_lr", "noise_range", "lr_decay"):
             if not getattr(self, name) > 0:
                 raise ConfigError(name, f"expected a positive number, got {getattr(self, name)}")
-        for name in ("gp_weight", "clip_value", "momentum", "aux_weight"):
+        for name in ("gp_weight", "r1_weight", "clip_value", "momentum", "aux_weight"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(name, f"expected a number >= 0, got {getattr(self, name)}")
         for name in ("beta_1", "beta_2", "g_ema"):

@@ -79,6 +79,9 @@ class GAN(keras.Model):
         variable, BatchNorm statistics included (Yazici et al. 2019; Karras et al. 2018
         use beta = 0.999).  `generate`, and everything that samples (evaluation, grids,
         export), then uses the average (`sampler`); training uses `generator`.
+      r1_weight: gamma of the R1 penalty (Mescheder et al. 2018), gamma / 2 *
+        E||grad_x D(x)||^2 on the real batch, added to every discriminator step's loss
+        (0: none).  With BatchNorm in D it is the gradient of the batch's summed logits.
 
     Under a tf.distribute strategy every loss is reduced by the global batch, and
     each replica draws its own rows of the global batch's noise (`_draw`), so R
@@ -92,7 +95,7 @@ class GAN(keras.Model):
                  clip_value: float = 0.01, noise: str = "normal", noise_range: float = 1.0,
                  conditioning: str = "none", num_classes: int = 0, aux_weight: float = 1.0,
                  seed: int = 0, update: str = "alternating", pack: int = 1, g_steps: int = 1,
-                 ema_decay: float = 0.0, **kwargs):
+                 ema_decay: float = 0.0, r1_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSS_FAMILIES:
             raise GANConfigError(f"loss: {loss!r} is not one of {', '.join(losses.LOSS_FAMILIES)}")
@@ -110,6 +113,8 @@ class GAN(keras.Model):
         if pack < 1 or (pack > 1 and conditioning != "none"):
             raise GANConfigError(f"pack: {pack} with conditioning {conditioning!r}; expected pack >= 1, "
                                  f"and 1 for conditional models (packing would mix labels)")
+        if not r1_weight >= 0.0:
+            raise GANConfigError(f"r1_weight: {r1_weight}; expected gamma >= 0 (0: no R1 penalty)")
         if not 0.0 <= ema_decay < 1.0:
             raise GANConfigError(f"ema_decay: {ema_decay}; expected 0 (no average) or a decay in (0, 1)")
         if conditioning != "none" and num_classes < 2:
@@ -130,6 +135,7 @@ class GAN(keras.Model):
         self.update = update
         self.pack = int(pack)
         self.ema_decay = float(ema_decay)
+        self.r1_weight = float(r1_weight)
         self.generator_ema = None
         if self.ema_decay:  # a copy of the generator, starting at its weights
             self.generator_ema = keras.models.clone_model(generator)
@@ -140,6 +146,8 @@ class GAN(keras.Model):
         names = list(_WGAN_METRICS if self.is_wasserstein else _MINIMAX_METRICS)
         if loss == "wgan-gp":
             names.append("gp")
+        if r1_weight:
+            names.append("r1")
         if conditioning == "acgan":
             names += ["aux_loss", "aux_acc"]
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
@@ -344,7 +352,19 @@ class GAN(keras.Model):
     def _discriminator_loss(self, real, real_labels, fake, fake_labels, alpha_seed):
         """(L_D [+ L_GP] [+ L_aux], the parts the trackers show); call inside the critic's tape."""
         reduce = tf.nn.compute_average_loss  # divides by the global batch
-        real_logits, real_cls = self.discriminate(real, real_labels, training=True)
+        if self.r1_weight:  # D(x) from the penalty's own forward pass: D runs on x once
+            real_cls = []
+
+            def critic(x):
+                logits, cls = self.discriminate(x, real_labels, training=True)
+                real_cls.append(cls)  # AC-GAN's class logits of that same pass
+                return logits
+
+            r1, real_logits = losses.r1_penalty(critic, real, weight=self.r1_weight, reduce=reduce,
+                                                scale=self._loss_scale(self.d_optimizer))
+            real_cls = real_cls[0]
+        else:
+            real_logits, real_cls = self.discriminate(real, real_labels, training=True)
         fake_logits, fake_cls = self.discriminate(fake, fake_labels, training=True)
         real_logits = tf.cast(real_logits, tf.float32)
         fake_logits = tf.cast(fake_logits, tf.float32)
@@ -352,6 +372,9 @@ class GAN(keras.Model):
         parts = dict(d_loss=d_loss, real_logits=real_logits, fake_logits=fake_logits,
                      real_cls=real_cls, fake_cls=fake_cls, real_labels=real_labels)
         total = d_loss
+        if self.r1_weight:
+            parts["r1"] = r1
+            total += r1
         if self.loss_name == "wgan-gp":
             # The penalty is on what the critic sees: packed inputs, one eps ~ U[0, 1] each.
             real_p, fake_p = pack_samples(real, self.pack), pack_samples(fake, self.pack)
@@ -389,6 +412,8 @@ class GAN(keras.Model):
             t["d_objective"].update_state(-g(d_loss))  # E[log D(x)] + E[log(1 - D(G(z)))]
         if self.loss_name == "wgan-gp":
             t["gp"].update_state(g(parts["gp"]))
+        if self.r1_weight:
+            t["r1"].update_state(g(parts["r1"]))
         if self.conditioning == "acgan":
             t["aux_loss"].update_state(g(parts["aux"]))
             hits = tf.cast(tf.equal(tf.argmax(parts["real_cls"], -1, output_type=tf.int32),

@@ -109,6 +109,37 @@ def gradient_penalty(critic: Callable, real, fake, alpha, *, weight: float = 10.
     return weight * reduce(tf.square(norm - 1.0))
 
 
+def r1_penalty(critic: Callable, real, *, weight: float = 10.0, reduce: Reduce = tf.reduce_mean, scale=None):
+    """(L_R1, D(x)) with L_R1 = gamma / 2 * E_x[||grad_x D(x)||_2^2] on real data only
+    (Mescheder et al. 2018, eq. 9; D's logit, the pre-sigmoid score).
+
+    It penalises the discriminator for gradients on the data manifold, which makes the
+    non-saturating game locally convergent.  The inner gradient is taken with its own tape
+    inside the caller's tape (second-order gradients), like `gradient_penalty`; the logits
+    D(x) of that forward pass are returned so the caller does not run D on x twice.
+
+    Args:
+      critic: callable mapping a batch to logits of shape (B,) or (B, 1).
+      real: a batch of real examples (B, ...).
+      weight: gamma.
+      scale: loss scale of a float16 critic, or None (see `gradient_penalty`).
+    Returns:
+      (the scalar penalty, the logits (B, ...)).
+    """
+    real = tf.convert_to_tensor(real)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        logits = critic(real)
+        scores = tf.cast(logits, tf.float32)
+        if scale is not None:
+            scores = scores * tf.cast(scale, tf.float32)
+    grads = tf.cast(tape.gradient(scores, real), tf.float32)  # (B, ...)
+    if scale is not None:
+        grads = grads / tf.cast(scale, tf.float32)
+    sq_norm = tf.reduce_sum(tf.square(grads), axis=tf.range(1, tf.rank(grads)))  # (B,)
+    return 0.5 * weight * reduce(sq_norm), logits
+
+
 def clip_weights(variables, clip_value: float) -> None:
     """Clamps every variable to [-c, c]: WGAN's original Lipschitz constraint."""
     for v in variables:

@@ -53,7 +53,7 @@ def build_gan(config: Config, data_shape: tuple | None = None, num_classes: int 
               noise=config.noise, noise_range=config.noise_range, conditioning=config.conditioning,
               num_classes=num_classes or config.num_classes, aux_weight=config.aux_weight,
               seed=config.seed, update=config.update, pack=config.pack, g_steps=config.g_steps,
-              ema_decay=config.g_ema)
+              ema_decay=config.g_ema, r1_weight=config.r1_weight)
     decay_epochs = config.lr_decay_epochs * config.steps_per_epoch
     g_opt = make_optimizer(config, config.g_lr, decay_epochs * config.g_steps)
     d_opt = make_optimizer(config, config.d_lr, decay_epochs * config.n_critic)
