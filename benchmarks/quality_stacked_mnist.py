@@ -11,7 +11,8 @@ discriminator step as PacGAN's code takes them (`--g-steps 2`, the default here;
 paper's 1 is `--g-steps 1`).  `--pack 1` is the DCGAN row of PacGAN's Table 2 (99 modes,
 KL 3.40), `--pack 2` is PacDCGAN2 (1,000 modes, KL 0.06): the discriminator judges two
 samples at once, stacked as channels.  `--width` scales both networks (64 = the DCGAN
-paper's; smaller is faster).
+paper's; smaller is faster).  `--r1-weight 1` adds the R1 penalty on real data
+(Mescheder et al. 2018) to the discriminator's loss.
 
     python benchmarks/quality_stacked_mnist.py                     # 5 seeds, 20,000 steps each
     python benchmarks/quality_stacked_mnist.py --seeds 1 --steps 500 --samples 2600   # smoke test

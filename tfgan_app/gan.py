@@ -353,16 +353,16 @@ class GAN(keras.Model):
         """(L_D [+ L_GP] [+ L_aux], the parts the trackers show); call inside the critic's tape."""
         reduce = tf.nn.compute_average_loss  # divides by the global batch
         if self.r1_weight:  # D(x) from the penalty's own forward pass: D runs on x once
-            real_cls = []
+            class_logits = []
 
             def critic(x):
                 logits, cls = self.discriminate(x, real_labels, training=True)
-                real_cls.append(cls)  # AC-GAN's class logits of that same pass
+                class_logits.append(cls)  # AC-GAN's class logits of that same pass (else None)
                 return logits
 
             r1, real_logits = losses.r1_penalty(critic, real, weight=self.r1_weight, reduce=reduce,
                                                 scale=self._loss_scale(self.d_optimizer))
-            real_cls = real_cls[0]
+            real_cls = class_logits[0]
         else:
             real_logits, real_cls = self.discriminate(real, real_labels, training=True)
         fake_logits, fake_cls = self.discriminate(fake, fake_labels, training=True)
