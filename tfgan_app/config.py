@@ -111,7 +111,7 @@ class Config:
     # Gradient penalty weight lambda; 10 is the paper's value.
     gp_weight: float = 10.0
     # R1 penalty gamma (Mescheder et al. 2018): gamma / 2 * E||grad D(x)||^2 on real data,
-    # added to the discriminator's loss of the logistic losses.  0 = off.
+    # added to the discriminator's loss (any loss family).  0 = off.
     r1_weight: float = 0.0
     # Weight clipping bound c for wgan-clip; 0.01 is the paper's value.
     clip_value: float = 0.01

@@ -350,7 +350,7 @@ class GAN(keras.Model):
         return z, labels
 
     def _discriminator_loss(self, real, real_labels, fake, fake_labels, alpha_seed):
-        """(L_D [+ L_GP] [+ L_aux], the parts the trackers show); call inside the critic's tape."""
+        """(L_D [+ L_R1] [+ L_GP] [+ L_aux], the parts the trackers show); call inside the critic's tape."""
         reduce = tf.nn.compute_average_loss  # divides by the global batch
         if self.r1_weight:  # D(x) from the penalty's own forward pass: D runs on x once
             class_logits = []
