@@ -75,23 +75,24 @@ def parse(argv=None):
     for impl in args.layer_impl:
         if impl not in ("auto", "tfgan", "keras"):
             p.error(f"--layer-impl: {impl!r} is not one of: auto, tfgan, keras")
-    try:
-        args.g_ema = [float(e) for e in args.g_ema.split(",")]
-    except ValueError:
-        p.error(f"--g-ema: expected comma-separated numbers in [0, 1), got {args.g_ema!r}")
-    if not all(0 <= e < 1 for e in args.g_ema):
-        p.error(f"--g-ema: expected numbers in [0, 1), got {args.g_ema}")
-    try:
-        args.r1_weight = [float(e) for e in args.r1_weight.split(",")]
-    except ValueError:
-        p.error(f"--r1-weight: expected comma-separated numbers >= 0, got {args.r1_weight!r}")
-    if not all(e >= 0 for e in args.r1_weight):
-        p.error(f"--r1-weight: expected numbers >= 0, got {args.r1_weight}")
+    args.g_ema = _numbers(p, "--g-ema", args.g_ema, lambda e: 0 <= e < 1, "in [0, 1)")
+    args.r1_weight = _numbers(p, "--r1-weight", args.r1_weight, lambda e: e >= 0, ">= 0")
     if args.steps <= 0 or args.block < 2 or args.steps_per_execution <= 0:
         p.error("--steps and --steps-per-execution must be positive, --block at least 2")
     if args.block % args.steps_per_execution:
         p.error("--block must be a multiple of --steps-per-execution")
     return args
+
+
+def _numbers(p, flag: str, text: str, ok, expected: str) -> list[float]:
+    """Comma-separated numbers of `flag`, each passing `ok`; else p.error naming the flag."""
+    try:
+        values = [float(e) for e in text.split(",")]
+    except ValueError:
+        p.error(f"{flag}: expected comma-separated numbers {expected}, got {text!r}")
+    if not all(ok(e) for e in values):
+        p.error(f"{flag}: expected numbers {expected}, got {values}")
+    return values
 
 
 def machine_load() -> str:
