@@ -15,6 +15,8 @@ paper's; smaller is faster).  `--r1-weight 1` adds the R1 penalty on real data
 (Mescheder et al. 2018) to the discriminator's loss.
 
     python benchmarks/quality_stacked_mnist.py                     # 5 seeds, 20,000 steps each
+    python benchmarks/quality_stacked_mnist.py --steps 30000 --pack 2 --r1-weight 1 \
+        --precision mixed_bfloat16                                 # the Q4 target's setup (README), ~2.3 h
     python benchmarks/quality_stacked_mnist.py --seeds 1 --steps 500 --samples 2600   # smoke test
     python benchmarks/quality_stacked_mnist.py --real              # the data itself: the ceiling
 
