@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         preflight(args)
-        from tfgan_app import exporting  # imports TensorFlow: after the cheap checks
+        from tfgan_app.export import archive as exporting  # imports TensorFlow: after the cheap checks
 
         result = exporting.export_run(args.workdir, args.export_base, args.name, args.version)
     except ValueError as e:  # RunDirError, ExportError, ConfigError

@@ -84,8 +84,8 @@ def main(argv=None) -> int:
     except ValueError as e:  # ConfigError
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
-    from tfgan_app import training  # imports TensorFlow: after the cheap checks
-    from tfgan_app.callbacks import Diverged
+    from tfgan_app.training import train as training  # imports TensorFlow: after the cheap checks
+    from tfgan_app.training.callbacks import Diverged
 
     try:
         result = training.train(config, workdir, fresh=fresh, compare=compare, verbose=0 if quiet else 1)

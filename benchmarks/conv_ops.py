@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import tensorflow as tf
 
-    from tfgan_app import conv_ops
+    from tfgan_app.nets import conv_ops
 
     rng = np.random.default_rng(0)
     totals = {}

@@ -49,7 +49,7 @@ TARGET_MODES, TARGET_KL = 990, 0.1
 
 
 def parse(argv=None):
-    from tfgan_app import classifier as clf
+    from tfgan_app.metrics import classifier as clf
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mnist", default=str(MNIST), help=f"MNIST IDX directory (default {MNIST})")
@@ -86,9 +86,12 @@ def main(argv=None) -> int:
     args = parse(argv)
     import keras
 
-    from tfgan_app import classifier as clf
+    from tfgan_app.metrics import classifier as clf
     from tfgan_app import config as cfg
-    from tfgan_app import evaluate, metrics, stacked_mnist, training
+    from tfgan_app import evaluate
+    from tfgan_app.metrics import figures as metrics
+    from tfgan_app.data import stacked_mnist
+    from tfgan_app.training import train as training
 
     root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="quality_stacked-"))
     root.mkdir(parents=True, exist_ok=True)

@@ -94,7 +94,8 @@ def main(argv=None) -> int:
     args = parse(argv)
     import keras
 
-    from tfgan_app import evaluate, training
+    from tfgan_app import evaluate
+    from tfgan_app.training import train as training
 
     problems = {"mixtures": ["ring8", "grid25"], "all": ["gaussian1d", "ring8", "grid25"]}.get(
         args.problem, [args.problem])

@@ -67,7 +67,9 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from tfgan_app import config as cfg
-    from tfgan_app import exporting, training
+    from tfgan_app.training import run_dir
+    from tfgan_app.export import archive as exporting
+    from tfgan_app.training import train as training
 
     tmp = tempfile.TemporaryDirectory(prefix="serve_latency_")
     if args.export:
@@ -88,7 +90,7 @@ def main(argv=None) -> int:
             print(f"training a tiny W1 run ({args.dataset}, 2 steps) ...", flush=True)
             training.train(config, workdir, verbose=0)
         export_dir = exporting.export_run(workdir, Path(tmp.name) / "exports").export_dir
-    _, gan, _ = training.restore_run(workdir)
+    _, gan, _ = run_dir.restore_run(workdir)
     if gan.conditional:
         print("serve_latency.py: error: W5 is the unconditional W1 generator", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """W1 `dcgan-mnist` and W2 `wgan-gp-mnist` (../shared/BENCHMARKS.md): training throughput.
 
-Trains the workload's preset through the project's own path -- `training.build_gan` and
+Trains the workload's preset through the project's own path -- `games.build` and
 `GAN.fit` on `training.data_stream`, the preset's config with `--dataset mnist-idx:DIR` --
 and, in the same process, the same architecture written as the public examples write it
 (benchmarks/hand_written.py: the TF DCGAN tutorial's models and `@tf.function train_step`
@@ -115,11 +115,12 @@ class FitContender:
         import keras
         import tensorflow as tf
 
-        from tfgan_app import training
+        from tfgan_app.training import train as training
+        from tfgan_app import games
 
         self.config = config
         keras.utils.set_random_seed(config.seed)
-        self.gan = training.build_gan(config, shape)
+        self.gan = games.build(config, shape)
         self.dataset = training.data_stream(config)[0]
         contender = self
 
@@ -147,15 +148,15 @@ class HandContender:
         import keras
 
         import hand_written
-        from tfgan_app import distribute
+        from tfgan_app.nets.precision import precision_policy
 
         keras.utils.set_random_seed(config.seed)
-        with distribute.precision_policy(config.precision):
+        with precision_policy(config.precision):
             generator = hand_written.make_generator_model(config.latent_dim)
             discriminator = hand_written.make_discriminator_model(config.d_dropout)
         if config.loss == "wgan-gp":
             self.step = hand_written.wgan_gp_example_step(generator, discriminator, config.latent_dim,
-                                                          config.n_critic, config.gp_weight)
+                                                          config.n_critic, config.penalty_weight)
         else:
             self.step = hand_written.dcgan_tutorial_step(generator, discriminator, config.batch_size,
                                                          config.latent_dim)
@@ -183,7 +184,7 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from tfgan_app import config as cfg
-    from tfgan_app import image_data
+    from tfgan_app.data import images as image_data
 
     unit = WORKLOADS[args.workload]
     base = cfg.preset(args.workload, dataset=f"mnist-idx:{data}", jit_compile=args.jit_compile,

@@ -10,8 +10,9 @@ import tensorflow as tf
 
 import train
 from conftest import REPO
-from tfgan_app import callbacks as cb
-from tfgan_app import training
+from tfgan_app.training import callbacks as cb
+from tfgan_app.training import run_dir
+from tfgan_app.training import train as training
 
 
 class _Model:
@@ -44,7 +45,7 @@ def test_diverging_run_stops_with_a_message_and_keeps_the_last_good_checkpoint(t
 
 
 def _weights(workdir):
-    _, gan, epoch = training.restore_run(workdir)
+    _, gan, epoch = run_dir.restore_run(workdir)
     return epoch, [w.numpy() for w in gan.generator.weights + gan.discriminator.weights]
 
 

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from tfgan_app import checkpointing, training
+from tfgan_app.training import run_dir
+from tfgan_app.training import train as training
 from tfgan_app import config as cfg
 
 
@@ -42,9 +44,9 @@ def test_finished_run_is_not_retrained(tmp_path):
 
 def test_conflicting_config_is_refused_and_fresh_starts_over(tmp_path):
     training.train(small(epochs=1), tmp_path, verbose=0)
-    with pytest.raises(checkpointing.RunDirError, match="holds a run with n_critic=2 but this command asks for 3"):
-        checkpointing.prepare(tmp_path, small(n_critic=3))
-    config, resuming = checkpointing.prepare(tmp_path, small(n_critic=3), fresh=True)
+    with pytest.raises(run_dir.RunDirError, match="holds a run with n_critic=2 but this command asks for 3"):
+        run_dir.prepare(tmp_path, small(n_critic=3))
+    config, resuming = run_dir.prepare(tmp_path, small(n_critic=3), fresh=True)
     assert not resuming and config.n_critic == 3
     assert not (tmp_path / "checkpoints").exists()
 
@@ -52,28 +54,46 @@ def test_conflicting_config_is_refused_and_fresh_starts_over(tmp_path):
 def test_plan_decides_like_prepare_and_touches_nothing(tmp_path):
     training.train(small(epochs=1), tmp_path / "run", verbose=0)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    config, resuming = checkpointing.plan(tmp_path / "run", small(epochs=3))
+    config, resuming = run_dir.plan(tmp_path / "run", small(epochs=3))
     assert resuming and config.epochs == 3
-    config, resuming = checkpointing.plan(tmp_path / "run", small(n_critic=3), fresh=True)
+    config, resuming = run_dir.plan(tmp_path / "run", small(n_critic=3), fresh=True)
     assert not resuming and config.n_critic == 3
-    assert checkpointing.plan(tmp_path / "new", small()) == (small(), False)
-    with pytest.raises(checkpointing.RunDirError, match="holds a run with n_critic=2"):
-        checkpointing.plan(tmp_path / "run", small(n_critic=3))
+    assert run_dir.plan(tmp_path / "new", small()) == (small(), False)
+    with pytest.raises(run_dir.RunDirError, match="holds a run with n_critic=2"):
+        run_dir.plan(tmp_path / "run", small(n_critic=3))
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written or deleted
-    assert checkpointing.load_config(tmp_path / "run").epochs == 1
+    assert run_dir.load_config(tmp_path / "run").epochs == 1
+
+
+def _checkpoint_in(workdir):
+    """A checkpoint in a prepared run directory: a run that finished an epoch."""
+    state = tf.train.Checkpoint(epoch=tf.Variable(1))
+    tf.train.CheckpointManager(state, str(workdir / run_dir.CHECKPOINT_DIR), 1).save()
 
 
 def test_only_named_fields_are_compared(tmp_path):
-    checkpointing.prepare(tmp_path, small(seed=5))
+    run_dir.prepare(tmp_path, small(seed=5))
+    _checkpoint_in(tmp_path)
     # `python train.py --workdir X --epochs 9` on a run made from another preset: resumes it.
-    config, resuming = checkpointing.prepare(tmp_path, cfg.preset("gaussian1d", epochs=9), compare=("epochs",))
+    config, resuming = run_dir.prepare(tmp_path, cfg.preset("gaussian1d", epochs=9), compare=("epochs",))
     assert resuming and config.problem == "ring8" and config.seed == 5 and config.epochs == 9
+
+
+def test_a_config_without_a_checkpoint_is_no_run_and_is_replaced(tmp_path):
+    # A run refused or killed before its first epoch ended leaves config.json and no
+    # checkpoint: the next command, whatever it asks, starts there afresh.
+    run_dir.prepare(tmp_path, small(seed=5))
+    (tmp_path / "metrics.csv").write_text("epoch\n")
+    config, resuming = run_dir.prepare(tmp_path, small(seed=6, n_critic=3))
+    assert not resuming and config.seed == 6
+    assert run_dir.load_config(tmp_path).n_critic == 3
+    assert not (tmp_path / "metrics.csv").exists()
 
 
 def test_non_empty_directory_without_a_run_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(checkpointing.RunDirError, match="not empty and holds no run"):
-        checkpointing.prepare(tmp_path, small())
+    with pytest.raises(run_dir.RunDirError, match="not empty and holds no run"):
+        run_dir.prepare(tmp_path, small())
 
 
 def test_interrupted_checkpoint_write_leaves_the_previous_one(tmp_path):
@@ -85,7 +105,7 @@ def test_interrupted_checkpoint_write_leaves_the_previous_one(tmp_path):
     ckpts = tmp_path / "checkpoints"
     (ckpts / "ckpt-2.index").write_bytes(b"partial")
     (ckpts / "ckpt-2.data-00000-of-00001").write_bytes(b"\0" * 10)
-    _, gan, epoch = training.restore_run(tmp_path)
+    _, gan, epoch = run_dir.restore_run(tmp_path)
     assert epoch == 1
     for x, y in zip(g1, gan.generator.weights):
         np.testing.assert_array_equal(x, y.numpy())

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfgan_app import classifier as clf
-from tfgan_app import metrics, stacked_mnist
+from tfgan_app.metrics import classifier as clf
+from tfgan_app.metrics import figures as metrics
+from tfgan_app.data import stacked_mnist
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 ACCURACY_FLOOR = 0.95  # 2 epochs on 8,000 images; measured 0.9715

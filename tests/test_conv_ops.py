@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_app import conv_ops
+from tfgan_app.nets import conv_ops
 
 # (size, kernel, stride, padding): odd and even sizes, kernels smaller and larger than the
 # stride, sizes the stride does not divide (SAME pads unevenly), VALID windows that skip rows.

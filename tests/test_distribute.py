@@ -5,7 +5,7 @@ happen before TensorFlow initialises its devices, and each worker of a multi-wor
 is a process of its own.  Every process is bounded by a timeout and killed if a test fails.
 
 Why the comparisons can be tight: the GAN reduces every loss by the global batch, each
-replica takes its rows of the noise drawn for the global batch (GAN._draw), and each global
+replica takes its rows of the noise drawn for the global batch (AdversarialGame.draw), and each global
 batch is reordered so replica r's critic steps see the r-th part of one device's slices
 (distribute.arrange_for_replicas).  So R replicas compute exactly one device's step up to the
 order of float32 additions in the gradient sum (~1e-7 relative).  With SGD (lr 0.1) one
@@ -37,7 +37,10 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import dataclasses
 import keras, numpy as np
-from tfgan_app import config as cfg, distribute, training
+from tfgan_app import config as cfg
+from tfgan_app import games
+from tfgan_app.training import distribute
+from tfgan_app.training import train as training
 
 def weights(gan):
     average = gan.generator_ema.weights if gan.generator_ema is not None else []
@@ -45,7 +48,7 @@ def weights(gan):
 
 def one_step(config, strategy, shape, dataset, start):
     with strategy.scope():
-        gan = training.build_gan(config, shape)
+        gan = games.build(config, shape)
     gan.generator.set_weights(start[0])  # the same start for both runs, whatever the seeds did
     gan.discriminator.set_weights(start[1])
     if gan.generator_ema is not None:
@@ -79,7 +82,7 @@ for name, config in cases.items():
         shape = (2,)
         dataset = training.data_stream(config)[0]
     keras.utils.set_random_seed(config.seed)
-    start_gan = training.build_gan(config, shape)
+    start_gan = games.build(config, shape)
     start = [start_gan.generator.get_weights(), start_gan.discriminator.get_weights()]
     one = one_step(config, tf.distribute.get_strategy(), shape, dataset, start)
     two = one_step(config, mirrored, shape, dataset, start)
@@ -92,7 +95,7 @@ for name, config in cases.items():
                  "update": max(float(np.abs(one[i] - before[i]).max()) for i in trainable)}
 
 # Dropout masks differ between replicas (Keras's Dropout draws the same on each).
-from tfgan_app.layers import Dropout
+from tfgan_app.nets.layers import Dropout
 with mirrored.scope():
     dropout = Dropout(0.5)
 masks = mirrored.experimental_local_results(mirrored.run(lambda: dropout(tf.ones([64, 32]), training=True)))
@@ -154,7 +157,8 @@ def test_two_replicas_compute_one_devices_step(tmp_path):
 WORKER = r'''
 import json, os, sys, time
 import keras, numpy as np
-from tfgan_app import config as cfg, training
+from tfgan_app import config as cfg
+from tfgan_app.training import train as training
 workdir, epochs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 config = cfg.preset("ring8-wgan-gp", g_hidden=(16,), d_hidden=(16,), batch_size=32, n_critic=2,
                     optimizer="sgd", g_lr=0.05, d_lr=0.05, steps_per_epoch=2, epochs=epochs,
@@ -263,7 +267,7 @@ def test_a_missing_worker_ends_with_an_error_not_a_hang(tmp_path):
 
 
 def test_multi_worker_replicas_are_known_before_joining(monkeypatch):
-    from tfgan_app import distribute
+    from tfgan_app.training import distribute
 
     cluster = {"chief": ["localhost:1"], "worker": ["localhost:2", "localhost:3"]}
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))

@@ -12,9 +12,15 @@ import math
 import numpy as np
 import pytest
 
-from tfgan_app import classifier as clf
+from tfgan_app.metrics import classifier as clf
+from tfgan_app.training import run_dir
+from tfgan_app.metrics import figures
+from tfgan_app.training import evaluation
+from tfgan_app.metrics import reference
 from tfgan_app import config as cfg
-from tfgan_app import evaluate, exporting, training
+from tfgan_app import evaluate
+from tfgan_app.export import archive as exporting
+from tfgan_app.training import train as training
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +52,7 @@ def test_training_logs_eval_figures_every_epoch_and_keeps_the_best_generator(toy
         assert row["eval_epoch"] == row["epoch"] + ".0"  # eval_every=1: measured every epoch
     best = json.loads((toy_run / "best" / "best.json").read_text())
     assert best["metric"] == "modes" and 1 <= best["epoch"] <= 3
-    scores = [evaluate.score({"modes": float(r["eval_modes"]), "reverse_kl": float(r["eval_reverse_kl"])}, "modes")
+    scores = [figures.score({"modes": float(r["eval_modes"]), "reverse_kl": float(r["eval_reverse_kl"])}, "modes")
               for r in rows]
     assert best["epoch"] == 1 + max(range(3), key=lambda i: scores[i])  # the first of the best
     assert (toy_run / "best" / f"generator-{best['epoch']}.index").is_file()
@@ -77,11 +83,11 @@ def test_with_a_weight_average_the_best_generator_kept_is_the_average(tmp_path):
     config = cfg.preset("ring8", batch_size=64, steps_per_epoch=10, epochs=1, eval_every=1, eval_samples=200,
                         g_ema=0.5)
     training.train(config, tmp_path / "run", verbose=0)
-    _, latest, _ = training.restore_run(tmp_path / "run")
-    _, best, _ = training.restore_run(tmp_path / "run")
+    _, latest, _ = run_dir.restore_run(tmp_path / "run")
+    _, best, _ = run_dir.restore_run(tmp_path / "run")
     for w in best.generator_ema.weights:  # so the restore below is what sets them
         w.assign(np.zeros(w.shape, w.dtype))
-    assert evaluate.restore_best(tmp_path / "run", best) == 1
+    assert evaluation.restore_best(tmp_path / "run", best) == 1
     average, trained = latest.generator_ema.get_weights(), latest.generator.get_weights()
     assert max(np.abs(a - t).max() for a, t in zip(average, trained)) > 1e-3
     for kept, a in zip(best.generator_ema.get_weights(), average):
@@ -125,11 +131,11 @@ def test_eval_metric_must_be_a_figure_of_the_problem(tmp_path):
 
 def test_score_prefers_more_modes_then_lower_kl_and_respects_direction():
     a = {"modes": 8, "reverse_kl": 0.3}
-    assert evaluate.score(a, "modes") > evaluate.score({"modes": 7, "reverse_kl": 0.0}, "modes")
-    assert evaluate.score({"modes": 8, "reverse_kl": 0.1}, "modes") > evaluate.score(a, "modes")
-    assert evaluate.score({"fcd": 1.0}, "fcd") > evaluate.score({"fcd": 2.0}, "fcd")
-    assert evaluate.score({"fcd": 1.0}, "fcd") > evaluate.score({"fcd": math.nan}, "fcd")
-    assert evaluate.score({"is": 9.0}, "is") > evaluate.score({"is": 2.0}, "is")
+    assert figures.score(a, "modes") > figures.score({"modes": 7, "reverse_kl": 0.0}, "modes")
+    assert figures.score({"modes": 8, "reverse_kl": 0.1}, "modes") > figures.score(a, "modes")
+    assert figures.score({"fcd": 1.0}, "fcd") > figures.score({"fcd": 2.0}, "fcd")
+    assert figures.score({"fcd": 1.0}, "fcd") > figures.score({"fcd": math.nan}, "fcd")
+    assert figures.score({"is": 9.0}, "is") > figures.score({"is": 2.0}, "is")
 
 
 # --- images, on synthetic data (no MNIST needed) ---------------------------------------------
@@ -191,12 +197,12 @@ def test_image_run_logs_image_figures_and_the_report_has_them_all(image_setup, i
 def test_image_figures_of_real_images_beat_those_of_noise(image_setup):
     root, spec, _, _ = image_setup
     featurizer = clf.load_classifier(root / "halves.keras")
-    reference = evaluate.reference_statistics(spec, featurizer, (28, 28, 1))
+    reference = reference.reference_statistics(spec, featurizer, (28, 28, 1))
     with np.load(root / "halves.npz") as f:
         real = f["x"][..., None].astype(np.float32) / 127.5 - 1.0
     noise = np.random.default_rng(1).uniform(-1, 1, real.shape).astype(np.float32)
-    good = evaluate.image_metrics(real, featurizer, reference, kid_subsets=5)
-    bad = evaluate.image_metrics(noise, featurizer, reference, kid_subsets=5)
+    good = reference.image_metrics(real, featurizer, reference, kid_subsets=5)
+    bad = reference.image_metrics(noise, featurizer, reference, kid_subsets=5)
     assert good["fcd"] == pytest.approx(0.0, abs=1e-6)  # the reference set itself
     assert (good["precision"], good["recall"]) == (1.0, 1.0)
     assert good["modes"] == 2 and good["mode_kl"] < 0.01

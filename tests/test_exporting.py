@@ -29,9 +29,11 @@ import tensorflow as tf
 import export as export_cli
 from conftest import REPO
 from tfgan_app import config as cfg
-from tfgan_app import exporting, training
-from tfgan_app.checkpointing import RunDirError
-from tfgan_app.tf_c_api import TFCApiError, load_arrays, run_signature, save_arrays
+from tfgan_app.training import run_dir
+from tfgan_app.export import archive as exporting
+from tfgan_app.training import train as training
+from tfgan_app.training.run_dir import RunDirError
+from tfgan_app.export.c_api import TFCApiError, load_arrays, run_signature, save_arrays
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_tf_serving import FakeTFServing  # noqa: E402
@@ -148,7 +150,7 @@ def models(runs, tmp_path_factory):
     out = {}
     for kind, workdir in runs.items():
         result = exporting.export_run(workdir, base / kind)
-        config, gan, _ = training.restore_run(workdir)
+        config, gan, _ = run_dir.restore_run(workdir)
         out[kind] = types.SimpleNamespace(dir=result.export_dir, gan=gan, config=config,
                                           result=result, kind=kind)
     return out
@@ -157,7 +159,7 @@ def models(runs, tmp_path_factory):
 _FRESH_LOADER = textwrap.dedent("""
     import json, sys
     import tensorflow as tf
-    from tfgan_app.tf_c_api import load_arrays, save_arrays
+    from tfgan_app.export.c_api import load_arrays, save_arrays
     loaded = {}
     for export_dir, signature, in_path, out_path in json.load(open(sys.argv[1])):
         if export_dir not in loaded:

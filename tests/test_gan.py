@@ -8,14 +8,18 @@ import pytest
 import tensorflow as tf
 
 from tfgan_app import config as cfg
-from tfgan_app import metrics, models, toy_data, training
-from tfgan_app.gan import GAN, GANConfigError
+from tfgan_app import games
+from tfgan_app.metrics import figures as metrics
+from tfgan_app.nets import mlp as models
+from tfgan_app.data import toy as toy_data
+from tfgan_app.training import train as training
+from tfgan_app.games.gan import GAN, GANConfigError
 
 
 def fit_toy(config, steps):
     """Builds and fits `config` for `steps` generator steps; returns the GAN."""
     keras.utils.set_random_seed(config.seed)
-    gan = training.build_gan(config, (toy_data.data_dim(config.problem),))
+    gan = games.build(config, (toy_data.data_dim(config.problem),))
     ds, _, _ = training.data_stream(config)
     gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
     return gan
@@ -44,9 +48,9 @@ def test_g_steps_2_is_one_critic_step_then_two_generator_steps():
     """One train step with g_steps=2 == the three steps by hand, in Algorithm 1's order."""
     config = tiny(g_steps=2)
     x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (config.batch_size, 2)), tf.float32)
-    twice = training.build_gan(config, (2,))
+    twice = games.build(config, (2,))
     start = twice.get_weights()
-    by_hand = training.build_gan(dataclasses.replace(config, g_steps=1), (2,))
+    by_hand = games.build(dataclasses.replace(config, g_steps=1), (2,))
     by_hand.set_weights(start)
     twice.train_step(x)
     by_hand.discriminator_step(x)
@@ -54,7 +58,7 @@ def test_g_steps_2_is_one_critic_step_then_two_generator_steps():
     by_hand.generator_step(config.batch_size)
     for a, b in zip(twice.get_weights(), by_hand.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-    once = training.build_gan(dataclasses.replace(config, g_steps=1), (2,))
+    once = games.build(dataclasses.replace(config, g_steps=1), (2,))
     once.set_weights(start)  # same start, one generator step fewer: a different generator
     once.train_step(x)
     assert any(not np.allclose(a, b) for a, b in zip(once.generator.get_weights(), twice.generator.get_weights()))
@@ -107,7 +111,7 @@ def test_batchnorm_in_wgan_gp_critic_is_refused():
 
 def test_stratified_noise_is_the_tutorials_linspace():
     config = cfg.preset("gaussian1d")
-    gan = training.build_gan(config, (1,))
+    gan = games.build(config, (1,))
     z = gan.sample_noise(5, tf.constant([1, 2], tf.int64)).numpy().ravel()
     jitter = z - np.linspace(-5, 5, 5)  # linspace(-r, r, M) + U(0, 0.01)
     assert np.all((jitter >= 0) & (jitter < 0.01))
@@ -138,7 +142,7 @@ def test_ring8_wgan_gp_covers_the_modes():
 
 
 def test_pack_samples_concatenates_consecutive_samples():
-    from tfgan_app.gan import pack_samples
+    from tfgan_app.games.gan import pack_samples
 
     x = np.arange(12, dtype=np.float32).reshape(6, 2)  # samples (0,1), (2,3), ...
     np.testing.assert_array_equal(pack_samples(x, 3), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]])
@@ -262,7 +266,7 @@ def test_r1_step_adds_the_penalty_gradient_on_real_data():
 
 def test_r1_with_acgan_keeps_the_class_head_and_negative_gamma_is_refused():
     config = cfg.preset("acgan-mnist", width=8, batch_size=8, r1_weight=1.0)
-    gan = training.build_gan(config, (28, 28, 1), 10)
+    gan = games.build(config, (28, 28, 1), 10)
     x = tf.random.stateless_uniform([8, 28, 28, 1], [1, 2], -1, 1)
     y = tf.range(8) % 10
     gan.discriminator_step(x, y)

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_app.image_data import DataError, image_batches, load_examples, parse_spec
+from tfgan_app.data.images import DataError, image_batches, load_examples, parse_spec
 
 REPO = Path(__file__).resolve().parents[1]
 # The MNIST test split beside the repository (../shared from the repo root); a user's clone has none.
@@ -417,7 +417,7 @@ SUBPROCESS = textwrap.dedent("""
         tf.random.uniform([7])
         list(tf.data.Dataset.range(5).shuffle(5))
     import hashlib
-    from tfgan_app.image_data import image_batches
+    from tfgan_app.data.images import image_batches
     h = hashlib.sha256()
     for x, y in image_batches(sys.argv[1], batch_size=4, seed=11, start_batch=3)[0].take(5):
         h.update(x.numpy().tobytes())

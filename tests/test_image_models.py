@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tfgan_app import config as cfg
-from tfgan_app import image_models
+from tfgan_app.nets import dcgan as image_models
 
 
 @pytest.mark.parametrize("side, depth, sides", [

@@ -6,8 +6,8 @@ import tensorflow_datasets as tfds
 
 from conftest import SHARED_MNIST
 from tfgan_app import config as cfg
-from tfgan_app import training
-from tfgan_app.gan import GANConfigError
+from tfgan_app.training import train as training
+from tfgan_app.games.gan import GANConfigError
 
 IMAGE_PRESETS = [n for n, v in cfg.PRESETS.items() if v.get("problem") == "image"]
 TINY = dict(width=4, latent_dim=8, batch_size=4, steps_per_epoch=1, epochs=1)

@@ -9,8 +9,11 @@ import pytest
 import tensorflow as tf
 
 from tfgan_app import config as cfg
-from tfgan_app import distribute, layers, training
-from tfgan_app.checkpointing import TrainingState
+from tfgan_app import games
+from tfgan_app.nets.precision import precision_policy
+from tfgan_app.nets import layers
+from tfgan_app.training import train as training
+from tfgan_app.training.run_dir import TrainingState
 
 
 def outputs_and_gradients(layer, x, training_=True):
@@ -73,7 +76,7 @@ def test_batch_normalization_is_kerass_in_training_and_inference(x):
 
 
 def test_under_mixed_bfloat16_the_layers_are_float32_keras_within_rounding():
-    with distribute.precision_policy("mixed_bfloat16"):
+    with precision_policy("mixed_bfloat16"):
         ours = [layers.Conv2D(64, 5, 2, "same"), layers.Conv2DTranspose(64, 5, 2, "same"),
                 layers.BatchNormalization()]
     theirs = [keras.layers.Conv2D(64, 5, 2, "same"), keras.layers.Conv2DTranspose(64, 5, 2, "same"),
@@ -100,7 +103,7 @@ def tiny(name, impl, **kw):
     config = cfg.preset(name, dataset="npz:unused.npz", width=8, latent_dim=8, batch_size=8, d_dropout=0.0,
                         layer_impl=impl, **kw)
     keras.utils.set_random_seed(0)
-    return config, training.build_gan(config, (28, 28, 1))
+    return config, games.build(config, (28, 28, 1))
 
 
 @pytest.mark.parametrize("name", ["dcgan", "dcgan-mnist", "wgan-gp-mnist"])

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_app import losses
+from tfgan_app.games import losses
+from tfgan_app.games import penalties
 
 # One fixture, many expectations (TF-GAN _LossesTest style).
 REAL = [2.0, -1.0, 0.5]   # discriminator logits on real examples
@@ -91,7 +92,7 @@ class TestGradientPenalty:
     def _penalty_and_grad(self, w, real, fake, alpha):
         with tf.GradientTape() as tape:
             critic = lambda x: tf.linalg.matvec(x, w) + 0.7
-            gp = losses.gradient_penalty(critic, real, fake, alpha, weight=self.LAMBDA)
+            gp = penalties.gradient_penalty(critic, real, fake, alpha, weight=self.LAMBDA)
         return gp, tape.gradient(gp, w)
 
     def _inputs(self):
@@ -126,14 +127,14 @@ class TestGradientPenalty:
     def test_interpolation_is_per_example(self):
         real = tf.constant([[1.0, 1.0], [2.0, 2.0]])
         fake = tf.constant([[0.0, 0.0], [0.0, 0.0]])
-        x_hat = losses.interpolate(real, fake, tf.constant([0.25, 1.0]))
+        x_hat = penalties.interpolate(real, fake, tf.constant([0.25, 1.0]))
         np.testing.assert_allclose(x_hat.numpy(), [[0.25, 0.25], [2.0, 2.0]])
 
     def test_image_shaped_inputs(self):
         # critic on (B, 2, 2, 1): sum of pixels times 0.5 -> grad 0.5 everywhere, norm 1.
         real = tf.ones([3, 2, 2, 1])
         critic = lambda x: 0.5 * tf.reduce_sum(x, axis=[1, 2, 3])
-        gp = losses.gradient_penalty(critic, real, -real, tf.constant([0.1, 0.5, 0.9]))
+        gp = penalties.gradient_penalty(critic, real, -real, tf.constant([0.1, 0.5, 0.9]))
         assert float(gp) == pytest.approx(0.0, abs=1e-6)
 
 
@@ -148,7 +149,7 @@ class TestR1Penalty:
     def _penalty_and_grad(self, w, x):
         with tf.GradientTape() as tape:
             critic = lambda x: tf.reduce_sum(w * tf.square(x), axis=-1, keepdims=True)  # (B, 1)
-            r1, logits = losses.r1_penalty(critic, x, weight=self.GAMMA)
+            r1, logits = penalties.r1_penalty(critic, x, weight=self.GAMMA)
         return r1, logits, tape.gradient(r1, w)
 
     @pytest.mark.parametrize("graph", [False, True], ids=["eager", "tf.function"])
@@ -171,6 +172,6 @@ class TestR1Penalty:
         # A float16 critic's loss scale multiplies the scores inside and divides the gradient after.
         w = tf.Variable(self.W)
         critic = lambda x: tf.reduce_sum(w * tf.square(x), axis=-1)
-        plain, _ = losses.r1_penalty(critic, tf.constant(self.X), weight=self.GAMMA)
-        scaled, _ = losses.r1_penalty(critic, tf.constant(self.X), weight=self.GAMMA, scale=1024.0)
+        plain, _ = penalties.r1_penalty(critic, tf.constant(self.X), weight=self.GAMMA)
+        scaled, _ = penalties.r1_penalty(critic, tf.constant(self.X), weight=self.GAMMA, scale=1024.0)
         assert float(scaled) == pytest.approx(float(plain), rel=1e-6)

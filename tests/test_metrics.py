@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from tfgan_app import config as cfg
-from tfgan_app import metrics, toy_data
+from tfgan_app.metrics import figures as metrics
+from tfgan_app.data import toy as toy_data
 
 # --- Q2: mixtures ------------------------------------------------------------------------
 

@@ -12,7 +12,10 @@ import pytest
 import tensorflow as tf
 
 from tfgan_app import config as cfg
-from tfgan_app import losses, training
+from tfgan_app import games
+from tfgan_app.games import penalties
+from tfgan_app.games import losses
+from tfgan_app.training import train as training
 
 SHAPE = (28, 28, 1)
 
@@ -20,7 +23,7 @@ SHAPE = (28, 28, 1)
 def tiny_w2(precision="float32", **kw):
     config = cfg.preset("wgan-gp-mnist", **{**dict(dataset="npz:unused.npz", width=8, batch_size=16), **kw},
                         precision=precision)
-    return config, training.build_gan(config, SHAPE)
+    return config, games.build(config, SHAPE)
 
 
 def batches(config, seed=0):
@@ -31,10 +34,10 @@ def batches(config, seed=0):
 def penalty_and_gradient(gan, real, fake, alpha):
     """(L_GP, dL_GP/d critic weights) as train_step computes them, loss scaling included."""
     critic = gan.discriminator
-    scale = gan._loss_scale(gan.d_optimizer)
+    scale = gan.loss_scale(gan.d_optimizer)
     s = 1.0 if scale is None else tf.cast(scale, tf.float32)
     with tf.GradientTape() as tape:
-        gp = losses.gradient_penalty(lambda x: critic(x, training=True), real, fake, alpha, scale=scale)
+        gp = penalties.gradient_penalty(lambda x: critic(x, training=True), real, fake, alpha, scale=scale)
         scaled = gp * s
     grads = [g / s for g in tape.gradient(scaled, critic.trainable_weights) if g is not None]
     return float(gp), np.concatenate([g.numpy().ravel() for g in grads])
@@ -65,8 +68,8 @@ def test_penalty_scale_cancels_out():
     critic = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)])
     x, y = tf.random.stateless_normal([5, 3], [0, 1]), tf.random.stateless_normal([5, 3], [0, 2])
     alpha = tf.random.stateless_uniform([5], [0, 3])
-    plain = losses.gradient_penalty(critic, x, y, alpha)
-    scaled = losses.gradient_penalty(critic, x, y, alpha, scale=tf.constant(2.0 ** 15))
+    plain = penalties.gradient_penalty(critic, x, y, alpha)
+    scaled = penalties.gradient_penalty(critic, x, y, alpha, scale=tf.constant(2.0 ** 15))
     np.testing.assert_allclose(plain.numpy(), scaled.numpy(), rtol=1e-6)
 
 

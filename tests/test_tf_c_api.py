@@ -18,7 +18,7 @@ import tensorflow as tf
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_tf_serving import make_tiny_generator_archive, reference_z  # noqa: E402
 
-from tfgan_app.tf_c_api import TFCApiError, load_arrays, run_signature, signature_def_map
+from tfgan_app.export.c_api import TFCApiError, load_arrays, run_signature, signature_def_map
 
 REPO = Path(__file__).resolve().parents[1]
 

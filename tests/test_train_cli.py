@@ -18,7 +18,7 @@ def run_main(argv, capsys):
 
 @pytest.mark.parametrize("argv,needle", [
     (["--preset", "ring9"], "--preset: 'ring9' is not one of:"),
-    (["--loss", "hinge"], "--loss: 'hinge' is not one of: minimax, non-saturating, wgan-gp, wgan-clip"),
+    (["--loss", "hinje"], "--loss: 'hinje' is not one of: minimax, non-saturating, wasserstein, hinge, least-squares, wgan-clip, wgan-gp"),
     (["--noise", "gamma"], "--noise: 'gamma' is not one of"),
     (["--batch-size", "0"], "--batch-size: expected a positive integer, got 0"),
     (["--n-critic", "-1"], "--n-critic: expected a positive integer, got -1"),

@@ -12,7 +12,13 @@ import dataclasses
 import json
 from typing import Any
 
-LOSSES = ("minimax", "non-saturating", "wgan-gp", "wgan-clip")
+GAMES = ("gan",)
+LOSSES = ("minimax", "non-saturating", "wasserstein", "hinge", "least-squares", "wgan-clip")
+# Old loss names and what they mean now: loss -> (loss, penalty).
+LOSS_ALIASES = {"wgan-gp": ("wasserstein", "gp")}
+PENALTIES = ("none", "gp", "lp", "fd", "dragan")
+# Fields renamed since runs were first written: old name -> new name (old run directories resume).
+RENAMED_FIELDS = {"gp_weight": "penalty_weight"}
 NOISES = ("normal", "uniform", "stratified")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 TOY_PROBLEMS = ("gaussian1d", "sine", "ring8", "grid25")
@@ -46,6 +52,8 @@ class Config:
     """Everything a run needs. Defaults are the `ring8` preset's."""
 
     # --- problem -------------------------------------------------------------
+    # The game (tfgan_app/games/): "gan" is Goodfellow et al.'s Algorithm 1 with its variants.
+    game: str = "gan"
     # A toy distribution (gaussian1d, sine, ring8, grid25), or "image" for a
     # dataset named by `dataset`.
     problem: str = "ring8"
@@ -91,9 +99,16 @@ class Config:
     aux_weight: float = 1.0
 
     # --- the game --------------------------------------------------------------
-    # minimax (Goodfellow's original, saturating G loss), non-saturating,
-    # wgan-gp (Gulrajani et al.), wgan-clip (Arjovsky et al., for comparison).
+    # minimax (Goodfellow's original, saturating G loss), non-saturating, wasserstein
+    # (Arjovsky et al.; give it a --penalty), hinge (SN-GAN, BigGAN), least-squares (LSGAN),
+    # wgan-clip (Wasserstein with weight clipping).  wgan-gp = wasserstein + --penalty gp.
     loss: str = "non-saturating"
+    # A penalty on the critic, with any loss: gp (WGAN-GP's two-sided gradient penalty), lp
+    # (one-sided, Petzka et al.), fd (finite differences on a real-fake line: no double
+    # backprop), dragan (gradient penalty around real data, Kodali et al.), or none.
+    penalty: str = "none"
+    # The penalty's weight lambda; 10 is the WGAN-GP and DRAGAN papers' value.
+    penalty_weight: float = 10.0
     # PacGAN packing (Lin et al. 2018): the discriminator judges this many samples at a
     # time (concatenated; stacked as channels for images), all real or all fake -- a
     # generator that drops modes is easier to tell apart.  1 = a plain GAN.
@@ -108,10 +123,8 @@ class Config:
     # theta_avg <- g_ema * theta_avg + (1 - g_ema) * theta; samples, evaluation and exports
     # then use the average.  0 = off; 0.999 is Karras et al.'s (ProGAN) value.
     g_ema: float = 0.0
-    # Gradient penalty weight lambda; 10 is the paper's value.
-    gp_weight: float = 10.0
-    # R1 penalty gamma (Mescheder et al. 2018): gamma / 2 * E||grad D(x)||^2 on real data,
-    # added to the discriminator's loss (any loss family).  0 = off.
+    # R1 penalty gamma (Mescheder et al. 2018): gamma / 2 * E||grad D(x)||^2 on real data as
+    # the discriminator sees it (packed), added to its loss (any loss, any penalty).  0 = off.
     r1_weight: float = 0.0
     # Weight clipping bound c for wgan-clip; 0.01 is the paper's value.
     clip_value: float = 0.01
@@ -186,11 +199,18 @@ class Config:
     # train it with `python -m tfgan_app.classifier --dataset mnist-idx:DIR`).
     eval_classifier: str = ""
 
+    def __post_init__(self):
+        if self.loss in LOSS_ALIASES:  # --loss wgan-gp = --loss wasserstein --penalty gp
+            self.loss, penalty = LOSS_ALIASES[self.loss]
+            if self.penalty == "none":
+                self.penalty = penalty
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Config":
+        d = {RENAMED_FIELDS.get(k, k): v for k, v in d.items()}  # configs of older runs
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
@@ -208,7 +228,9 @@ class Config:
     def validate(self) -> "Config":
         """Checks every field; raises ConfigError naming the first bad one."""
         _one_of("problem", self.problem, TOY_PROBLEMS + ("image",))
-        _one_of("loss", self.loss, LOSSES)
+        _one_of("game", self.game, GAMES)
+        _one_of("loss", self.loss, LOSSES + tuple(LOSS_ALIASES))
+        _one_of("penalty", self.penalty, PENALTIES)
         _one_of("noise", self.noise, NOISES)
         _one_of("optimizer", self.optimizer, OPTIMIZERS)
         _one_of("g_activation", self.g_activation, ACTIVATIONS)
@@ -233,7 +255,7 @@ class Config:
         for name in ("g_lr", "d_lr", "noise_range", "lr_decay"):
             if not getattr(self, name) > 0:
                 raise ConfigError(name, f"expected a positive number, got {getattr(self, name)}")
-        for name in ("gp_weight", "r1_weight", "clip_value", "momentum", "aux_weight"):
+        for name in ("penalty_weight", "r1_weight", "clip_value", "momentum", "aux_weight"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(name, f"expected a number >= 0, got {getattr(self, name)}")
         for name in ("beta_1", "beta_2", "g_ema"):
@@ -312,7 +334,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # WGAN-GP with lambda = 1: the ring has radius 1, so the Wasserstein term is < 1 and
     # lambda = 10 lets the penalty dominate (measured: 1 of 8 modes after 2,000 steps at
     # lambda = 10, lr 1e-4; 8 of 8 after 1,000 steps at lambda = 1, lr 1e-3).
-    "ring8-wgan-gp": dict(problem="ring8", loss="wgan-gp", n_critic=5, gp_weight=1.0,
+    "ring8-wgan-gp": dict(problem="ring8", loss="wgan-gp", n_critic=5, penalty_weight=1.0,
                           g_lr=1e-3, d_lr=1e-3, steps_per_epoch=200, epochs=5),
     "grid25": dict(problem="grid25", loss="non-saturating"),
     # The grid is where the non-saturating GAN drops modes (22-24 of 25 on 2 seeds of 5, with
@@ -320,7 +342,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # one layer deeper than the critic, 256x4: 96.8% of the samples within 3 std (5 seeds,
     # 15k steps, ~5.5 min a seed) against 94.7% for G 256x3; a wider G 512x4 lost 2 modes on
     # seed 4 (88.8% on average).
-    "grid25-wgan-gp": dict(problem="grid25", loss="wgan-gp", n_critic=5, gp_weight=1.0,
+    "grid25-wgan-gp": dict(problem="grid25", loss="wgan-gp", n_critic=5, penalty_weight=1.0,
                            g_hidden=(256, 256, 256, 256), d_hidden=(256, 256, 256), g_lr=1e-3, d_lr=1e-3,
                            lr_decay=0.5, lr_decay_epochs=6, steps_per_epoch=500, epochs=30),
     # --- images ----------------------------------------------------------------
@@ -334,7 +356,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # W2: W1's generator; critic = W1's discriminator without dropout; lambda 10, 5 critic steps.
     "wgan-gp-mnist": dict(
         problem="image", dataset="tfds:mnist", architecture="dcgan-tutorial", d_norm="none",
-        d_dropout=0.0, latent_dim=100, loss="wgan-gp", gp_weight=10.0, n_critic=5,
+        d_dropout=0.0, latent_dim=100, loss="wgan-gp", penalty_weight=10.0, n_critic=5,
         optimizer="adam", g_lr=1e-4, d_lr=1e-4, beta_1=0.5, beta_2=0.9, batch_size=64,
         steps_per_epoch=31, epochs=50),
     # DCGAN paper guidelines: Adam(2e-4, beta_1=0.5), N(0, 0.02) weights, BN in both nets.

@@ -63,6 +63,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.training import run_dir
+
 DEFAULT_EXPORT_BASE = "exports"
 DEFAULT_NAME = "generator"
 PREDICT_METHOD = "tensorflow/serving/predict"
@@ -521,7 +523,7 @@ def export_gan(gan, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
     """Write `gan`'s generator to BASE/NAME/<version>/, checked, atomically.
 
     Args:
-        gan: a `tfgan_app.gan.GAN` (its generator, latent_dim, noise, conditioning).
+        gan: a `tfgan_app.games.gan.GAN` (its generator, latent_dim, noise, conditioning).
         export_base: directory holding one directory per model (TF Serving's base).
         name: model name (TF Serving's model name; warmup requests use it).
         version: integer version; None = next free (max existing + 1, from 1).
@@ -608,21 +610,19 @@ def export_run(workdir, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAM
         ExportResult.
 
     Raises:
-        checkpointing.RunDirError: `workdir` is missing, a file, or holds no
+        run_dir.RunDirError: `workdir` is missing, a file, or holds no
             restorable run (message starts with `--workdir WORKDIR:`).
         ExportError: see `export_gan`.
     """
-    from tfgan_app import checkpointing, training
-
     workdir = Path(workdir)
     if not workdir.exists():
-        raise checkpointing.RunDirError(f"--workdir {workdir}: does not exist; expected a run "
+        raise run_dir.RunDirError(f"--workdir {workdir}: does not exist; expected a run "
                                         "directory written by train.py")
     if not workdir.is_dir():
-        raise checkpointing.RunDirError(f"--workdir {workdir}: is a file; expected a run "
+        raise run_dir.RunDirError(f"--workdir {workdir}: is a file; expected a run "
                                         "directory written by train.py")
     _check_target(Path(export_base), name, version)  # fail before restoring anything
-    config, gan, epochs = training.restore_run(workdir)
+    config, gan, epochs = run_dir.restore_run(workdir)
     info = {"workdir": str(workdir.resolve()), "epochs": epochs,
             "config": dataclasses.asdict(config)}
     return export_gan(gan, export_base, name, version, info=info)

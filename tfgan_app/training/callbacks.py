@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app import plotting
+from tfgan_app.training import plotting
 
 
 class Diverged(RuntimeError):

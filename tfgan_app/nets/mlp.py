@@ -1,4 +1,4 @@
-"""Generator and discriminator networks.
+"""Multilayer perceptrons: the toy problems' generators and discriminators.
 
 Discriminators return logits (no sigmoid): the losses apply log-sigmoids
 stably.  Output layers are float32 whatever the mixed-precision policy.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import keras
 
-from tfgan_app import toy_data
 from tfgan_app.config import Config
+from tfgan_app.data import toy as toy_data
 
 
 def _activation(name: str):
@@ -35,12 +35,3 @@ def toy_discriminator(config: Config) -> keras.Model:
     """An MLP on `pack` concatenated samples (PacGAN; 1 = one sample)."""
     return mlp(toy_data.data_dim(config.problem) * config.pack, config.d_hidden, 1,
                config.d_activation, "discriminator")
-
-
-def build(config: Config, data_shape: tuple | None = None,
-          num_classes: int = 0) -> tuple[keras.Model, keras.Model]:
-    """(generator, discriminator) for `config`; image models need the data's (H, W, C)."""
-    if not config.is_image:
-        return toy_generator(config), toy_discriminator(config)
-    from tfgan_app import image_models
-    return image_models.build(config, data_shape, num_classes)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import warnings
 
+import math
+
 import numpy as np
 
-from tfgan_app import toy_data
+from tfgan_app.config import ConfigError
+from tfgan_app.data import toy as toy_data
 
 
 def mixture_quality(samples: np.ndarray, modes: np.ndarray, std: float) -> dict:
@@ -254,3 +257,58 @@ def precision_recall(real, fake, k: int = 3) -> dict:
 # Which way is better for each figure a run can be judged by (`--eval-metric`).
 HIGHER_IS_BETTER = ("modes", "high_quality", "is", "precision", "recall")
 LOWER_IS_BETTER = ("reverse_kl", "mode_kl", "ks", "w1", "mean_error", "rmse", "fcd", "kid", "fid")
+
+
+# --- which figures, and which is better ------------------------------------------------------
+
+# Figures each problem produces, and the default `eval_metric` ("auto").
+PROBLEM_FIGURES = {
+    "ring8": ("modes", "high_quality", "reverse_kl"),
+    "grid25": ("modes", "high_quality", "reverse_kl"),
+    "gaussian1d": ("mean_error", "ks", "w1"),
+    "sine": ("rmse",),
+    "image": ("fcd", "kid", "is", "precision", "recall", "modes", "mode_kl"),
+}
+AUTO_METRIC = {"ring8": "modes", "grid25": "modes", "gaussian1d": "ks", "sine": "rmse", "image": "fcd"}
+
+
+def resolve_metric(problem: str, name: str) -> str:
+    """`eval_metric` for `problem` ("auto": AUTO_METRIC); ConfigError if the problem has no such figure."""
+    metric = AUTO_METRIC[problem] if name == "auto" else name
+    if metric not in PROBLEM_FIGURES[problem]:
+        raise ConfigError("eval_metric", f"{name!r} is not a figure of --problem {problem}; "
+                                         f"it has: {', '.join(PROBLEM_FIGURES[problem])}")
+    return metric
+
+
+def score(figures: dict, metric: str) -> tuple:
+    """Sort key, bigger is better: the metric (negated if lower is better), then for
+    'modes' the histogram's KL (lower is better) to break ties.  NaN counts as worst."""
+    def better_up(name):
+        v = float(figures.get(name, math.nan))
+        if math.isnan(v):
+            return -math.inf
+        return v if name in HIGHER_IS_BETTER else -v
+
+    key = (better_up(metric),)
+    if metric == "modes":
+        key += (better_up("reverse_kl" if "reverse_kl" in figures else "mode_kl"),)
+    return key
+
+
+def balanced_labels(n: int, num_classes: int) -> np.ndarray:
+    """0, 1, ..., K-1, 0, 1, ... (n,) int32: every class equally often."""
+    return (np.arange(n) % num_classes).astype(np.int32)
+
+
+def jsonable(value):
+    """JSON without NaN/Infinity (not JSON): non-finite floats become the strings 'inf', 'nan'."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else str(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

@@ -167,6 +167,13 @@ def image_batches(spec: str, *, batch_size: int, seed: int, image_size: int | No
     if isinstance(start_batch, bool) or not isinstance(start_batch, (int, np.integer)) or start_batch < 0:
         raise DataError(f"start_batch {start_batch!r}: expected a non-negative integer")
     examples, source = load_examples(spec, image_size=image_size, channels=channels, data_dir=data_dir)
+    return batches_of(examples, source, batch_size=batch_size, seed=seed, start_batch=start_batch), source
+
+
+def batches_of(examples: tf.data.Dataset, source: ImageSource, *, batch_size: int, seed: int,
+               start_batch: int = 0) -> tf.data.Dataset:
+    """`image_batches`'s stream of the examples `load_examples` returned (opened once, batched
+    from any start_batch as often as needed)."""
     n, b = source.num_examples, int(batch_size)
     everything = examples.batch(n).take(1).cache().repeat()  # one element: ((N, H, W, C), (N,)), kept in memory
     seed = tf.constant(int(seed), tf.int64)
@@ -185,7 +192,7 @@ def image_batches(spec: str, *, batch_size: int, seed: int, image_size: int | No
     ds = (tf.data.Dataset.zip(everything, tf.data.Dataset.counter(start=int(start_batch)))
           .map(batch)
           .prefetch(tf.data.AUTOTUNE))
-    return ds, source
+    return ds
 
 
 # --- image conversion ------------------------------------------------------------

@@ -45,7 +45,7 @@ def stack(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> tupl
 
 def load_mnist(spec: str) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 images (N, 28, 28, 1), labels (N,)) of an MNIST spec (mnist-idx:DIR, or a directory)."""
-    from tfgan_app import image_data
+    from tfgan_app.data import images as image_data
 
     if ":" not in spec:
         spec = f"mnist-idx:{spec}"

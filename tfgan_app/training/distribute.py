@@ -2,7 +2,6 @@
 
     make_strategy(config)       --strategy auto|default|mirrored|multiworker|tpu -> tf.distribute.Strategy
     arrange_for_replicas(...)   reorders global batches so R replicas compute one device's step
-    precision_policy(name)      --precision: the Keras dtype policy the networks are built under
     fit_multiworker(...)        the training loop for MultiWorkerMirroredStrategy
     WorkerTrainingState         a non-chief worker's checkpoints (chief writes, others write temp)
 
@@ -18,7 +17,6 @@ Keras callbacks `fit` would (metrics log, checkpoints, divergence guard, picture
 
 from __future__ import annotations
 
-import contextlib
 import faulthandler
 import json
 import os
@@ -30,7 +28,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tfgan_app import checkpointing
+from tfgan_app.training import run_dir as checkpointing
 from tfgan_app.config import Config
 
 
@@ -215,24 +213,6 @@ def arrange_for_replicas(dataset: tf.data.Dataset, n_critic: int, replicas: int)
         return tf.ensure_shape(tf.reshape(tf.transpose(blocks, perm), shape), x.shape)
 
     return dataset.map(lambda *batch: tf.nest.map_structure(arrange, batch if len(batch) > 1 else batch[0]))
-
-
-# --- precision -----------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def precision_policy(name: str):
-    """Builds layers under the Keras dtype policy `name`, then restores the previous policy.
-
-    Layers keep the policy they were built with (compute dtype float16/bfloat16, variables
-    float32); the output layers set dtype="float32" themselves.
-    """
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(name)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
 
 
 # --- multi-worker checkpoints ----------------------------------------------------------

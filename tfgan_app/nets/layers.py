@@ -17,7 +17,7 @@ import os
 import keras
 import tensorflow as tf
 
-from tfgan_app import conv_ops
+from tfgan_app.nets import conv_ops
 from tfgan_app.config import Config
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfgan_app import games
 from tfgan_app.config import Config, ConfigError
 
 CONFIG_FILE = "config.json"
@@ -39,7 +40,13 @@ class RunDirError(ValueError):
 
 
 def has_run(workdir: Path) -> bool:
+    """A directory train.py prepared (it holds config.json), with or without a checkpoint yet."""
     return (Path(workdir) / CONFIG_FILE).exists()
+
+
+def has_checkpoint(workdir: Path) -> bool:
+    """A run that finished an epoch: only such a run is resumed (and must match the command)."""
+    return tf.train.latest_checkpoint(str(Path(workdir) / CHECKPOINT_DIR)) is not None
 
 
 def load_config(workdir: Path) -> Config:
@@ -61,7 +68,7 @@ def plan(workdir: Path, config: Config, *, fresh: bool = False,
          compare: tuple[str, ...] | None = None) -> tuple[Config, bool]:
     """The (config to use, resuming?) that `prepare` would give; writes and deletes nothing.
 
-    A workdir that already holds a run is resumed unless `fresh`; then the
+    A workdir that already holds a run with a checkpoint is resumed unless `fresh`; then the
     saved config is used, and each field named in `compare` (all fields when
     None) must match `config` -- except RESUMABLE_FIELDS, which are taken from
     `config`.  A conflict raises RunDirError naming the field.
@@ -69,7 +76,7 @@ def plan(workdir: Path, config: Config, *, fresh: bool = False,
     workdir = Path(workdir)
     if workdir.exists() and not workdir.is_dir():
         raise RunDirError(f"--workdir {workdir}: is a file; expected a directory (new or holding a run)")
-    if fresh or not has_run(workdir):
+    if fresh or not has_checkpoint(workdir):  # a config with no checkpoint is no run: it is replaced
         if not has_run(workdir) and workdir.exists() and any(workdir.iterdir()):
             raise RunDirError(f"--workdir {workdir}: exists, is not empty and holds no run "
                               f"({CONFIG_FILE} missing); choose a new directory")
@@ -96,12 +103,13 @@ def prepare(workdir: Path, config: Config, *, fresh: bool = False,
             compare: tuple[str, ...] | None = None) -> tuple[Config, bool]:
     """Makes `workdir` ready and returns (config to use, resuming?), as `plan` decides them.
 
-    `fresh` deletes the run in `workdir` (only ever a run: a directory with a config); the
-    config used is written to `workdir`.  Check everything else a run needs before this.
+    `fresh` deletes the run in `workdir` (only ever a run: a directory with a config), and so
+    does starting in a run directory that holds no checkpoint (a run killed or refused before
+    its first epoch ended); the config used is written to `workdir`.  Check everything else a run needs before this.
     """
     workdir = Path(workdir)
     config, resuming = plan(workdir, config, fresh=fresh, compare=compare)
-    if fresh and has_run(workdir):  # only ever delete what a run wrote, never another directory
+    if not resuming and has_run(workdir):  # only ever delete what a run wrote, never another directory
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     write_config(workdir, config)
@@ -109,15 +117,12 @@ def prepare(workdir: Path, config: Config, *, fresh: bool = False,
 
 
 class TrainingState:
-    """Everything a resumed run needs, in one tf.train.Checkpoint."""
+    """Everything a resumed run needs, in one tf.train.Checkpoint: the game's
+    `checkpoint_items()` (networks, optimizers, noise state, weight averages) and the epoch."""
 
     def __init__(self, workdir: Path, gan, keep: int):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        parts = dict(generator=gan.generator, discriminator=gan.discriminator,
-                     g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-                     noise_seed=gan.seed_generator.state.value, epoch=self.epoch)
-        if gan.generator_ema is not None:  # --g-ema: the weight average
-            parts["generator_ema"] = gan.generator_ema
+        parts = dict(gan.checkpoint_items(), epoch=self.epoch)
         self.checkpoint = tf.train.Checkpoint(**parts)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(Path(workdir) / CHECKPOINT_DIR), max_to_keep=keep)
@@ -133,3 +138,40 @@ class TrainingState:
         """Saves the state after `epoch` epochs (1-based count of finished epochs)."""
         self.epoch.assign(epoch)
         return self.manager.save(checkpoint_number=epoch)
+
+
+MODEL_SPEC_FILE = "model.json"
+
+
+def write_model_spec(workdir: Path, data_shape: tuple, num_classes: int) -> None:
+    """What the data told us (sample shape, classes): enough to rebuild the nets without the data."""
+    spec = {"data_shape": [int(d) for d in data_shape], "num_classes": int(num_classes)}
+    tmp = Path(workdir) / f".{MODEL_SPEC_FILE}.tmp"
+    tmp.write_text(json.dumps(spec) + "\n")
+    os.replace(tmp, Path(workdir) / MODEL_SPEC_FILE)
+
+
+def restore_run(workdir) -> tuple[Config, games.AdversarialGame, int]:
+    """(config, GAN with the latest checkpoint's weights, epochs trained) of a run directory.
+
+    Raises RunDirError when `workdir` holds no (finished epoch of a) run.
+    """
+    workdir = Path(workdir)
+    if not has_run(workdir):
+        raise RunDirError(f"--workdir {workdir}: holds no run (no {CONFIG_FILE}); "
+                                        f"train one with `python train.py --workdir {workdir}`")
+    config = load_config(workdir)
+    try:
+        spec = json.loads((workdir / MODEL_SPEC_FILE).read_text())
+    except (OSError, ValueError) as e:
+        raise RunDirError(f"--workdir {workdir}: cannot read {MODEL_SPEC_FILE}: {e}") from None
+    gan = games.build(config, tuple(spec["data_shape"]), spec["num_classes"])
+    state = TrainingState(workdir, gan, keep=config.keep_checkpoints)
+    if not state.manager.latest_checkpoint:
+        raise RunDirError(f"--workdir {workdir}: has no checkpoint yet (no finished epoch)")
+    try:
+        epoch = state.restore()
+    except (tf.errors.OpError, AssertionError, ValueError) as e:
+        raise RunDirError(f"--workdir {workdir}: cannot restore {state.manager.latest_checkpoint}: "
+                                        f"{str(e).splitlines()[0]}") from None
+    return config, gan, epoch

@@ -11,9 +11,9 @@ import math
 import keras
 import tensorflow as tf
 
-from tfgan_app import layers
+from tfgan_app.nets import layers
 from tfgan_app.config import Config, ConfigError
-from tfgan_app.layers import Dropout
+from tfgan_app.nets.layers import Dropout
 
 LABEL_EMBEDDING = 50  # width of the label embedding fed to conditional generators
 

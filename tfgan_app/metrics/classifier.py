@@ -99,7 +99,7 @@ def load_labelled(spec: str, data_dir: str | None = None) -> tuple[np.ndarray, n
     """(images float32 (N, H, W, C) in [-1, 1], labels int32 (N,)) of a labelled dataset spec."""
     import tensorflow as tf
 
-    from tfgan_app import image_data
+    from tfgan_app.data import images as image_data
 
     ds, source = image_data.load_examples(spec, data_dir=data_dir)
     if source.num_classes < 2:

@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # no screen: render to files only
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfgan_app import toy_data  # noqa: E402
+from tfgan_app.data import toy as toy_data  # noqa: E402
 
 
 def _save(fig, path: Path) -> None:

@@ -1,0 +1,107 @@
+"""GAN losses as pure functions of discriminator logits (or critic scores).
+
+Every function takes logits (pre-sigmoid scores), never probabilities, and
+computes log-sigmoids with softplus:  log D = -softplus(-l),
+log(1 - D) = -softplus(l), where D = sigmoid(l).  That is exact and does not
+overflow where log(sigmoid(l)) does.
+
+`reduce` turns per-example values into the loss.  The default is the batch mean;
+under a tf.distribute strategy the GAN passes `tf.nn.compute_average_loss`,
+which divides by the *global* batch so summed replica gradients are right.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import tensorflow as tf
+
+Reduce = Callable[[tf.Tensor], tf.Tensor]
+
+
+def _per_example(logits: tf.Tensor) -> tf.Tensor:
+    logits = tf.convert_to_tensor(logits)
+    return tf.reshape(logits, [tf.shape(logits)[0]])  # (B, 1) -> (B,)
+
+
+def minimax_discriminator_loss(real_logits, fake_logits, reduce: Reduce = tf.reduce_mean):
+    """L_D = -E[log D(x)] - E[log(1 - D(G(z)))]   (Goodfellow et al. 2014, eq. 1).
+
+    Equals 2 ln 2 at the optimum of the game, D = 1/2 everywhere.
+    """
+    real, fake = _per_example(real_logits), _per_example(fake_logits)
+    return reduce(tf.nn.softplus(-real)) + reduce(tf.nn.softplus(fake))
+
+
+def minimax_generator_loss(fake_logits, reduce: Reduce = tf.reduce_mean):
+    """L_G = E[log(1 - D(G(z)))]   (Goodfellow et al. 2014, the saturating loss).
+
+    Its gradient vanishes when D confidently rejects the fakes.
+    """
+    return -reduce(tf.nn.softplus(_per_example(fake_logits)))
+
+
+def non_saturating_generator_loss(fake_logits, reduce: Reduce = tf.reduce_mean):
+    """L_G = -E[log D(G(z))]   (Goodfellow et al. 2014, section 3, the "-log D trick")."""
+    return reduce(tf.nn.softplus(-_per_example(fake_logits)))
+
+
+def wasserstein_discriminator_loss(real_scores, fake_scores, reduce: Reduce = tf.reduce_mean):
+    """L_D = E[D(G(z))] - E[D(x)]   (Arjovsky et al. 2017, the critic's loss).
+
+    Minus this loss estimates the Wasserstein-1 distance when D is 1-Lipschitz.
+    """
+    return reduce(_per_example(fake_scores)) - reduce(_per_example(real_scores))
+
+
+def wasserstein_generator_loss(fake_scores, reduce: Reduce = tf.reduce_mean):
+    """L_G = -E[D(G(z))]   (Arjovsky et al. 2017)."""
+    return -reduce(_per_example(fake_scores))
+
+
+def hinge_discriminator_loss(real_scores, fake_scores, reduce: Reduce = tf.reduce_mean):
+    """L_D = E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]   (Lim & Ye 2017; Miyato et al. 2018, SN-GAN;
+    Brock et al. 2019, BigGAN).
+
+    The critic's scores are pushed past the margins +1 (real) and -1 (fake) and no further.
+    """
+    real, fake = _per_example(real_scores), _per_example(fake_scores)
+    return reduce(tf.nn.relu(1.0 - real)) + reduce(tf.nn.relu(1.0 + fake))
+
+
+def hinge_generator_loss(fake_scores, reduce: Reduce = tf.reduce_mean):
+    """L_G = -E[D(G(z))]   (the hinge GAN's generator loss, as SN-GAN and BigGAN train it)."""
+    return -reduce(_per_example(fake_scores))
+
+
+def least_squares_discriminator_loss(real_scores, fake_scores, reduce: Reduce = tf.reduce_mean):
+    """L_D = 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]   (Mao et al. 2017, LSGAN, eq. 9 with a=0, b=1)."""
+    real, fake = _per_example(real_scores), _per_example(fake_scores)
+    return 0.5 * reduce(tf.square(real - 1.0)) + 0.5 * reduce(tf.square(fake))
+
+
+def least_squares_generator_loss(fake_scores, reduce: Reduce = tf.reduce_mean):
+    """L_G = 1/2 E[(D(G(z)) - 1)^2]   (Mao et al. 2017, LSGAN, eq. 9 with c=1)."""
+    return 0.5 * reduce(tf.square(_per_example(fake_scores) - 1.0))
+
+
+def auxiliary_classifier_loss(class_logits, labels, reduce: Reduce = tf.reduce_mean):
+    """L_C = -E[log P(C = c | x)]   (Odena et al. 2017, AC-GAN): cross-entropy of the class head."""
+    per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(labels, tf.int32), logits=tf.cast(class_logits, tf.float32))
+    return reduce(per_example)
+
+
+# name -> (discriminator loss, generator loss).  "wgan-clip" is the Wasserstein loss with
+# Arjovsky et al.'s weight clipping (penalties.clip_weights after every critic step);
+# "wgan-gp" (config.LOSS_ALIASES) is "wasserstein" with --penalty gp.
+LOSS_FAMILIES = {
+    "minimax": (minimax_discriminator_loss, minimax_generator_loss),
+    "non-saturating": (minimax_discriminator_loss, non_saturating_generator_loss),
+    "wasserstein": (wasserstein_discriminator_loss, wasserstein_generator_loss),
+    "wgan-clip": (wasserstein_discriminator_loss, wasserstein_generator_loss),
+    "hinge": (hinge_discriminator_loss, hinge_generator_loss),
+    "least-squares": (least_squares_discriminator_loss, least_squares_generator_loss),
+}
+# Families whose scores are logits of a probability (the trackers show sigmoid(D)).
+PROBABILITY_LOSSES = ("minimax", "non-saturating")

@@ -1,0 +1,33 @@
+"""The networks: generators and discriminators, and the layers they are made of.
+
+    build(config, data_shape, num_classes) -> (generator, discriminator)
+
+    mlp.py        the toy problems' MLPs
+    dcgan.py      DCGAN and the TF tutorial's DCGAN (W1/W2), with conditional heads
+    layers.py     Keras layers with the same function and faster CPU kernels
+    conv_ops.py   those layers' convolution kernels
+    precision.py  the dtype policy networks are built under (--precision)
+
+Discriminators return logits (no sigmoid); output layers are float32 under any
+mixed-precision policy.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from tfgan_app.config import Config
+from tfgan_app.nets import dcgan, mlp
+from tfgan_app.nets.precision import precision_policy
+
+
+def build(config: Config, data_shape: tuple | None = None,
+          num_classes: int = 0) -> tuple[keras.Model, keras.Model]:
+    """(generator, discriminator) of `config`, built under its precision policy.
+
+    Image models need the data's (H, W, C).
+    """
+    with precision_policy(config.precision):
+        if not config.is_image:
+            return mlp.toy_generator(config), mlp.toy_discriminator(config)
+        return dcgan.build(config, data_shape, num_classes)

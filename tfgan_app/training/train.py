@@ -1,0 +1,203 @@
+"""train(config, workdir): build the GAN, fit it, keep the run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+from tfgan_app import games
+from tfgan_app.config import Config, ConfigError
+from tfgan_app.data import images, toy
+from tfgan_app.metrics import figures
+from tfgan_app.training import callbacks as cb
+from tfgan_app.training import distribute, run_dir
+from tfgan_app.training.evaluation import PeriodicEvaluation
+
+
+@dataclasses.dataclass
+class TrainResult:
+    gan: games.AdversarialGame
+    config: Config
+    workdir: Path
+    initial_epoch: int       # epoch the run started from (0 unless resumed)
+    history: dict            # per-epoch metrics of this invocation
+    quality: dict            # toy quality figures at the end (empty for images)
+    seconds: float
+
+
+@dataclasses.dataclass
+class DataStream:
+    """A run's data source, opened once: its batches from any batch index, and what it holds."""
+    batches: Callable[[int], tf.data.Dataset]  # start_batch -> batches of n_critic * batch_size examples
+    shape: tuple                               # one example's shape
+    num_classes: int                           # label values (0: unlabeled)
+
+
+def open_data(config: Config) -> DataStream:
+    """Opens config's data source and decodes its first batch of examples (a source that cannot
+    be read fails here, before a run directory is touched).
+
+    Raises:
+      images.DataError: the source cannot be read.
+    """
+    per_step = config.batch_size * config.n_critic
+    if not config.is_image:
+        return DataStream(lambda start: toy.toy_batches(config.problem, batch_size=per_step, seed=config.seed,
+                                                        start_batch=start),
+                          (toy.data_dim(config.problem),), 0)
+    examples, source = images.load_examples(config.dataset, image_size=config.image_size or None,
+                                            channels=config.channels or None, data_dir=config.data_dir or None)
+    try:
+        next(iter(examples.take(per_step).batch(per_step)))
+    except tf.errors.OpError as e:  # a file that cannot be decoded
+        raise images.DataError(f"--dataset {config.dataset}: cannot decode its first examples: "
+                               f"{str(e).splitlines()[0]}") from None
+
+    def batches(start_batch: int) -> tf.data.Dataset:
+        ds = images.batches_of(examples, source, batch_size=per_step, seed=config.seed, start_batch=start_batch)
+        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
+
+    return DataStream(batches, source.image_shape, source.num_classes)
+
+
+def data_stream(config: Config, start_batch: int = 0):
+    """(dataset of batches of n_critic * batch_size examples, data shape, num_classes)."""
+    data = open_data(config)
+    return data.batches(start_batch), data.shape, data.num_classes
+
+
+def image_grids(config: Config, gan, workdir: Path) -> cb.ImageGrids:
+    """The fixed-noise grid monitor: 8x8 samples, or one row of 8 per class if conditional."""
+    seed = tf.constant([config.seed, -3], tf.int64)
+    if gan.conditional:
+        rows, cols = gan.num_classes, 8
+        z = tf.tile(gan.sample_noise(cols, seed), [rows, 1])  # same noise in each column
+        labels = tf.repeat(tf.range(rows, dtype=tf.int32), cols)  # (rows * cols,)
+    else:
+        rows, z, labels = 8, gan.sample_noise(64, seed), None
+    writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "samples"))
+    return cb.ImageGrids(workdir, z, labels, rows, config.plot_every, config.epochs, writer)
+
+
+def _check_packs(config: Config, replicas: int) -> None:
+    if config.batch_size % (replicas * config.pack):
+        raise ConfigError("batch_size", f"{config.batch_size} is not a multiple of {replicas} replicas x "
+                          f"--pack {config.pack}: every replica's discriminator takes whole packs")
+
+
+def _build(config: Config, data: DataStream, strategy):
+    """The game, built inside the strategy's scope with the weight initialisers seeded."""
+    keras.utils.set_random_seed(config.seed)  # weight initialisers
+    with strategy.scope():  # every variable: nets, optimizers, trackers
+        return games.build(config, data.shape, data.num_classes)
+
+
+def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose: int = 1,
+          extra_callbacks=()) -> TrainResult:
+    """Trains `config` in `workdir`, resuming a run that is already there.
+
+    Args:
+      config: the run's config (validated).
+      workdir: run directory (created; resumed when it holds a run).
+      fresh: start over even if workdir holds a run.
+      compare: fields that must match a run being resumed (None: all).
+      verbose: fit's verbosity (1 = progress bar).
+    Returns:
+      TrainResult.
+    Raises:
+      run_dir.RunDirError, ConfigError, images.DataError, callbacks.Diverged.
+    """
+    start = time.time()
+    workdir = Path(workdir)
+    config = config.validate()
+    # Everything that can refuse the run -- flags, the run directory, the data source (opened,
+    # its first batch decoded), the evaluation's classifier, the strategy, packs against
+    # replicas, the game's networks -- is checked before the run directory is touched
+    # (--fresh deletes the run there).  Multi-worker: the chief prepares the run directory
+    # before it joins the cluster; the other workers read its resolved config once they
+    # have joined, and write nothing there.
+    multiworker = config.strategy == "multiworker"
+    chief = not multiworker or distribute.is_chief()
+    if chief:
+        config, _ = run_dir.plan(workdir, config, fresh=fresh, compare=compare)
+    data = open_data(config)  # the source opened once, its first batch decoded
+    evaluation = []  # eval_* figures and WORKDIR/best/; before MetricsLog and TensorBoard read the logs
+    if chief and config.eval_every:
+        evaluation.append(PeriodicEvaluation(config, workdir, data.shape, data.num_classes or config.num_classes))
+    if multiworker:
+        _check_packs(config, distribute.multi_worker_replicas())
+    else:
+        strategy = distribute.make_strategy(config)  # before anything else touches the devices
+        _check_packs(config, strategy.num_replicas_in_sync)
+        gan = _build(config, data, strategy)
+    if chief:
+        config, _ = run_dir.prepare(workdir, config, fresh=fresh, compare=compare)
+        run_dir.write_model_spec(workdir, data.shape, data.num_classes or config.num_classes)
+    if multiworker:  # a failed join leaves the config and model spec: a retry accepts them
+        strategy = distribute.make_strategy(config)  # joins the cluster
+        _check_packs(config, strategy.num_replicas_in_sync)
+        if not chief:
+            config = run_dir.load_config(workdir)
+        gan = _build(config, data, strategy)
+    with strategy.scope():  # the checkpoint's variables
+        if chief:
+            state = run_dir.TrainingState(workdir, gan, keep=config.keep_checkpoints)
+        else:
+            state = distribute.WorkerTrainingState(workdir, gan, config.keep_checkpoints, distribute.task()[1])
+    initial_epoch = state.restore()
+    dataset = data.batches(initial_epoch * config.steps_per_epoch)
+    dataset = distribute.arrange_for_replicas(dataset, config.n_critic, strategy.num_replicas_in_sync)
+    if not chief:  # train and checkpoint (to a temporary copy); logs and pictures are the chief's
+        guard = cb.DivergenceGuard()
+        history = distribute.fit_multiworker(
+            gan, dataset, strategy, epochs=config.epochs, initial_epoch=initial_epoch,
+            steps_per_epoch=config.steps_per_epoch, callbacks=[guard, cb.Checkpointer(state, guard),
+                                                               *extra_callbacks],
+            steps_per_execution=config.steps_per_execution, verbose=0)
+        if guard.diverged:
+            raise cb.Diverged(f"training diverged: {guard.diverged} (the chief keeps the last good checkpoint)")
+        return TrainResult(gan, config, workdir, initial_epoch, history, {}, time.time() - start)
+
+    guard = cb.DivergenceGuard()
+    metrics_csv = workdir / "metrics.csv"
+    # The log row is written before the checkpoint: a kill between the two leaves a row past
+    # the checkpoint, which MetricsLog drops on resume (the other order would lose the row).
+    callbacks = [guard, cb.LearningRates(), *evaluation, cb.MetricsLog(metrics_csv, initial_epoch),
+                 cb.Checkpointer(state, guard),
+                 keras.callbacks.TensorBoard(str(workdir / "tensorboard"), write_graph=False)]
+    if config.is_image:
+        callbacks.append(image_grids(config, gan, workdir))
+    else:
+        real = toy.sample(config.problem, config.eval_samples, [config.seed, -1]).numpy()
+        z = gan.sample_noise(config.eval_samples, tf.constant([config.seed, -2], tf.int64))
+        callbacks.append(cb.ToyPlots(config.problem, workdir, real, z, config.plot_every,
+                                     config.epochs, metrics_csv))
+    callbacks += list(extra_callbacks)
+
+    history = {}
+    if initial_epoch < config.epochs and distribute.is_multi_worker(strategy):  # Keras 3.15 fit fails there
+        history = distribute.fit_multiworker(
+            gan, dataset, strategy, epochs=config.epochs, initial_epoch=initial_epoch,
+            steps_per_epoch=config.steps_per_epoch, callbacks=callbacks,
+            steps_per_execution=config.steps_per_execution, verbose=verbose)
+    elif initial_epoch < config.epochs:
+        h = gan.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
+                    steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose,
+                    shuffle=False)
+        history = h.history
+    if guard.diverged:
+        raise cb.Diverged(f"training diverged: {guard.diverged}; the last good checkpoint is kept "
+                          f"in {workdir / run_dir.CHECKPOINT_DIR} (try a lower --g-lr/--d-lr)")
+    quality = {}
+    if not config.is_image:
+        z = gan.sample_noise(config.eval_samples, tf.constant([config.seed, -2], tf.int64))
+        quality = figures.toy_quality(config.problem, gan.generate(z).numpy())
+        (workdir / "quality.json").write_text(json.dumps(quality, indent=2) + "\n")
+    return TrainResult(gan, config, workdir, initial_epoch, history, quality, time.time() - start)
