@@ -3,20 +3,16 @@
 Writes EXPORT_BASE/NAME/<version>/ (default exports/generator/<next version>), a
 SavedModel with the signatures of serving/README.md, checked before it is published.
 The export holds the generator of the run's latest checkpoint.
-Thin CLI over tfgan_app.exporting.export_run.
+Thin CLI over tfgan_app.export.archive.export_run.
 """
 
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter out of the way
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from tfgan_app.cli import ArgumentParser  # noqa: E402
+from tfgan_app.cli import ArgumentParser, import_tensorflow  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,13 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int,
                    help="integer version (default: the next one: max existing + 1, from 1); "
                         "an existing version is refused, never overwritten")
+    p.add_argument("--tf-logs", action="store_true",
+                   help="show TensorFlow's start-up logs (hidden by default; so does setting TF_CPP_MIN_LOG_LEVEL)")
     return p
 
 
 def preflight(args) -> None:
     """The checks that need no TensorFlow (importing it takes seconds and prints C++ logs).
 
-    tfgan_app.exporting repeats them for library callers; these only fail faster.
+    tfgan_app.export.archive repeats them for library callers; these only fail faster.
     """
     workdir = Path(args.workdir)
     if not workdir.exists():
@@ -63,7 +61,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         preflight(args)
-        from tfgan_app.export import archive as exporting  # imports TensorFlow: after the cheap checks
+        import_tensorflow(args.tf_logs)  # after the cheap checks
+        from tfgan_app.export import archive as exporting
 
         result = exporting.export_run(args.workdir, args.export_base, args.name, args.version)
     except ValueError as e:  # RunDirError, ExportError, ConfigError

@@ -1,14 +1,10 @@
 """Train a GAN: `python train.py [--preset NAME] [--FIELD VALUE ...]`.
 
 Every field of tfgan_app.config.Config is a flag (`--g-lr 1e-4`, `--g-hidden 64,64`).
-Thin CLI over tfgan_app.training.train.
+Thin CLI over tfgan_app.training.train.train.
 """
 
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter out of the way
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
@@ -16,7 +12,7 @@ import math  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from tfgan_app.cli import ArgumentParser  # noqa: E402
+from tfgan_app.cli import ArgumentParser, import_tensorflow  # noqa: E402
 
 from tfgan_app import config as cfg  # noqa: E402
 
@@ -48,11 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="total train steps, each n_critic critic steps and g_steps "
                    "generator steps (sets --epochs, and --steps-per-epoch when smaller)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--tf-logs", action="store_true",
+                   help="show TensorFlow's start-up logs (hidden by default; so does setting TF_CPP_MIN_LOG_LEVEL)")
     for f in dataclasses.fields(cfg.Config):
         kind = {int: int, float: float, bool: _bool, tuple: _widths}.get(type(f.default), str)
         switch = dict(nargs="?", const=True) if kind is _bool else {}  # `--jit-compile` = `--jit-compile true`
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind,
                        default=argparse.SUPPRESS, help=f"default: {f.default}", **switch)
+    for old, new in cfg.RENAMED_FIELDS.items():  # old flags keep working
+        p.add_argument("--" + old.replace("_", "-"), dest=new, type=float, default=argparse.SUPPRESS,
+                       help=f"old name of --{new.replace('_', '-')}")
     return p
 
 
@@ -62,8 +63,11 @@ def parse(argv=None):
     preset = args.pop("preset", None)
     workdir = args.pop("workdir", None)
     fresh, quiet, steps = args.pop("fresh"), args.pop("quiet"), args.pop("steps", None)
+    args.pop("tf_logs")
     args.pop("resume")  # resuming is what happens anyway; the flag states it
     overrides = dict(args)  # only the fields given (SUPPRESS drops the rest)
+    if preset is not None and preset not in cfg.PRESETS:
+        raise cfg.ConfigError("preset", f"{preset!r} is not one of: {', '.join(sorted(cfg.PRESETS))}")
     if steps is not None:
         if steps <= 0:
             raise cfg.ConfigError("steps", f"expected a positive integer, got {steps}")
@@ -84,7 +88,8 @@ def main(argv=None) -> int:
     except ValueError as e:  # ConfigError
         print(f"train.py: error: {e}", file=sys.stderr)
         return 2
-    from tfgan_app.training import train as training  # imports TensorFlow: after the cheap checks
+    import_tensorflow("--tf-logs" in (sys.argv[1:] if argv is None else argv))  # after the cheap checks
+    from tfgan_app.training import train as training
     from tfgan_app.training.callbacks import Diverged
 
     try:

@@ -1,6 +1,6 @@
 """The machine's convolution ceiling for W1, in float32 and bfloat16, in one run.
 
-Times forward convolutions of W1's two wide layer shapes (../shared/BENCHMARKS.md, batch
+Times forward convolutions of W1's two wide layer shapes (docs/benchmarks.md, batch
 256, 5x5 kernels, stride 1: 7x7x256 -> 128 and 14x14x128 -> 64) with TF's own Conv2D,
 alternating the two dtypes call by call, and reports the best shape's GFLOP/s
 (2 * N * H * W * 25 * C_in * C_out per call).  A W1 step is ~455 MFLOP per image, so

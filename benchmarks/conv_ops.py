@@ -1,6 +1,6 @@
-"""The kernels tfgan_app.conv_ops chooses, against TF's own, on W1's layer shapes.
+"""The kernels tfgan_app.nets.conv_ops chooses, against TF's own, on W1's layer shapes.
 
-For each of W1's five convolution layers (../shared/BENCHMARKS.md, batch 256) and each
+For each of W1's five convolution layers (docs/benchmarks.md, batch 256) and each
 dtype, times the weight gradient (TF's Conv2DBackpropFilter against conv_ops' forward
 convolution over the batch) and, for the one-channel layers, the transposed convolution
 (TF's Conv2DBackpropInput against conv_ops' sub-pixel convolution).  The two contenders

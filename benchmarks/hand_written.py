@@ -4,7 +4,7 @@ These are the baselines `train_throughput.py` compares the project's `fit` path 
 written the way the public examples write them -- models included: the tutorial's
 `make_generator_model` / `make_discriminator_model` with `layers.Dropout`, so these use
 nothing of tfgan_app (the project's W1 discriminator has the same function with a cheaper
-dropout mask, tfgan_app.layers.Dropout):
+dropout mask, tfgan_app.nets.layers.Dropout):
 
 - W1: the TensorFlow DCGAN tutorial's `@tf.function train_step` (tensorflow.org/tutorials/
   generative/dcgan): one forward pass of G and D under two tapes, both gradients from it,

@@ -1,6 +1,6 @@
-"""Q4 `stacked-mnist` (../shared/BENCHMARKS.md): modes covered of 1,000 and KL over seeds.
+"""Q4 `stacked-mnist` (docs/benchmarks.md): modes covered of 1,000 and KL over seeds.
 
-Stacked MNIST is built from MNIST's test split (tfgan_app/stacked_mnist.py: three digits
+Stacked MNIST is built from MNIST's test split (tfgan_app/data/stacked_mnist.py: three digits
 drawn independently as R, G, B) and written once as an .npz; each seed trains a DCGAN
 on it from scratch (training.train), then tfgan_app.evaluate draws 26,000 samples and
 labels each channel with the project's classifier: a sample's mode is its label triple.
@@ -12,16 +12,18 @@ paper's 1 is `--g-steps 1`).  `--pack 1` is the DCGAN row of PacGAN's Table 2 (9
 KL 3.40), `--pack 2` is PacDCGAN2 (1,000 modes, KL 0.06): the discriminator judges two
 samples at once, stacked as channels.  `--width` scales both networks (64 = the DCGAN
 paper's; smaller is faster).  `--r1-weight 1` adds the R1 penalty on real data
-(Mescheder et al. 2018) to the discriminator's loss.
+(Mescheder et al. 2018) to the discriminator's loss, on the packed input the discriminator sees
+(before the R1 packing fix, the Q4 target was met with `--r1-weight 1 --pack 2` acting as
+gamma 0.5: `--r1-weight 0.5` today; docs/quality.md).
 
     python benchmarks/quality_stacked_mnist.py                     # 5 seeds, 20,000 steps each
     python benchmarks/quality_stacked_mnist.py --steps 30000 --pack 2 --r1-weight 1 \
-        --precision mixed_bfloat16                                 # the Q4 target's setup (README), ~2.3 h
+        --precision mixed_bfloat16                                 # the Q4 target's setup, ~2.3 h
     python benchmarks/quality_stacked_mnist.py --seeds 1 --steps 500 --samples 2600   # smoke test
     python benchmarks/quality_stacked_mnist.py --real              # the data itself: the ceiling
 
 The classifier is trained first if --classifier does not exist (python -m
-tfgan_app.classifier, ~20 s).  Targets (issue #6): >= 990 modes and KL <= 0.1.
+tfgan_app.metrics.classifier, ~20 s).  Targets (issue #6): >= 990 modes and KL <= 0.1.
 
 Last line: `headline: stacked-mnist modes=<mean>/1000 kl=<mean> ...`.
 """

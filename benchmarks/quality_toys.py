@@ -1,4 +1,4 @@
-"""Q1 `gaussian1d` and Q2 `ring8` / `grid25` (../shared/BENCHMARKS.md): sample quality over seeds.
+"""Q1 `gaussian1d` and Q2 `ring8` / `grid25` (docs/benchmarks.md): sample quality over seeds.
 
 Each (problem, seed) is trained from scratch with training.train, then evaluated by
 tfgan_app.evaluate on the benchmark's sample count (Q2: 2,500; Q1: 10,000).  Figures

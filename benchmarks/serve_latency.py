@@ -1,4 +1,4 @@
-"""W5 `serve-generator` (../shared/BENCHMARKS.md): the exported generator vs. the Keras one.
+"""W5 `serve-generator` (docs/benchmarks.md): the exported generator vs. the Keras one.
 
 The W1 generator exported by export.py, loaded with `tf.saved_model.load` and called
 through its `serving_default` signature, against a direct call of the Keras generator

@@ -1,4 +1,4 @@
-"""W1 `dcgan-mnist` and W2 `wgan-gp-mnist` (../shared/BENCHMARKS.md): training throughput.
+"""W1 `dcgan-mnist` and W2 `wgan-gp-mnist` (docs/benchmarks.md): training throughput.
 
 Trains the workload's preset through the project's own path -- `games.build` and
 `GAN.fit` on `training.data_stream`, the preset's config with `--dataset mnist-idx:DIR` --

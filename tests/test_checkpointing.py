@@ -1,5 +1,8 @@
 """Run directories and full-state resume on a toy problem."""
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -109,3 +112,62 @@ def test_interrupted_checkpoint_write_leaves_the_previous_one(tmp_path):
     assert epoch == 1
     for x, y in zip(g1, gan.generator.weights):
         np.testing.assert_array_equal(x, y.numpy())
+
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_before_layout"
+# How tests/fixtures/run_before_layout was written, by the code before the package layout
+# (commit d8bf244, where `--loss wgan-gp` and `gp_weight` were config fields of their own):
+#   python train.py --preset ring8-wgan-gp --g-hidden 16 --d-hidden 16 --batch-size 32 \
+#       --steps-per-epoch 10 --epochs 1 --plot-every 100 --workdir RUN
+OLD_RUN = dict(g_hidden=(16,), d_hidden=(16,), batch_size=32, steps_per_epoch=10, plot_every=100)
+
+
+def test_a_run_written_before_the_layout_resumes_exactly_and_exports(tmp_path):
+    from tfgan_app.export import archive
+
+    old = tmp_path / "old"
+    shutil.copytree(FIXTURE, old)
+    saved = run_dir.load_config(old)  # gp_weight -> penalty_weight, wgan-gp -> wasserstein + gp
+    assert (saved.loss, saved.penalty, saved.penalty_weight) == ("wasserstein", "gp", 1.0)
+    config = cfg.preset("ring8-wgan-gp", epochs=2, **OLD_RUN)
+    resumed = training.train(config, old, verbose=0)
+    straight = training.train(config, tmp_path / "new", verbose=0)
+    assert resumed.initial_epoch == 1
+    for x, y in zip(all_weights(straight.gan), all_weights(resumed.gan)):
+        np.testing.assert_array_equal(x, y)  # the same numbers as before the reorganisation
+    result = archive.export_run(old, tmp_path / "exports", "generator")
+    assert result.epochs == 2 and (result.export_dir / "saved_model.pb").is_file()
+
+
+def _dropout_config(tmp_path, **kw):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "digits.npz", x=rng.integers(0, 256, (32, 28, 28, 1), dtype=np.uint8))
+    fields = dict(dataset=f"npz:{tmp_path / 'digits.npz'}", latent_dim=8, batch_size=8, steps_per_epoch=2,
+                  epochs=2, plot_every=100)
+    return cfg.preset("dcgan-mnist", **{**fields, **kw})
+
+
+def test_dropout_masks_resume_exactly(tmp_path):
+    # W1's discriminator drops 30% of its units: a resumed run must draw the masks the
+    # uninterrupted run draws, so the Dropout layers' seed state is in the checkpoint.
+    straight = training.train(_dropout_config(tmp_path), tmp_path / "a", verbose=0)
+    training.train(_dropout_config(tmp_path, epochs=1), tmp_path / "b", verbose=0)
+    resumed = training.train(_dropout_config(tmp_path), tmp_path / "b", verbose=0)
+    assert resumed.initial_epoch == 1
+    assert "discriminator_random" in resumed.gan.checkpoint_items()
+    for x, y in zip(all_weights(straight.gan), all_weights(resumed.gan)):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_a_checkpoint_without_layer_random_state_still_restores(tmp_path):
+    # Runs checkpointed before the layers' random state was: restored, seeds fresh.
+    done = training.train(_dropout_config(tmp_path, epochs=1), tmp_path / "run", verbose=0)
+    parts = {k: v for k, v in done.gan.checkpoint_items().items() if not k.endswith("_random")}
+    old_style = tf.train.Checkpoint(**parts, epoch=tf.Variable(1, dtype=tf.int64))
+    tf.train.CheckpointManager(old_style, str(tmp_path / "old" / run_dir.CHECKPOINT_DIR), 1).save(1)
+    shutil.copy(tmp_path / "run" / run_dir.CONFIG_FILE, tmp_path / "old")
+    shutil.copy(tmp_path / "run" / run_dir.MODEL_SPEC_FILE, tmp_path / "old")
+    _, gan, epoch = run_dir.restore_run(tmp_path / "old")
+    assert epoch == 1
+    for x, y in zip(all_weights(done.gan), all_weights(gan)):
+        np.testing.assert_array_equal(x, y)

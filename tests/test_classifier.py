@@ -1,4 +1,4 @@
-"""tfgan_app.classifier and tfgan_app.stacked_mnist: the network the image figures rest on.
+"""tfgan_app.metrics.classifier and tfgan_app.data.stacked_mnist: the network the image figures rest on.
 
 The classifier is trained once (module fixture): 2 epochs on the 8,000 training
 images of MNIST's test split, measured 0.97 held-out accuracy (the default 10 epochs:
@@ -90,14 +90,14 @@ def test_mode_ids_read_the_channel_labels_as_digits():
 
 
 def test_missing_classifier_says_how_to_train_one(tmp_path):
-    with pytest.raises(clf.ClassifierError, match=r"no such file; .*python -m tfgan_app.classifier --dataset"):
+    with pytest.raises(clf.ClassifierError, match=r"no such file; .*python -m tfgan_app.metrics.classifier --dataset"):
         clf.load_classifier(tmp_path / "nope.keras")
 
 
 def test_classifier_cli_names_the_bad_flag(tmp_path, capsys):
     assert clf.main(["--dataset", f"mnist-idx:{tmp_path / 'none'}", "--out", str(tmp_path / "c.keras")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("python -m tfgan_app.classifier: error: --dataset mnist-idx:") and "does not exist" in err
+    assert err.startswith("python -m tfgan_app.metrics.classifier: error: --dataset mnist-idx:") and "does not exist" in err
 
 
 def test_inception_needs_a_local_weights_file(tmp_path, capsys):

@@ -64,6 +64,9 @@ cases = {
     "non-saturating": cfg.preset("ring8", **toy),
     "wgan-gp, 3 critic steps": cfg.preset("ring8-wgan-gp", n_critic=3, **toy),
     "non-saturating, R1 penalty": cfg.preset("ring8", r1_weight=1.0, **toy),
+    "hinge, one-sided Lipschitz penalty, packed": cfg.preset("ring8", loss="hinge", penalty="lp", pack=2, **toy),
+    "least-squares, finite-difference penalty": cfg.preset("ring8", loss="least-squares", penalty="fd", **toy),
+    "non-saturating, DRAGAN penalty": cfg.preset("ring8", penalty="dragan", **toy),
     "BatchNorm in G, synchronized": cfg.preset("dcgan-mnist", sync_batchnorm=True, **image),
     "BatchNorm in G, synchronized, weight average": cfg.preset("dcgan-mnist", sync_batchnorm=True, g_ema=0.5,
                                                                **image),
@@ -257,13 +260,11 @@ def test_a_missing_worker_ends_with_an_error_not_a_hang(tmp_path):
     port0, port1 = free_ports(2)
     env = dict(ENV, TF_CONFIG=json.dumps({"cluster": {"worker": [f"127.0.0.1:{port0}", f"127.0.0.1:{port1}"]},
                                           "task": {"type": "worker", "index": 1}}))
-    start = time.monotonic()
     proc = subprocess.run([sys.executable, "train.py", "--preset", "ring8", "--strategy", "multiworker",
                            "--worker-timeout", "3", "--workdir", str(tmp_path / "run"), "--quiet"],
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=90)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "could not join the chief of TF_CONFIG within 3 s" in proc.stderr
-    assert time.monotonic() - start < 60
+    assert "could not join the chief of TF_CONFIG within 3 s" in proc.stderr  # a hang: TimeoutExpired
 
 
 def test_multi_worker_replicas_are_known_before_joining(monkeypatch):

@@ -1,4 +1,4 @@
-"""export.py / tfgan_app.exporting: versioned, atomic, checked exports that serve.
+"""export.py / tfgan_app.export.archive: versioned, atomic, checked exports that serve.
 
 Three tiny runs are trained once (module fixtures): a toy MLP with uniform noise, a
 DCGAN image model with a generator weight average (--g-ema) and a conditional (cGAN)

@@ -84,6 +84,29 @@ def test_progress_metrics_per_loss_family():
     assert gp.trackers["gp"].result() > 0
 
 
+@pytest.mark.parametrize("loss,penalty,shown", [
+    ("hinge", "none", {"d_real", "d_fake"}),
+    ("least-squares", "lp", {"d_real", "d_fake", "lp"}),
+    ("wasserstein", "fd", {"d_real", "d_fake", "w_dist", "fd"}),
+    ("non-saturating", "dragan", {"d_real", "d_fake", "d_objective", "dragan"}),
+])
+def test_every_loss_and_penalty_trains_and_shows_its_trackers(loss, penalty, shown):
+    gan = fit_toy(tiny(loss=loss, penalty=penalty, n_critic=2), steps=3)
+    assert set(t.name for t in gan.metrics) == {"d_loss", "g_loss"} | shown
+    assert all(np.isfinite(float(t.result())) for t in gan.metrics)
+    if penalty not in ("none", "lp"):  # lp is one-sided: 0 while the critic's slopes are below 1
+        assert float(gan.trackers[penalty].result()) > 0
+    assert int(gan.d_optimizer.iterations) == 6
+
+
+def test_wgan_gp_is_the_wasserstein_loss_with_the_gradient_penalty():
+    alias, explicit = tiny(loss="wgan-gp", n_critic=2), tiny(loss="wasserstein", penalty="gp", n_critic=2)
+    assert alias == explicit
+    a, b = fit_toy(alias, steps=3), fit_toy(explicit, steps=3)
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_weight_clipping_bounds_the_critic():
     gan = fit_toy(tiny(loss="wgan-clip", clip_value=0.05, d_lr=0.1), steps=3)
     for w in gan.discriminator.trainable_weights:
@@ -265,11 +288,37 @@ def test_r1_step_adds_the_penalty_gradient_on_real_data():
 
 
 def test_r1_with_acgan_keeps_the_class_head_and_negative_gamma_is_refused():
-    config = cfg.preset("acgan-mnist", width=8, batch_size=8, r1_weight=1.0)
-    gan = games.build(config, (28, 28, 1), 10)
+    # R1's forward pass on the real batch is D's only one: its class logits must feed AC-GAN's
+    # loss and accuracy exactly as a plain step's own pass does (same weights, same fakes).
     x = tf.random.stateless_uniform([8, 28, 28, 1], [1, 2], -1, 1)
     y = tf.range(8) % 10
-    gan.discriminator_step(x, y)
-    assert float(gan.trackers["r1"].result()) > 0 and float(gan.trackers["aux_loss"].result()) > 0
+    with_r1, plain = (games.build(cfg.preset("acgan-mnist", width=8, batch_size=8, r1_weight=gamma), (28, 28, 1), 10)
+                      for gamma in (1.0, 0.0))
+    plain.generator.set_weights(with_r1.generator.get_weights())  # the same start
+    plain.discriminator.set_weights(with_r1.discriminator.get_weights())
+    with_r1.discriminator_step(x, y)
+    plain.discriminator_step(x, y)
+    assert float(with_r1.trackers["r1"].result()) > 0
+    for name in ("aux_loss", "aux_acc", "d_real", "d_fake"):
+        assert float(with_r1.trackers[name].result()) == pytest.approx(float(plain.trackers[name].result()),
+                                                                        rel=1e-5), name
     with pytest.raises(GANConfigError, match="r1_weight"):
         tiny_tanh_gan(-1.0)
+
+
+def test_r1_acts_on_the_packed_input_the_discriminator_sees():
+    """With --pack 2, D sees (B/2, 4): R1 = gamma / 2 mean over packs of ||grad D(packed x)||^2
+    (before the fix it was the mean over the B unpacked examples: half of that)."""
+    keras.utils.set_random_seed(0)
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    d = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)])
+    gan = GAN(g, d, latent_dim=2, r1_weight=3.0, pack=2)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (16, 2)), tf.float32)
+    packed = tf.reshape(x, [8, 4])  # consecutive pairs side by side
+    with tf.GradientTape() as tape:
+        tape.watch(packed)
+        scores = d(packed)
+    by_hand = 3.0 / 2 * tf.reduce_mean(tf.reduce_sum(tape.gradient(scores, packed) ** 2, axis=1))
+    gan.discriminator_step(x)
+    assert float(gan.trackers["r1"].result()) == pytest.approx(float(by_hand), rel=1e-5)

@@ -1,4 +1,4 @@
-"""tfgan_app.layers compute what Keras's layers compute, and a model built from either
+"""tfgan_app.nets.layers compute what Keras's layers compute, and a model built from either
 trains to the same weights and restores the other's checkpoints."""
 
 import dataclasses

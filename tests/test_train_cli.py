@@ -92,3 +92,22 @@ def test_cli_end_to_end_writes_the_run_directory(tmp_path):
                          text=True, timeout=120)
     assert bad.returncode == 2
     assert "holds a run with loss='minimax'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_old_loss_and_flag_names_keep_working():
+    config, *_ = train.parse(["--loss", "wgan-gp", "--gp-weight", "3"])
+    assert (config.loss, config.penalty, config.penalty_weight) == ("wasserstein", "gp", 3.0)
+    config, *_ = train.parse(["--loss", "wgan-gp", "--penalty", "lp"])  # an explicit penalty wins
+    assert (config.loss, config.penalty) == ("wasserstein", "lp")
+
+
+def test_tensorflow_start_up_chatter_is_hidden_unless_asked_for(tmp_path):
+    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    args = [sys.executable, "train.py", "--preset", "sine", "--steps", "2", "--quiet"]
+    quiet = subprocess.run(args + ["--workdir", str(tmp_path / "a")], cwd=REPO, capture_output=True,
+                           text=True, timeout=120, env=env)
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert quiet.stderr.strip() == ""  # no absl/CUDA/oneDNN lines
+    loud = subprocess.run(args + ["--workdir", str(tmp_path / "b"), "--tf-logs"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert loud.returncode == 0 and loud.stderr.strip() != ""  # what TensorFlow prints on this machine

@@ -158,7 +158,7 @@ class Config:
     # Samples drawn for the toy plots and the toy quality figures (and for eval_every).
     eval_samples: int = 2500
 
-    # --- scale and speed (tfgan_app/distribute.py) -------------------------------
+    # --- scale and speed (tfgan_app/training/distribute.py) -------------------------------
     # How each step updates the nets.  "alternating" is Algorithm 1: n_critic critic steps,
     # then a generator step on fresh noise through the updated critic.  "simultaneous" is the
     # TF DCGAN tutorial's step: one forward pass, both gradients from it, both applied
@@ -176,12 +176,12 @@ class Config:
     # both optimizers then scale their losses).  Output layers stay float32.
     precision: str = "float32"
     # Conv2D, Conv2DTranspose and BatchNormalization of the image nets: "tfgan" =
-    # tfgan_app.layers (the same function with faster kernels on CPU: fused batch norm,
+    # tfgan_app.nets.layers (the same function with faster kernels on CPU: fused batch norm,
     # bfloat16 weight gradients as forward convolutions, sub-pixel thin transposed convs;
-    # measured in the README), "keras" = Keras's own, "auto" = tfgan unless a GPU or TPU
+    # measured in docs/speed.md), "keras" = Keras's own, "auto" = tfgan unless a GPU or TPU
     # trains (their conv libraries are fast already).  Checkpoints do not depend on it.
     layer_impl: str = "auto"
-    # Compile the train step with XLA.  Measured slower here on CPU (see the README): off.
+    # Compile the train step with XLA.  Measured slower here on CPU (docs/speed.md): off.
     jit_compile: bool = False
     # Train steps per tf.function call: fewer Python round trips; TPUs need many.
     steps_per_execution: int = 1
@@ -193,10 +193,10 @@ class Config:
     eval_every: int = 0
     # The figure that picks the best generator: auto (modes for ring8/grid25, ks for
     # gaussian1d, rmse for sine, fcd for images), or one of EVAL_METRICS; see
-    # tfgan_app/evaluate.py for which problem has which, and metrics.py for direction.
+    # tfgan_app/metrics/figures.py for which problem has which figures and their direction.
     eval_metric: str = "auto"
     # The project's classifier for image figures ("" = ~/.cache/tfgan_app/mnist_classifier.keras;
-    # train it with `python -m tfgan_app.classifier --dataset mnist-idx:DIR`).
+    # train it with `python -m tfgan_app.metrics.classifier --dataset mnist-idx:DIR`).
     eval_classifier: str = ""
 
     def __post_init__(self):
@@ -325,7 +325,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         g_activation="relu", d_activation="relu", loss="minimax", optimizer="adam",
         g_lr=1e-4, d_lr=1e-4, beta_1=0.9, beta_2=0.999, batch_size=64,
         steps_per_epoch=500, epochs=20, eval_samples=500),
-    # 2-D mixtures of ../shared/BENCHMARKS.md Q2 (PacGAN setup).  The learning rate halves
+    # 2-D mixtures of docs/benchmarks.md Q2 (PacGAN setup).  The learning rate halves
     # every 2,000 steps: the early large steps find the modes, the late small ones put the
     # samples on them (measured, 5 seeds, 15k steps: 8/8 modes, 98.3% high quality; with a
     # constant rate 7.8 modes, 60% -- the samples never settle into 3 std = 0.03).
@@ -346,7 +346,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                            g_hidden=(256, 256, 256, 256), d_hidden=(256, 256, 256), g_lr=1e-3, d_lr=1e-3,
                            lr_decay=0.5, lr_decay_epochs=6, steps_per_epoch=500, epochs=30),
     # --- images ----------------------------------------------------------------
-    # W1 of ../shared/BENCHMARKS.md: the TF DCGAN tutorial, exactly -- its simultaneous
+    # W1 of docs/benchmarks.md: the TF DCGAN tutorial, exactly -- its simultaneous
     # update too (one forward pass, both gradients from it).
     "dcgan-mnist": dict(
         problem="image", dataset="tfds:mnist", architecture="dcgan-tutorial", d_norm="none",

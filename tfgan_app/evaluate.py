@@ -9,7 +9,7 @@ Data flows one way:
                                     export (only its serving signatures, as any client would call them)
       -> N samples                  fixed by --seed; conditional models get every class equally often
       -> toy figures                metrics.toy_quality (Q1, Q2)
-         or image figures           classifier features and probabilities (tfgan_app/classifier.py)
+         or image figures           classifier features and probabilities (tfgan_app/metrics/classifier.py)
                                     against the dataset's reference statistics (cached):
                                     FCD, KID, classifier score, precision/recall, modes
       -> JSON report                printed; written to RUN_DIR/evaluation.json for runs
@@ -30,8 +30,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from tfgan_app.cli import ArgumentParser, import_tensorflow
+
 if __name__ == "__main__":  # keep TF's C++ start-up chatter out of the CLI's output
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow("--tf-logs" in sys.argv)
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -247,11 +249,6 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
 
 
 def main(argv=None) -> int:
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-    from tfgan_app.cli import ArgumentParser
-
     p = ArgumentParser(prog="python -m tfgan_app.evaluate", description=__doc__)
     p.add_argument("path", help="run directory (train.py) or export directory (BASE/NAME[/VERSION])")
     p.add_argument("--samples", type=int, help=f"samples to draw (default: the run's eval_samples for "
@@ -267,6 +264,7 @@ def main(argv=None) -> int:
     p.add_argument("--problem", choices=tuple(PROBLEM_FIGURES), help="for exports that do not record theirs")
     p.add_argument("--out", help="also write the report here")
     p.add_argument("--no-write", action="store_true", help="do not write RUN_DIR/evaluation.json")
+    p.add_argument("--tf-logs", action="store_true", help="show TensorFlow's start-up logs (hidden by default)")
     args = p.parse_args(argv)
     try:
         report = evaluate(args.path, samples=args.samples, classifier=args.classifier, dataset=args.dataset,

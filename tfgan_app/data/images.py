@@ -105,7 +105,7 @@ def load_examples(spec: str, *, image_size: int | None = None, channels: int | N
     """
     if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer))
                                    or image_size <= 0):
-        raise DataError(f"--image_size {image_size!r}: expected a positive integer")
+        raise DataError(f"--image-size {image_size!r}: expected a positive integer")
     if channels is not None and channels not in (1, 3):
         raise DataError(f"--channels {channels!r}: expected 1 (greyscale) or 3 (RGB)")
     scheme, arg = parse_spec(spec)
@@ -124,7 +124,7 @@ def load_examples(spec: str, *, image_size: int | None = None, channels: int | N
 
     h, w, c = shape
     if image_size is None and (h is None or w is None):
-        raise DataError(f"--dataset {spec}: images vary in size; pass --image_size")
+        raise DataError(f"--dataset {spec}: images vary in size; pass --image-size")
     out_shape = (image_size or h, image_size or w, channels or {2: 1, 4: 3}.get(c, c))  # alpha dropped
     if (h, w, c) != out_shape:
         ds = ds.map(lambda image, label: (_fit(image, (h, w, c), out_shape), label),
@@ -163,7 +163,7 @@ def image_batches(spec: str, *, batch_size: int, seed: int, image_size: int | No
       DataError: as `load_examples`, and for a non-positive batch_size or negative start_batch.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise DataError(f"--batch_size {batch_size!r}: expected a positive integer")
+        raise DataError(f"--batch-size {batch_size!r}: expected a positive integer")
     if isinstance(start_batch, bool) or not isinstance(start_batch, (int, np.integer)) or start_batch < 0:
         raise DataError(f"start_batch {start_batch!r}: expected a non-negative integer")
     examples, source = load_examples(spec, image_size=image_size, channels=channels, data_dir=data_dir)
@@ -369,7 +369,7 @@ def _folder_examples(spec, arg, image_size):
     failing later inside tf.data.
     """
     if image_size is None:
-        raise DataError(f"--dataset {spec}: folder datasets need --image_size (images are center-cropped "
+        raise DataError(f"--dataset {spec}: folder datasets need --image-size (images are center-cropped "
                         f"and resized to it)")
     folder = _existing(spec, arg, directory=True)
     subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -457,7 +457,11 @@ def _npz_examples(spec, arg):
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         if isinstance(e, DataError):
             raise
-        raise DataError(f"--dataset {spec}: cannot read {path} as .npz: {e}") from None
+        if "pickle" in str(e).lower():  # numpy's advice would be to unpickle it: never relay that
+            raise DataError(f"--dataset {spec}: {path} is not an .npz archive of arrays (it is another kind "
+                            f"of file, or holds Python objects); expected one written by "
+                            f"np.savez(path, x=images, y=labels)") from None
+        raise DataError(f"--dataset {spec}: cannot read {path} as an .npz archive: {e}") from None
 
     where = f"--dataset {spec}: {path}"
     if x.ndim == 3:

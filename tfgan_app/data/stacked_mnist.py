@@ -1,4 +1,4 @@
-"""Stacked MNIST (../shared/BENCHMARKS.md Q4): three random digits as the R, G, B channels.
+"""Stacked MNIST (docs/benchmarks.md Q4): three random digits as the R, G, B channels.
 
     MNIST (N, 28, 28, 1), labels  ->  stack(n, seed)  ->  (n, 28, 28, 3) uint8, mode r*100 + g*10 + b
                                   ->  write_npz       ->  FILE.npz, trained on as `--dataset npz:FILE`
@@ -8,7 +8,7 @@ so the 1,000 label triples are (nearly) equally likely: a generator that covers 
 data has ~1,000 modes and KL(mode histogram || uniform) near 0.  Here the digits come
 from the 10,000-image test split (the published setup pools all 70,000).
 
-    python -m tfgan_app.stacked_mnist --mnist DIR --out FILE.npz [--examples N] [--seed S]
+    python -m tfgan_app.data.stacked_mnist --mnist DIR --out FILE.npz [--examples N] [--seed S]
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from tfgan_app.cli import ArgumentParser
 
-    p = ArgumentParser(prog="python -m tfgan_app.stacked_mnist", description=__doc__)
+    p = ArgumentParser(prog="python -m tfgan_app.data.stacked_mnist", description=__doc__)
     p.add_argument("--mnist", required=True, help="MNIST IDX directory (or mnist-idx:DIR)")
     p.add_argument("--out", required=True, help="the .npz file to write")
     p.add_argument("--examples", type=int, default=DEFAULT_EXAMPLES, help=f"default {DEFAULT_EXAMPLES}")

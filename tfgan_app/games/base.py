@@ -78,9 +78,19 @@ class AdversarialGame(keras.Model):
         return list(self.trackers.values())
 
     def checkpoint_items(self) -> dict:
-        """What a resumed run needs of the game: networks, optimizers, noise state, averages."""
+        """What a resumed run needs of the game: networks, optimizers, the noise state,
+        weight averages, and the random state of every network's layers (NAME_random).
+
+        Keras does not checkpoint the SeedGenerators of layers (Dropout's masks): their state
+        variables are in `non_trainable_variables` but no tf.train.Checkpoint dependency, so a
+        resumed run would draw other masks.  They are added here as a list per network.
+        """
         items = {**self.networks, **self.optimizers, "noise_seed": self.seed_generator.state.value}
         items.update({f"{name}_ema": avg for name, avg in self.averages.items()})
+        for name, net in self.networks.items():
+            states = [v.value for v in net.non_trainable_variables if v.path.endswith("seed_generator_state")]
+            if states:
+                items[f"{name}_random"] = states
         return items
 
     # -- noise -----------------------------------------------------------------------

@@ -115,8 +115,8 @@ class GAN(AdversarialGame):
             raise GANConfigError(f"penalty: {penalty!r} is not one of none, {', '.join(penalties.PENALTIES)}")
         if penalty in _PER_EXAMPLE_PENALTIES and _has_batch_norm(discriminator):
             raise GANConfigError(
-                f"the critic contains BatchNormalization, but the {penalty} penalty is per example "
-                f"and batch statistics mix examples; use LayerNormalization (--d-norm layer) or "
+                f"--penalty {penalty}: the critic contains BatchNormalization, but the penalty is per "
+                f"example and batch statistics mix examples; use LayerNormalization (--d-norm layer) or "
                 f"--penalty none")
         if update not in ("alternating", "simultaneous") or (
                 update == "simultaneous" and (n_critic, g_steps) != (1, 1)):

@@ -29,7 +29,7 @@ Reduce = Callable[[tf.Tensor], tf.Tensor]
 
 # The finite-difference penalty's guard: ||x1 - x2|| below this is taken as this (see
 # `finite_difference_penalty`).
-FD_MIN_DISTANCE = 1e-3
+FD_MIN_DISTANCE = 1e-4
 
 
 def _per_example(scores) -> tf.Tensor:
@@ -125,9 +125,11 @@ def finite_difference_penalty(critic: Callable, real, fake, a, b, *, weight: flo
     lambda E[(|w.u| - 1)^2], u the unit direction of x_fake - x: it constrains the slope along
     the line only, where the gradient penalty constrains the whole gradient.
 
-    Guard: ||x1 - x2|| = |a - b| ||x_fake - x|| is floored at `min_distance` (1e-3), so a pair
+    Guard: ||x1 - x2|| = |a - b| ||x_fake - x|| is floored at `min_distance` (1e-4), so a pair
     that nearly coincides (a ~ b, or x_fake ~ x) cannot divide rounding noise by ~0; such a
-    pair's quotient is then an underestimate of the slope.
+    pair's quotient is then an underestimate of the slope.  (At 1e-4 the float32 rounding of
+    x1 - x2 and of the critic's two scores is still ~1e-3 of the quotient; with a, b ~ U[0, 1]
+    a pair is floored with probability ~2e-4 / ||x_fake - x||.)
 
     Args:
       critic: callable mapping a batch to scores of shape (B,) or (B, 1).

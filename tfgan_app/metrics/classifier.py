@@ -3,11 +3,11 @@
     labelled images -> train_classifier -> CLASSIFIER.keras (+ CLASSIFIER.json: held-out accuracy)
     images in [-1, 1] -> Featurizer -> (features (N, D), class probabilities (N, G, K))
 
-The image metrics (tfgan_app/metrics.py) live in a classifier's feature space:
+The image metrics (tfgan_app/metrics/figures.py) live in a classifier's feature space:
 features are the activations of its penultimate layer (`FEATURE_LAYER`), class
 probabilities its softmax.  For MNIST the project trains its own small CNN:
 
-    python -m tfgan_app.classifier --dataset mnist-idx:DIR [--out PATH] [--epochs N]
+    python -m tfgan_app.metrics.classifier --dataset mnist-idx:DIR [--out PATH] [--epochs N]
 
 Only MNIST's 10,000-image test split is available here, so `HELD_OUT` of its images
 (a seeded permutation) are never trained on; the accuracy reported and saved beside
@@ -57,7 +57,7 @@ def default_classifier_path() -> Path:
 def train_command(path=None) -> str:
     """The command that trains the classifier at `path` (for error messages)."""
     out = f" --out {path}" if path and Path(path) != default_classifier_path() else ""
-    return f"python -m tfgan_app.classifier --dataset mnist-idx:DIR{out}"
+    return f"python -m tfgan_app.metrics.classifier --dataset mnist-idx:DIR{out}"
 
 
 # --- the model -------------------------------------------------------------------------
@@ -218,7 +218,7 @@ class Featurizer:
         raise ClassifierError(
             f"--classifier {self.name}: takes {h}x{w}x{c} images but the samples are "
             f"{'x'.join(map(str, sample_shape))}; train a classifier on this dataset "
-            f"(python -m tfgan_app.classifier --dataset SPEC --out PATH) or pass --inception-weights")
+            f"(python -m tfgan_app.metrics.classifier --dataset SPEC --out PATH) or pass --inception-weights")
 
     def __call__(self, images, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
         import tensorflow as tf
@@ -274,7 +274,7 @@ def load_classifier(path, flag: str = "--classifier") -> Featurizer:
         model = keras.models.load_model(path, compile=False)
         features = model.get_layer(FEATURE_LAYER).output
     except Exception as e:  # keras raises ValueError, OSError, zipfile errors ...
-        raise ClassifierError(f"{flag} {path}: not a classifier saved by tfgan_app.classifier: "
+        raise ClassifierError(f"{flag} {path}: not a classifier saved by tfgan_app.metrics.classifier: "
                               f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     probs = keras.layers.Softmax(dtype="float32")(model.output)
     featurizer = keras.Model(model.inputs, [features, probs])
@@ -322,7 +322,7 @@ def main(argv=None) -> int:
 
     from tfgan_app.cli import ArgumentParser
 
-    p = ArgumentParser(prog="python -m tfgan_app.classifier", description=__doc__)
+    p = ArgumentParser(prog="python -m tfgan_app.metrics.classifier", description=__doc__)
     p.add_argument("--dataset", required=True, help="labelled images, e.g. mnist-idx:DIR (MNIST's test split)")
     p.add_argument("--out", default=str(default_classifier_path()),
                    help=f"where to save the .keras model (default {default_classifier_path()})")

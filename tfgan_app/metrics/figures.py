@@ -1,7 +1,7 @@
-"""Sample-quality figures: toy problems (../shared/BENCHMARKS.md Q1, Q2) and images (Q4).
+"""Sample-quality figures: toy problems (docs/benchmarks.md Q1, Q2) and images (Q4).
 
 Toys compare samples with the known density.  Images are compared in the feature
-space of a classifier (tfgan_app/classifier.py): Frechet distance, KID, a
+space of a classifier (tfgan_app/metrics/classifier.py): Frechet distance, KID, a
 classifier ("Inception") score, precision/recall, and mode coverage.  Every
 function here is plain NumPy/SciPy on arrays, so it can be checked by hand.
 """
@@ -80,7 +80,7 @@ def toy_quality(problem: str, samples: np.ndarray) -> dict:
 # --- images: figures in a classifier's feature space (issue #6) -------------------------
 #
 # `features` are (N, D) activations of a classifier's penultimate layer; `probs` are
-# (N, K) softmax outputs.  tfgan_app/classifier.py computes both.
+# (N, K) softmax outputs.  tfgan_app/metrics/classifier.py computes both.
 
 
 def mode_coverage(mode_ids, num_modes: int) -> dict:

@@ -1,13 +1,13 @@
 """Keras layers with the same function as Keras's own, and faster on this CPU.
 
-    Conv2D, Conv2DTranspose   keras.layers' classes; gradients from tfgan_app.conv_ops
+    Conv2D, Conv2DTranspose   keras.layers' classes; gradients from tfgan_app.nets.conv_ops
     BatchNormalization        keras.layers.BatchNormalization; one fused op when training
     Dropout                   keras.layers.Dropout; cheaper masks, different on every replica
 
 They are subclasses (or, for Dropout, a drop-in) with the same arguments, variables
 and saved config, so checkpoints and exports see the same model.  Each falls back to
 Keras's own code path for any case its fast path does not cover.  What each saves is
-measured in benchmarks/train_throughput.py (README, "Speed").
+measured in benchmarks/train_throughput.py (docs/speed.md).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import shutil
 from pathlib import Path
 
 import tensorflow as tf
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from tfgan_app import games
 from tfgan_app.config import Config, ConfigError
@@ -33,6 +34,12 @@ CHECKPOINT_DIR = "checkpoints"
 RESUMABLE_FIELDS = ("epochs", "plot_every", "keep_checkpoints", "strategy", "tpu", "jit_compile", "layer_impl",
                     "steps_per_execution", "worker_timeout", "eval_every", "eval_metric",
                     "eval_classifier")
+
+
+# Checkpoint parts that runs written before they existed lack: the layers' random state
+# (Dropout masks; checkpointed since the games moved onto games.base).  Such a run resumes
+# with fresh layer seeds.
+OPTIONAL_SUFFIXES = ("_random",)
 
 
 class RunDirError(ValueError):
@@ -116,13 +123,21 @@ def prepare(workdir: Path, config: Config, *, fresh: bool = False,
     return config, resuming
 
 
+def _saved_parts(checkpoint_path: str) -> set:
+    """The names of the root's children in a checkpoint's object graph (generator, epoch, ...)."""
+    reader = tf.train.load_checkpoint(checkpoint_path)
+    graph = trackable_object_graph_pb2.TrackableObjectGraph.FromString(
+        reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    return {child.local_name for child in graph.nodes[0].children}
+
+
 class TrainingState:
     """Everything a resumed run needs, in one tf.train.Checkpoint: the game's
     `checkpoint_items()` (networks, optimizers, noise state, weight averages) and the epoch."""
 
     def __init__(self, workdir: Path, gan, keep: int):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        parts = dict(gan.checkpoint_items(), epoch=self.epoch)
+        self.parts = parts = dict(gan.checkpoint_items(), epoch=self.epoch)
         self.checkpoint = tf.train.Checkpoint(**parts)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, str(Path(workdir) / CHECKPOINT_DIR), max_to_keep=keep)
@@ -131,7 +146,12 @@ class TrainingState:
         """Restores the latest checkpoint if there is one; returns the epoch to start at."""
         latest = self.manager.latest_checkpoint
         if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            missing = [k for k in self.parts if k not in _saved_parts(latest)]
+            checkpoint = self.checkpoint
+            if missing and all(k.endswith(OPTIONAL_SUFFIXES) for k in missing):
+                # written before these parts were checkpointed: restore the rest
+                checkpoint = tf.train.Checkpoint(**{k: v for k, v in self.parts.items() if k not in missing})
+            checkpoint.restore(latest).assert_existing_objects_matched()
         return int(self.epoch.numpy())
 
     def save(self, epoch: int) -> str:
