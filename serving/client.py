@@ -1,25 +1,33 @@
 """Client for a generator served by TF Serving, over REST (stdlib only) or gRPC.
 
-Signatures of our exports (the contract, see serving/README.md):
+The signatures, their inputs and outputs, dtypes and shapes are NOT written down
+here: they are the export's signature contract, which the client reads as data:
 
-| signature              | inputs                               | outputs                |
-|------------------------|--------------------------------------|------------------------|
-| `serving_default`      | `z` float32 [B, latent]              | `samples`              |
-| `generate`             | `seeds` int64 [B]                    | `samples`, `z`         |
-| `generate_png`         | `seeds` int64 [B]                    | `images_bytes` (PNG)   |
-| `conditional`          | `z` float32 [B, latent], `labels` int32 [B] | `samples`       |
-| `generate_conditional` | `seeds` int64 [B], `labels` int32 [B] | `samples`, `z`        |
+- `--contract PATH` / `Client(contract=PATH)`: the export's
+  `assets.extra/signature_contract.json` (or the export directory holding it),
+  written by the exporter (`tfgan_app/export/contract.py`);
+- otherwise the same document is built once from the server's model metadata
+  (TF Serving's GetModelMetadata / `GET .../metadata` lists every SignatureDef
+  with its dtypes and shapes).
+
+Every output comes back as a numpy array of exactly the contract's dtype over both
+protocols (REST JSON has no integer widths: values are cast to the contract dtype,
+refusing any that do not fit); string outputs are object arrays of `bytes`. The
+convenience calls cast their inputs to the contract's input dtypes. See
+serving/README.md for the signatures of our exports.
 
 Importable:
     from client import Client           # with serving/ on sys.path
     c = Client(host="localhost", model="generator", protocol="rest")
-    out = c.generate([1, 2, 3])          # {"samples": (3, H, W, C) float32, "z": (3, latent)}
+    out = c.generate([1, 2, 3])          # {"samples": (3, H, W, C) float32, "z": (3, latent), ...}
     pngs = c.generate_png([1, 2, 3])     # [b"\\x89PNG...", ...]
+    c.contract                           # the contract document in use
 
 Command line:
     python serving/client.py --host localhost --model generator generate --seeds 1 2 3
-    python serving/client.py png --seeds 1 2 3 --out-dir samples/
+    python serving/client.py --contract exports/generator/1 png --seeds 1 2 3 --out-dir samples/
     python serving/client.py --protocol grpc metadata
+    python serving/client.py contract > signature_contract.json
 
 REST is plain `urllib` + `json` (TF Serving's columnar "inputs" format). gRPC needs
 `tensorflow-serving-api` (and so TensorFlow); it is imported only when used.
@@ -30,7 +38,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import socket
 import sys
 import urllib.error
@@ -39,33 +46,31 @@ from pathlib import Path
 
 import numpy as np
 
-# signature -> input and output dtypes (the export contract).
-CONTRACT = {
-    "serving_default": {"inputs": {"z": "float32"}, "outputs": {"samples": "float32"}},
-    "generate": {"inputs": {"seeds": "int64"},
-                 "outputs": {"samples": "float32", "z": "float32"}},
-    "generate_png": {"inputs": {"seeds": "int64"}, "outputs": {"images_bytes": "string"}},
-    "conditional": {"inputs": {"z": "float32", "labels": "int32"},
-                    "outputs": {"samples": "float32"}},
-    "generate_conditional": {"inputs": {"seeds": "int64", "labels": "int32"},
-                             "outputs": {"samples": "float32", "z": "float32"}},
-}
+# The contract document this client reads (tfgan_app/export/contract.py writes it).
+CONTRACT_FORMAT = "tfgan_app.signature_contract/1"
+CONTRACT_FILE = "signature_contract.json"   # in an export's assets.extra/
 
+# TF's DataType names (model metadata) -> the contract's dtype names.
 _DT_TO_NAME = {"DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_INT32": "int32",
                "DT_INT64": "int64", "DT_UINT8": "uint8", "DT_BOOL": "bool",
                "DT_STRING": "string", "DT_HALF": "float16"}
+_NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16,
+       "int32": np.int32, "int64": np.int64, "uint8": np.uint8, "bool": np.bool_,
+       "string": object}
 
 START_HINT = "start it with: docker compose -f serving/docker-compose.yml up"
 
 
 class ServingError(RuntimeError):
-    """TF Serving refused a request, or could not be reached.
+    """TF Serving refused a request, or could not be reached, or broke the contract.
 
     Attributes:
         message: the server's error message (REST `{"error": ...}`, gRPC details),
-            or what went wrong on the way (connection refused, timeout).
+            or what went wrong on the way (connection refused, timeout, an output
+            that does not match the contract).
         status: HTTP status (int) for REST, gRPC status code name (e.g.
-            "INVALID_ARGUMENT") for gRPC; None if no server answered.
+            "INVALID_ARGUMENT") for gRPC; None if no server answered (or the
+            answer was a success that broke the contract).
         protocol: "rest" or "grpc".
         target: "host:port" the request went to.
     """
@@ -81,6 +86,98 @@ class ServingError(RuntimeError):
         super().__init__(prefix + message)
 
 
+class ContractError(ValueError):
+    """A contract document (file or server metadata) that cannot be used."""
+
+
+# ---------------------------------------------------------------------- contract
+def load_contract(source) -> dict:
+    """A contract document from a path (JSON file or export directory) or a dict.
+
+    Returns:
+        {"format": ..., "signatures": {name: {"inputs": {key: {"dtype", "shape"}},
+        "outputs": {...}}}}, validated.
+
+    Raises:
+        ContractError: no such file, not JSON, or not a contract document.
+    """
+    if isinstance(source, dict):
+        return check_contract(json.loads(json.dumps(source)), "contract")  # a copy
+    path = Path(source)
+    if path.is_dir():
+        path = path / "assets.extra" / CONTRACT_FILE
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ContractError(f"--contract {source}: {path} does not exist; give an "
+                            f"export's assets.extra/{CONTRACT_FILE} or the export "
+                            "directory (or omit --contract to read the server's "
+                            "metadata)") from None
+    except (OSError, ValueError) as e:
+        raise ContractError(f"--contract {source}: cannot read {path}: {e}") from None
+    return check_contract(doc, f"--contract {path}")
+
+
+def check_contract(doc, source: str) -> dict:
+    """`doc` if it is a contract document this client understands, else ContractError."""
+    def bad(what):
+        return ContractError(f"{source}: {what}")
+
+    if not isinstance(doc, dict) or doc.get("format") != CONTRACT_FORMAT:
+        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise bad(f"format {got!r}, expected {CONTRACT_FORMAT!r}")
+    sigs = doc.get("signatures")
+    if not isinstance(sigs, dict):
+        raise bad("no 'signatures' object")
+    for name, sig in sigs.items():
+        for kind in ("inputs", "outputs"):
+            tensors = sig.get(kind) if isinstance(sig, dict) else None
+            if not isinstance(tensors, dict):
+                raise bad(f"signature '{name}' has no '{kind}' object")
+            for key, info in tensors.items():
+                if not isinstance(info, dict) or info.get("dtype") not in _NP:
+                    raise bad(f"{name}.{kind}.{key}: dtype "
+                              f"{info.get('dtype') if isinstance(info, dict) else info!r} "
+                              f"is not one of {', '.join(_NP)}")
+    return doc
+
+
+def contract_from_metadata(metadata: dict, source: str = "model metadata") -> dict:
+    """The contract document of a served model, from its metadata (`Client.metadata()`).
+
+    Every SignatureDef becomes a signature, except TF's internal ones (`__...`, such
+    as `__saved_model_init_op`, which TF Serving lists too); unknown sizes become
+    None, an unknown rank a shape of None.
+    """
+    sigs = metadata.get("metadata", {}).get("signature_def", {}).get("signature_def")
+    if not isinstance(sigs, dict):
+        raise ContractError(f"{source}: no metadata.signature_def.signature_def object")
+
+    def tensor(name, kind, key, info):
+        dtype = _DT_TO_NAME.get(info.get("dtype"))
+        if dtype is None:
+            raise ContractError(f"{source}: {name}.{kind}.{key} has dtype "
+                                f"{info.get('dtype')!r}, which this client does not "
+                                f"handle ({', '.join(_DT_TO_NAME)})")
+        shape_info = info.get("tensor_shape", {})
+        if shape_info.get("unknown_rank"):
+            shape = None
+        else:
+            shape = [None if int(d.get("size", -1)) < 0 else int(d["size"])
+                     for d in shape_info.get("dim", [])]
+        return {"dtype": dtype, "shape": shape}
+
+    return check_contract({
+        "format": CONTRACT_FORMAT,
+        "signatures": {
+            name: {kind: {key: tensor(name, kind, key, info)
+                          for key, info in sorted(sig.get(kind, {}).items())}
+                   for kind in ("inputs", "outputs")}
+            for name, sig in sorted(sigs.items()) if not name.startswith("__")},
+    }, source)
+
+
+# ---------------------------------------------------------------------- arrays
 def _b64_object(value) -> bool:
     return isinstance(value, dict) and set(value) == {"b64"}
 
@@ -97,23 +194,68 @@ def _to_json_value(array: np.ndarray):
     return array.tolist()
 
 
-def _from_json_value(value, dtype: str | None) -> np.ndarray:
-    """JSON value -> numpy; {"b64": ...} and strings become bytes objects."""
-    if dtype == "string" or _contains_strings(value):
+def _cast_exact(array: np.ndarray, dtype: str, what: str) -> np.ndarray:
+    """`array` as `dtype` (a contract dtype name), refusing values that do not fit.
+
+    Raises:
+        ValueError: naming `what`, for values of another kind (floats for an
+            integer dtype, text for a number) or out of the dtype's range.
+    """
+    if dtype == "string":
+        flat = [x.encode("utf-8") if isinstance(x, str) else x
+                for x in np.asarray(array, dtype=object).reshape(-1)]
+        if not all(isinstance(x, (bytes, np.bytes_)) for x in flat):
+            raise ValueError(f"{what}: expected strings / bytes (string), got {array.dtype}")
+        out = np.empty(len(flat), dtype=object)
+        out[:] = [bytes(x) for x in flat]
+        return out.reshape(np.shape(array))
+    target = np.dtype(_NP[dtype])
+    if array.dtype == target:
+        return array
+    if array.size == 0:
+        return array.astype(target)
+    kind = array.dtype.kind
+    if target.kind == "b":
+        if kind != "b":
+            raise ValueError(f"{what}: expected booleans (bool), got {array.dtype}")
+        return array.astype(target)
+    if kind not in "biuf":
+        raise ValueError(f"{what}: expected numbers ({dtype}), got {array.dtype}")
+    if target.kind in "iu":
+        if kind == "f":
+            if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+                raise ValueError(f"{what}: expected integers ({dtype}), got fractional "
+                                 "or non-finite values")
+        info = np.iinfo(target)
+        lo, hi = array.min(), array.max()
+        if lo < info.min or hi > info.max:
+            raise ValueError(f"{what}: values in [{lo}, {hi}] do not fit {dtype} "
+                             f"[{info.min}, {info.max}]")
+    return array.astype(target)
+
+
+def _from_json_value(value, dtype: str, what: str) -> np.ndarray:
+    """A JSON output value -> numpy of exactly `dtype` ({"b64": ...}/text -> bytes)."""
+    if dtype == "string":
         def walk(x):
             if isinstance(x, list):
                 return [walk(v) for v in x]
             if _b64_object(x):
                 return base64.b64decode(x["b64"])
             return x.encode("utf-8") if isinstance(x, str) else x
-        return np.array(walk(value), dtype=object)  # bytes stay scalars
-    return np.asarray(value, dtype=dtype) if dtype else np.asarray(value)
+        return _cast_exact(np.array(walk(value), dtype=object), "string", what)
+    try:
+        array = np.asarray(value)
+    except ValueError as e:  # ragged lists
+        raise ValueError(f"{what}: not a rectangular array ({e})") from None
+    return _cast_exact(array, dtype, what)
 
 
-def _contains_strings(value) -> bool:
-    while isinstance(value, list) and value:
-        value = value[0]
-    return isinstance(value, str) or _b64_object(value)
+def _shape_fits(shape, contract_shape) -> bool:
+    if contract_shape is None:
+        return True
+    return len(shape) == len(contract_shape) and all(
+        want is None or want == got for got, want in zip(shape, contract_shape))
 
 
 class Client:
@@ -127,11 +269,18 @@ class Client:
         protocol: "rest" or "grpc".
         version: pin a model version (int); None means the latest loaded.
         timeout: seconds per request.
+        contract: where the signature contract comes from: a path to an export's
+            `assets.extra/signature_contract.json` or to the export directory, a
+            contract document (dict), or None to build it (once, on first use) from
+            the server's model metadata.
+
+    Raises:
+        ContractError: `contract` names no readable contract document.
     """
 
     def __init__(self, host: str = "localhost", model: str = "generator",
                  rest_port: int = 8501, grpc_port: int = 8500, protocol: str = "rest",
-                 version: int | None = None, timeout: float = 30):
+                 version: int | None = None, timeout: float = 30, contract=None):
         if protocol not in ("rest", "grpc"):
             raise ValueError(f"protocol: '{protocol}' is not one of: rest, grpc")
         self.host, self.model, self.protocol = host, model, protocol
@@ -140,7 +289,9 @@ class Client:
         self.timeout = timeout
         self._stub = None
         self._channel = None
-        self._output_specs: dict[str, dict[str, str]] = {}
+        self._contract = None if contract is None else load_contract(contract)
+        self.contract_source = ("server metadata" if contract is None else
+                                "contract" if isinstance(contract, dict) else str(contract))
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -218,19 +369,70 @@ class Client:
     def __exit__(self, *exc):
         self.close()
 
-    def _output_spec(self, signature: str) -> dict[str, str]:
-        """{output name: dtype}, from the contract or (once) from the server."""
-        if signature in CONTRACT:
-            return CONTRACT[signature]["outputs"]
-        if signature not in self._output_specs:
-            sigs = self.metadata()["metadata"]["signature_def"]["signature_def"]
-            if signature not in sigs:
-                raise ServingError(f'Serving signature name: "{signature}" not found in '
-                                   "signature def", None, self.protocol, self.target)
-            self._output_specs[signature] = {
-                k: _DT_TO_NAME.get(v.get("dtype"), None)
-                for k, v in sorted(sigs[signature].get("outputs", {}).items())}
-        return self._output_specs[signature]
+    # ------------------------------------------------------------------ contract
+    @property
+    def contract(self) -> dict:
+        """The contract document in use: the one given, or (fetched once) the server's.
+
+        Raises:
+            ServingError: the server could not be asked for its metadata.
+        """
+        if self._contract is None:
+            try:
+                self._contract = contract_from_metadata(
+                    self.metadata(), f"model metadata of '{self.model}' at {self.target}")
+            except ContractError as e:
+                raise ServingError(str(e), None, self.protocol, self.target) from None
+        return self._contract
+
+    def _broken(self, message: str) -> ServingError:
+        """The server answered, but not as the contract says."""
+        return ServingError(f"{message} (contract: {self.contract_source})", None,
+                            self.protocol, self.target)
+
+    def _signature(self, signature: str) -> dict:
+        sigs = self.contract["signatures"]
+        if signature not in sigs:
+            raise self._broken(f"signature '{signature}' answered but is not in the "
+                               f"contract, which has: {', '.join(sorted(sigs))}")
+        return sigs[signature]
+
+    def _contract_inputs(self, signature: str, inputs: dict) -> dict:
+        """Inputs cast to the contract's dtypes (those the contract knows; others as given).
+
+        Raises:
+            ValueError: a value does not fit its dtype (e.g. a fractional seed).
+        """
+        known = self.contract["signatures"].get(signature, {}).get("inputs", {})
+        return {k: _cast_exact(np.asarray(v), known[k]["dtype"], f"{signature} input '{k}'")
+                if k in known else np.asarray(v) for k, v in inputs.items()}
+
+    def _outputs(self, signature: str, outputs: dict, decode) -> dict[str, np.ndarray]:
+        """Served outputs -> {name: array of exactly the contract's dtype}, shapes checked.
+
+        `decode(value, dtype, what)` turns one served value into an array of `dtype`
+        (ValueError if it cannot).
+        """
+        spec = self._signature(signature)["outputs"]
+        if set(outputs) != set(spec):
+            raise self._broken(f"signature '{signature}' returned outputs "
+                               f"{sorted(outputs)}, the contract says {sorted(spec)}")
+        result = {}
+        for name in sorted(outputs):
+            want = spec[name]
+            what = f"{signature} output '{name}'"
+            try:
+                array = decode(outputs[name], want["dtype"], what)
+            except ValueError as e:
+                raise self._broken(str(e)) from None
+            if array.size == 0 and want["shape"] and all(
+                    d is not None for d in want["shape"][1:]):
+                array = array.reshape(len(array), *want["shape"][1:])  # JSON [] lost them
+            if not _shape_fits(array.shape, want["shape"]):
+                raise self._broken(f"{what} has shape {list(array.shape)}, the contract "
+                                   f"says {want['shape']} (None = any size)")
+            result[name] = array
+        return result
 
     # ------------------------------------------------------------------ API
     def predict(self, signature: str, inputs: dict) -> dict[str, np.ndarray]:
@@ -241,10 +443,12 @@ class Client:
             inputs: {input name: array-like}; bytes values are sent as binary.
 
         Returns:
-            {output name: np.ndarray}; string outputs are object arrays of bytes.
+            {output name: np.ndarray} with exactly the contract's dtypes and shapes;
+            string outputs are object arrays of bytes.
 
         Raises:
-            ServingError: the server refused the request or could not be reached.
+            ServingError: the server refused the request or could not be reached, or
+                its answer does not match the contract (names, dtypes, shapes).
         """
         arrays = {k: np.asarray(v) for k, v in inputs.items()}
         if self.protocol == "grpc":
@@ -256,17 +460,17 @@ class Client:
             raise ServingError(f"unexpected reply without 'outputs': {str(reply)[:200]}",
                                200, "rest", self.target)
         outputs = reply["outputs"]
-        spec = self._output_spec(signature)
+        spec = self._signature(signature)["outputs"]
         if isinstance(outputs, dict) and not _b64_object(outputs):
             named = outputs
         else:
             # TF Serving drops the output name when a signature has one output.
             if len(spec) != 1:
-                raise ServingError(f"signature '{signature}' returned one unnamed output "
-                                   f"but {len(spec)} were expected ({', '.join(spec)})",
-                                   200, "rest", self.target)
+                raise self._broken(f"signature '{signature}' returned one unnamed output "
+                                   f"but the contract has {len(spec)} "
+                                   f"({', '.join(sorted(spec))})")
             named = {next(iter(spec)): outputs}
-        return {k: _from_json_value(v, spec.get(k)) for k, v in named.items()}
+        return self._outputs(signature, named, _from_json_value)
 
     def _predict_grpc(self, signature: str, arrays: dict) -> dict[str, np.ndarray]:
         import tensorflow as tf
@@ -279,24 +483,35 @@ class Client:
         for k, v in arrays.items():
             request.inputs[k].CopyFrom(tf.make_tensor_proto(v))
         response = self._grpc_call("Predict", request)
-        return {k: tf.make_ndarray(t) for k, t in sorted(response.outputs.items())}
+
+        def decode(proto, dtype, what):
+            array = tf.make_ndarray(proto)
+            if array.dtype != np.dtype(_NP[dtype]):  # typed: a mismatch is a contract break
+                got = "string" if array.dtype == object else array.dtype.name
+                raise ValueError(f"{what} is {got}, the contract says {dtype}")
+            return array
+
+        return self._outputs(signature, dict(response.outputs), decode)
 
     def generate(self, seeds, labels=None) -> dict[str, np.ndarray]:
         """Samples from integer seeds (`generate`, or `generate_conditional` with labels).
 
         Returns:
-            {"samples": (B, ...) float32, "z": (B, latent) float32}.
+            The signature's outputs, e.g. {"samples": (B, ...) float32, "z": (B, latent)
+            float32} (+ "labels" int32 for a conditional model's `generate`).
         """
-        inputs = {"seeds": np.asarray(seeds, dtype=np.int64).reshape(-1)}
+        seeds = np.asarray(seeds).reshape(-1)
         if labels is None:
-            return self.predict("generate", inputs)
-        inputs["labels"] = self._labels(labels, len(inputs["seeds"]))
-        return self.predict("generate_conditional", inputs)
+            return self.predict("generate", self._contract_inputs("generate",
+                                                                  {"seeds": seeds}))
+        inputs = {"seeds": seeds, "labels": self._labels(labels, len(seeds))}
+        return self.predict("generate_conditional",
+                            self._contract_inputs("generate_conditional", inputs))
 
     def generate_png(self, seeds) -> list[bytes]:
         """One PNG (bytes) per seed, from the `generate_png` signature."""
-        out = self.predict("generate_png",
-                           {"seeds": np.asarray(seeds, dtype=np.int64).reshape(-1)})
+        inputs = self._contract_inputs("generate_png", {"seeds": np.asarray(seeds).reshape(-1)})
+        out = self.predict("generate_png", inputs)
         return [bytes(b) for b in out["images_bytes"].reshape(-1)]
 
     def sample(self, z, labels=None) -> np.ndarray:
@@ -305,17 +520,18 @@ class Client:
         Returns:
             samples, (B, ...) float32.
         """
-        z = np.asarray(z, dtype=np.float32)
+        z = np.asarray(z)
         if z.ndim == 1:
             z = z[None, :]  # (latent,) -> (1, latent)
         if labels is None:
-            return self.predict("serving_default", {"z": z})["samples"]
-        return self.predict("conditional",
-                            {"z": z, "labels": self._labels(labels, len(z))})["samples"]
+            signature, inputs = "serving_default", {"z": z}
+        else:
+            signature, inputs = "conditional", {"z": z, "labels": self._labels(labels, len(z))}
+        return self.predict(signature, self._contract_inputs(signature, inputs))["samples"]
 
     @staticmethod
     def _labels(labels, batch: int) -> np.ndarray:
-        labels = np.asarray(labels, dtype=np.int32).reshape(-1)
+        labels = np.asarray(labels).reshape(-1)
         if len(labels) != batch:
             raise ValueError(f"labels: got {len(labels)} labels for a batch of {batch}; "
                              "give one label per seed / latent vector")
@@ -326,7 +542,8 @@ class Client:
 
         Returns:
             {"model_spec": {...}, "metadata": {"signature_def": {"signature_def":
-            {name: {"inputs": {...}, "outputs": {...}, "method_name": ...}}}}}
+            {name: {"inputs": {...}, "outputs": {...}, "method_name": ...}}}}};
+            TF Serving lists TF's internal `__saved_model_init_op` too.
         """
         if self.protocol == "rest":
             return self._rest("GET", self._model_url() + "/metadata")
@@ -382,6 +599,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, default=None,
                    help="model version (default: latest)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    p.add_argument("--contract", metavar="PATH", default=None,
+                   help="the export's assets.extra/signature_contract.json, or the export "
+                        "directory (default: read the contract from the server's metadata)")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="samples from seeds (generate / "
                                         "generate_conditional)")
@@ -394,14 +614,20 @@ def _parser() -> argparse.ArgumentParser:
     png.add_argument("--out-dir", required=True, help="writes seed_<seed>.png here")
     m = sub.add_parser("metadata", help="list the served signatures")
     m.add_argument("--json", action="store_true", help="print the full metadata JSON")
+    sub.add_parser("contract", help="print the contract document in use (JSON; from "
+                                    "--contract or the server's metadata)")
     return p
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    client = Client(host=args.host, model=args.model, rest_port=args.rest_port,
-                    grpc_port=args.grpc_port, protocol=args.protocol,
-                    version=args.version, timeout=args.timeout)
+    try:
+        client = Client(host=args.host, model=args.model, rest_port=args.rest_port,
+                        grpc_port=args.grpc_port, protocol=args.protocol,
+                        version=args.version, timeout=args.timeout, contract=args.contract)
+    except ContractError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     try:
         if args.command == "generate":
             out = client.generate(args.seeds, args.labels)
@@ -419,6 +645,8 @@ def main(argv=None) -> int:
                 path = out_dir / f"seed_{seed}.png"
                 path.write_bytes(data)
                 print(path)
+        elif args.command == "contract":
+            print(json.dumps(client.contract, indent=2, sort_keys=True))
         else:
             meta = client.metadata()
             print(json.dumps(meta, indent=2) if args.json else summarize_signatures(meta))
@@ -426,7 +654,7 @@ def main(argv=None) -> int:
     except ServingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except ValueError as e:  # e.g. labels / seeds count mismatch
+    except ValueError as e:  # e.g. labels / seeds count mismatch, a seed that is no integer
         print(f"error: {e}", file=sys.stderr)
         return 1
     finally:

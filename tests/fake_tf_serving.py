@@ -1,10 +1,12 @@
-"""TEST DOUBLE for TF Serving, and a tiny generator export that follows our contract.
+"""TEST DOUBLE for TF Serving, and tiny generator exports written by the real exporter.
 
 `FakeTFServing` is NOT a server for users: it exists so tests can exercise
 `serving/client.py` without Docker. It serves one SavedModel, loaded with
 `tf.saved_model.load` (so it does NOT prove an export loads in real TF Serving; the
-C API loader in `tfgan_app.tf_c_api` is the check for that), and it follows TF
-Serving's documented request rules as far as the client can see them:
+C API loader `python -m tfgan_app.export.c_api` is the check for that), and it
+follows TF Serving as far as the client can see it (checked against TF Serving's
+`http_rest_api_handler.cc`, `http_rest_api_util.cc`, `get_model_metadata_impl.cc`,
+`predict_util.cc`, `json_tensor.cc`):
 
 - REST on 127.0.0.1 (random port):
   `POST /v1/models/NAME[/versions/V]:predict` with `"inputs"` (columnar) or
@@ -12,17 +14,27 @@ Serving's documented request rules as far as the client can see them:
   `GET /v1/models/NAME[/versions/V]` (status) and `.../metadata`.
   Errors are `{"error": "..."}` with TF Serving's status mapping (INVALID_ARGUMENT
   and FAILED_PRECONDITION -> 400, NOT_FOUND -> 404, ...). Messages are copied from
-  TF Serving's `http_rest_api_handler.cc` / `json_tensor.cc` where they exist.
-  String outputs whose name ends in `_bytes` are written as `{"b64": ...}`; a
-  signature with a single output has its output name dropped.
-  A batch larger than `max_batch_size` is refused with 400, as server-side
-  batching does.
+  TF Serving's sources where they exist. String outputs whose name ends in `_bytes`
+  are written as `{"b64": ...}`; a signature with a single output has its output
+  name dropped.
 - gRPC on 127.0.0.1 (random port): `PredictionService.Predict` and
   `GetModelMetadata`; errors are INVALID_ARGUMENT / FAILED_PRECONDITION / NOT_FOUND.
+- Model metadata lists EVERY SignatureDef of the MetaGraphDef, `__saved_model_init_op`
+  included (GetModelMetadataImpl copies the whole map); REST prints it with default
+  fields (`always_print_primitive_fields`), so sizes come as strings ("-1").
+- Inputs are NOT checked against the SignatureDef's shapes: like TF Serving's
+  session, the graph runs and its first failing op answers (a z of the wrong width:
+  INVALID_ARGUMENT "Matrix size-incompatible: ..." -> HTTP 400 `{"error": ...}`).
+  Nothing a request can send drops the connection: a failure of the double itself
+  is HTTP 500 / INTERNAL.
+- Server-side batching is OFF unless `enable_batching=True` (TF Serving's
+  `--enable_batching`, default false): only then is a request larger than
+  `max_batch_size` refused ("Task size N is larger than maximum input batch size M").
 
-`make_tiny_generator_archive` builds a `keras.export.ExportArchive` with the five
-contract signatures around two tiny Keras models (a few Dense weights), so tests
-can compare served outputs against direct Keras calls.
+`write_tiny_generator_export` writes exports of a `TinyGAN` (a few Dense weights)
+through the real exporter (`tfgan_app.export.archive.export_gan`), so the served
+signatures, warmup requests and `assets.extra/signature_contract.json` are exactly
+those of a real export, and tests can compare served outputs with direct Keras calls.
 """
 
 from __future__ import annotations
@@ -45,99 +57,103 @@ IMAGE_SHAPE = (2, 3, 1)  # (H, W, C)
 
 
 def reference_z(seeds, latent_dim: int = LATENT_DIM) -> np.ndarray:
-    """The latent vectors the tiny export draws for `seeds` (one stateless draw each)."""
+    """The latent vectors the exports draw for `seeds` (one stateless draw each)."""
     import tensorflow as tf
     return np.stack([
         tf.random.stateless_normal([latent_dim], seed=tf.constant([int(s), 0], tf.int64))
         .numpy() for s in np.asarray(seeds).reshape(-1)])  # (B, latent)
 
 
-def make_tiny_generator_archive(latent_dim: int = LATENT_DIM, num_classes: int = NUM_CLASSES,
+def reference_labels(seeds, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """The labels conditional exports draw for `seeds` (seed-only signatures), int32 (B,)."""
+    import tensorflow as tf
+    return np.array([
+        tf.random.stateless_uniform([], tf.constant([int(s), 1], tf.int64), 0, num_classes,
+                                    dtype=tf.int32).numpy()
+        for s in np.asarray(seeds).reshape(-1)], np.int32)
+
+
+class TinyGAN:
+    """A stand-in for `tfgan_app.games.gan.GAN` with only what the exporter reads.
+
+    One Dense layer (tanh) from z (and a label embedding, if conditional) to an
+    image of `image_shape`; normal noise; no weight average.
+    """
+
+    def __init__(self, latent_dim: int = LATENT_DIM, num_classes: int = 0,
+                 image_shape=IMAGE_SHAPE, seed: int = 0):
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        self.latent_dim, self.num_classes = int(latent_dim), int(num_classes)
+        self.image_shape = tuple(image_shape)
+        self.noise, self.noise_range = "normal", 1.0
+        self.ema_decay, self.generator_ema = 0.0, None
+        n_pixels = int(np.prod(image_shape))
+        z_in = keras.Input((latent_dim,), name="z")
+        if num_classes:
+            labels_in = keras.Input((), dtype="int32", name="labels")
+            emb = keras.layers.Embedding(num_classes, latent_dim)(labels_in)  # (B, latent)
+            h, inputs = keras.layers.Concatenate()([z_in, emb]), [z_in, labels_in]
+        else:
+            h, inputs = z_in, z_in
+        x = keras.layers.Dense(n_pixels, activation="tanh")(h)
+        self.generator = keras.Model(inputs, keras.layers.Reshape(image_shape)(x),
+                                     name="tiny_cg" if num_classes else "tiny_g")
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    @property
+    def sampler(self):
+        return self.generator
+
+    def generate(self, z, labels=None):
+        import tensorflow as tf
+        inputs = [z, labels] if self.conditional else z
+        return tf.cast(self.sampler(inputs, training=False), tf.float32)
+
+    def samples(self, z, labels=None) -> np.ndarray:
+        """generate() on numpy inputs, as numpy float32."""
+        z = np.asarray(z, np.float32)
+        labels = None if labels is None else np.asarray(labels, np.int32)
+        return self.generate(z, labels).numpy()
+
+
+def make_tiny_generator_archive(num_classes: int = NUM_CLASSES, latent_dim: int = LATENT_DIM,
                                 image_shape=IMAGE_SHAPE, seed: int = 0):
-    """A not-yet-written ExportArchive with the five contract signatures.
+    """A not-yet-written ExportArchive of a TinyGAN, built by `archive.build_archive`.
 
     Returns:
-        (archive, models) where `models.generator(z)` and
-        `models.conditional_generator([z, labels])` are the Keras models the
-        endpoints call; add more endpoints, then `archive.write_out(dir)`.
+        (archive, contract, gan): add endpoints if a test needs more, then
+        `archive.write_out(dir)`; `contract` is the export's signature contract.
     """
-    import keras
-    import tensorflow as tf
+    from tfgan_app.export import archive as exporting
 
-    keras.utils.set_random_seed(seed)
-    n_pixels = int(np.prod(image_shape))
-    z_in = keras.Input((latent_dim,), name="z")
-    x = keras.layers.Dense(n_pixels, activation="tanh")(z_in)
-    generator = keras.Model(z_in, keras.layers.Reshape(image_shape)(x), name="tiny_g")
-
-    zc = keras.Input((latent_dim,), name="z")
-    labels_in = keras.Input((), dtype="int32", name="labels")
-    emb = keras.layers.Embedding(num_classes, latent_dim)(labels_in)  # (B, latent)
-    h = keras.layers.Dense(n_pixels, activation="tanh")(keras.layers.Concatenate()([zc, emb]))
-    conditional = keras.Model([zc, labels_in], keras.layers.Reshape(image_shape)(h),
-                              name="tiny_cg")
-
-    archive = keras.export.ExportArchive()
-    archive.track(generator)
-    archive.track(conditional)
-
-    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
-    seeds_spec = tf.TensorSpec([None], tf.int64, name="seeds")
-    labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
-
-    def z_from_seeds(seeds):
-        return tf.map_fn(
-            lambda s: tf.random.stateless_normal([latent_dim], seed=tf.stack([s, 0])),
-            seeds, fn_output_signature=tf.float32)  # (B, latent)
-
-    def checked(labels):
-        return [tf.debugging.assert_greater_equal(labels, 0, message="labels must be >= 0"),
-                tf.debugging.assert_less(labels, num_classes,
-                                         message=f"labels must be < {num_classes}")]
-
-    @tf.function(input_signature=[z_spec], autograph=False)
-    def serving_default(z):
-        return {"samples": generator(z)}
-
-    @tf.function(input_signature=[seeds_spec], autograph=False)
-    def generate(seeds):
-        z = z_from_seeds(seeds)
-        return {"samples": generator(z), "z": z}
-
-    @tf.function(input_signature=[seeds_spec], autograph=False)
-    def generate_png(seeds):
-        images = generator(z_from_seeds(seeds))  # (B, H, W, C) in [-1, 1]
-        pixels = tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)
-        return {"images_bytes": tf.map_fn(tf.io.encode_png, pixels,
-                                          fn_output_signature=tf.string)}
-
-    @tf.function(input_signature=[z_spec, labels_spec], autograph=False)
-    def conditional_fn(z, labels):
-        with tf.control_dependencies(checked(labels)):
-            return {"samples": conditional([z, tf.identity(labels)])}
-
-    @tf.function(input_signature=[seeds_spec, labels_spec], autograph=False)
-    def generate_conditional(seeds, labels):
-        with tf.control_dependencies(checked(labels)):
-            z = z_from_seeds(seeds)
-            return {"samples": conditional([z, tf.identity(labels)]), "z": z}
-
-    archive.add_endpoint("serving_default", serving_default)
-    archive.add_endpoint("generate", generate)
-    archive.add_endpoint("generate_png", generate_png)
-    archive.add_endpoint("conditional", conditional_fn)
-    archive.add_endpoint("generate_conditional", generate_conditional)
-    models = types.SimpleNamespace(generator=generator, conditional_generator=conditional,
-                                   latent_dim=latent_dim, num_classes=num_classes,
-                                   image_shape=tuple(image_shape))
-    return archive, models
+    gan = TinyGAN(latent_dim, num_classes, image_shape, seed)
+    archive, contract = exporting.build_archive(gan)
+    return archive, contract, gan
 
 
-def write_tiny_generator_export(export_dir, **kwargs):
-    """Write the tiny contract export to `export_dir`; returns the models namespace."""
-    archive, models = make_tiny_generator_archive(**kwargs)
-    archive.write_out(str(export_dir), verbose=False)
-    return models
+def write_tiny_generator_export(export_base, num_classes: int = 0, name: str = "generator",
+                                version: int = 1, **kwargs):
+    """Export a TinyGAN with the real exporter to EXPORT_BASE/NAME/VERSION (checked, atomic).
+
+    Returns:
+        A namespace: `gan` (TinyGAN: `gan.samples(z, labels)`), `export_dir`,
+        `contract_path` (its `assets.extra/signature_contract.json`), `latent_dim`,
+        `num_classes`, `image_shape`.
+    """
+    from tfgan_app.export import archive as exporting
+    from tfgan_app.export import contract as contract_lib
+
+    gan = TinyGAN(num_classes=num_classes, **kwargs)
+    result = exporting.export_gan(gan, export_base, name, version)
+    return types.SimpleNamespace(
+        gan=gan, export_dir=result.export_dir,
+        contract_path=result.export_dir / exporting.EXTRA_DIR / contract_lib.CONTRACT_FILE,
+        latent_dim=gan.latent_dim, num_classes=gan.num_classes, image_shape=gan.image_shape)
 
 
 # --------------------------------------------------------------------------- serving core
@@ -148,6 +164,8 @@ _HTTP_STATUS = {  # TF Serving's ToHTTPStatusCode (model_servers/http_server.cc)
     "OUT_OF_RANGE": 400, "UNIMPLEMENTED": 501, "INTERNAL": 500, "UNAVAILABLE": 503,
     "DATA_LOSS": 500, "UNAUTHENTICATED": 401,
 }
+_METHOD_NAMES = ("tensorflow/serving/predict", "tensorflow/serving/classify",
+                 "tensorflow/serving/regress")  # predict_util.cc
 _TF_CODE_NAMES = {1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT",
                   4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND", 6: "ALREADY_EXISTS",
                   7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION",
@@ -288,26 +306,32 @@ class FakeTFServing:
         export_dir: the SavedModel (one version directory).
         model_name: served model name.
         version: the version number it is served as.
-        max_batch_size: larger batches are refused (like server-side batching).
+        enable_batching: TF Serving's `--enable_batching` (default false, as there):
+            with it, a request of more than `max_batch_size` rows is refused;
+            without it there is no cap.
+        max_batch_size: `max_batch_size` of the batching parameters (only used with
+            `enable_batching`).
     """
 
     def __init__(self, export_dir, model_name: str = "generator", version: int = 1,
-                 max_batch_size: int = 8):
+                 enable_batching: bool = False, max_batch_size: int = 256):
         import tensorflow as tf
         from tensorflow.core.protobuf import saved_model_pb2
 
         self.export_dir = str(export_dir)
         self.model_name, self.version = model_name, int(version)
+        self.enable_batching = bool(enable_batching)
         self.max_batch_size = int(max_batch_size)
         self._loaded = tf.saved_model.load(self.export_dir)
         sm = saved_model_pb2.SavedModel()
         sm.ParseFromString(Path(self.export_dir, "saved_model.pb").read_bytes())
         meta = next(m for m in sm.meta_graphs if "serve" in m.meta_info_def.tags)
-        self.signature_defs = {k: v for k, v in meta.signature_def.items()
-                               if not k.startswith("__")}
+        # Every SignatureDef, `__saved_model_init_op` included, as TF Serving keeps them.
+        self.signature_defs = dict(meta.signature_def.items())
         self.rest_port = self.grpc_port = None
         self._http = self._grpc = self._thread = None
         self.requests = []  # (protocol, signature) of each predict call, for tests
+        self.metadata_requests = []  # protocol of each model metadata call, for tests
 
     # ---------------------------------------------------------------- core
     def _dtype(self, info) -> str:
@@ -325,16 +349,17 @@ class FakeTFServing:
         import tensorflow as tf
 
         sig = self.signature_defs[signature]
-        batch = max((len(v) for v in inputs.values() if np.ndim(v) > 0), default=0)
-        if batch > self.max_batch_size:
-            raise ServingStatus("INVALID_ARGUMENT", f"Task size {batch} is larger than "
-                                f"maximum input batch size {self.max_batch_size}")
-        for key, info in sig.inputs.items():
-            want = info.tensor_shape
-            got = np.shape(inputs[key])
-            if not want.unknown_rank and len(want.dim) != len(got):
-                raise ServingStatus("INVALID_ARGUMENT", f"input '{key}' must have rank "
-                                    f"{len(want.dim)}, got shape {list(got)}")
+        if sig.method_name not in _METHOD_NAMES:  # e.g. __saved_model_init_op
+            raise ServingStatus("INTERNAL", "Expected prediction signature method_name to "
+                                "be one of {" + ", ".join(_METHOD_NAMES) + "}. Was: "
+                                + sig.method_name)
+        if self.enable_batching:  # BatchingSession; without batching there is no cap
+            batch = max((len(v) for v in inputs.values() if np.ndim(v) > 0), default=0)
+            if batch > self.max_batch_size:
+                raise ServingStatus("INVALID_ARGUMENT", f"Task size {batch} is larger than "
+                                    f"maximum input batch size {self.max_batch_size}")
+        # No shape check against the SignatureDef: TF Serving has none either; the
+        # graph's ops refuse what does not fit (INVALID_ARGUMENT, their message).
         self.requests.append((protocol, signature))
         fn = self._loaded.signatures[signature]
         try:
@@ -343,6 +368,10 @@ class FakeTFServing:
         except tf.errors.OpError as e:
             raise ServingStatus(_TF_CODE_NAMES.get(e.error_code, "UNKNOWN"),
                                 _runtime_message(e.message)) from None
+        except (TypeError, ValueError) as e:
+            # The Python function binding refused the inputs before any op ran; TF
+            # Serving's session would refuse them too, as INVALID_ARGUMENT.
+            raise ServingStatus("INVALID_ARGUMENT", str(e).strip().splitlines()[0]) from None
         return {k: v.numpy() for k, v in outputs.items()}
 
     # ---------------------------------------------------------------- REST
@@ -436,10 +465,14 @@ class FakeTFServing:
     def rest_metadata(self, name, version) -> dict:
         from google.protobuf import json_format
         self.check_model(name, version)
+        self.metadata_requests.append("rest")
+        # http_rest_api_util.cc ToJsonString: always_print_primitive_fields and
+        # preserve_proto_field_names, model_spec and the SignatureDefMap printed apart.
         return {"model_spec": {"name": self.model_name, "signature_name": "",
                                "version": str(self.version)},
                 "metadata": {"signature_def": json_format.MessageToDict(
-                    self._signature_def_map(), preserving_proto_field_name=True)}}
+                    self._signature_def_map(), preserving_proto_field_name=True,
+                    always_print_fields_with_no_presence=True)}}
 
     def rest_status(self, name, version) -> dict:
         self.check_model(name, version)
@@ -491,6 +524,9 @@ class FakeTFServing:
                     outputs = server.predict("grpc", signature, arrays)
                 except ServingStatus as status:
                     abort(context, status)
+                except Exception as e:  # a bug of the double: say so, never hang up
+                    abort(context, ServingStatus("INTERNAL", f"test double failed: "
+                                                 f"{type(e).__name__}: {e}"))
                 response = predict_pb2.PredictResponse()
                 response.model_spec.name = server.model_name
                 response.model_spec.version.value = server.version
@@ -501,15 +537,19 @@ class FakeTFServing:
 
             def GetModelMetadata(self, request, context):
                 spec = request.model_spec
-                try:
+                try:  # get_model_metadata_impl.cc: fields first, then the servable
+                    if not request.metadata_field:
+                        raise ServingStatus("INVALID_ARGUMENT", "GetModelMetadataRequest "
+                                            "must specify at least one metadata_field")
+                    for field in request.metadata_field:
+                        if field != "signature_def":
+                            raise ServingStatus("INVALID_ARGUMENT",
+                                                f"Metadata field {field} is not supported")
                     server.check_model(spec.name, spec.version.value
                                        if spec.HasField("version") else None)
-                    if list(request.metadata_field) != ["signature_def"]:
-                        raise ServingStatus("INVALID_ARGUMENT", "Metadata field "
-                                            f"{list(request.metadata_field)} is not "
-                                            "supported")
                 except ServingStatus as status:
                     abort(context, status)
+                server.metadata_requests.append("grpc")
                 response = get_model_metadata_pb2.GetModelMetadataResponse()
                 response.model_spec.name = server.model_name
                 response.model_spec.version.value = server.version
@@ -575,9 +615,13 @@ def _make_handler(server: FakeTFServing):
 
         def _handle(self, fn):
             try:
-                self._reply(200, fn())
+                doc = fn()
             except ServingStatus as s:
-                self._reply(_HTTP_STATUS.get(s.code, 500), {"error": s.message})
+                return self._reply(_HTTP_STATUS.get(s.code, 500), {"error": s.message})
+            except Exception as e:  # a bug of the double: say so, never hang up
+                return self._reply(500, {"error": f"test double failed: "
+                                                  f"{type(e).__name__}: {e}"})
+            self._reply(200, doc)
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

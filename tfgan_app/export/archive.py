@@ -6,9 +6,11 @@
 The export holds the generator of the run's LATEST checkpoint -- its weight average
 when the run trained with --g-ema (`GAN.sampler`). It is written through
 `keras.export.ExportArchive` -- never a hand-rolled `tf.saved_model.save`, which TF
-Serving cannot load (see ../shared/TF_TRAPS.md, "Export and serving").
+Serving cannot load (tensorflow/serving issue 2250; docs/serving.md).
 
-Signatures (the contract of serving/README.md; every input is batch-major, B = 1..256):
+Signatures (stated once in tfgan_app/export/contract.py and written into every export as
+assets.extra/signature_contract.json, which serving/client.py and the tests read; every input
+is batch-major, B = 1..256):
 
 | signature              | inputs                                | outputs                            |
 |------------------------|---------------------------------------|------------------------------------|
@@ -25,8 +27,9 @@ Seeds. `z` for seed s is one stateless draw from the seed pair (s, 0), with the 
 noise distribution: "normal" -> `tf.random.stateless_normal([latent], (s, 0))`;
 "uniform" -> `tf.random.stateless_uniform([latent], (s, 0), -r, r)`; "stratified"
 (training spreads a whole batch over [-r, r]) has no per-example meaning, so it is
-drawn like "uniform" in [-r, r]. The same seed gives the same z and sample on every
-call and every machine (no XLA in any endpoint: XLA changes stateless draws).
+drawn like "uniform" in [-r, r]. The same seed gives the same z on every call and every
+machine (no XLA in any endpoint: XLA changes stateless draws), and the same sample up to
+float32 rounding (another position in a batch may round the last bit differently on some CPUs).
 
 Conditional models. A sample needs a class label, so:
 - `serving_default` takes (`z`, `labels`): it is the same function as `conditional`
@@ -137,31 +140,14 @@ def to_pixels(samples) -> tf.Tensor:
 
 
 def signature_contract(latent_dim: int, sample_shape: tuple, num_classes: int = 0) -> dict:
-    """{signature: {"inputs": {key: (dtype, shape)}, "outputs": {...}}}; None = any size."""
-    sample = [None, *[int(d) for d in sample_shape]]
-    z = ("float32", [None, int(latent_dim)])
-    seeds, labels = ("int64", [None]), ("int32", [None])
-    samples = ("float32", sample)
-    conditional = num_classes > 0
-    contract = {}
-    if conditional:
-        contract["serving_default"] = {"inputs": {"z": z, "labels": labels},
-                                       "outputs": {"samples": samples}}
-        contract["generate"] = {"inputs": {"seeds": seeds},
-                                "outputs": {"samples": samples, "z": z, "labels": labels}}
-    else:
-        contract["serving_default"] = {"inputs": {"z": z}, "outputs": {"samples": samples}}
-        contract["generate"] = {"inputs": {"seeds": seeds},
-                                "outputs": {"samples": samples, "z": z}}
-    if len(sample_shape) == 3:  # (H, W, C): an image model
-        contract["generate_png"] = {"inputs": {"seeds": seeds},
-                                    "outputs": {"images_bytes": ("string", [None])}}
-    if conditional:
-        contract["conditional"] = {"inputs": {"z": z, "labels": labels},
-                                   "outputs": {"samples": samples}}
-        contract["generate_conditional"] = {"inputs": {"seeds": seeds, "labels": labels},
-                                            "outputs": {"samples": samples, "z": z}}
-    return contract
+    """{signature: {"inputs": {key: (dtype, shape)}, "outputs": {...}}}; None = any size.
+
+    Delegates to `tfgan_app.export.contract.signature_contract`, the one statement of
+    the contract (every export carries it as `assets.extra/signature_contract.json`).
+    """
+    from tfgan_app.export import contract as contract_lib
+
+    return contract_lib.signature_contract(latent_dim, sample_shape, num_classes)
 
 
 # --------------------------------------------------------------------------- archive
@@ -552,10 +538,12 @@ def export_gan(gan, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
         extra.mkdir(exist_ok=True)
         num_classes = gan.num_classes if gan.conditional else 0
         write_warmup_requests(extra / WARMUP_FILE, contract, name, num_classes)
+        # The contract as data, for clients and tests (serving/client.py --contract).
+        from tfgan_app.export import contract as contract_lib
+        contract_lib.write_contract(extra / contract_lib.CONTRACT_FILE, contract)
         doc = {
             "model_name": name,
-            "signatures": {s: {kind: {k: {"dtype": d, "shape": shp} for k, (d, shp) in v.items()}
-                               for kind, v in c.items()} for s, c in contract.items()},
+            "signatures": contract_lib.to_document(contract)["signatures"],
             "latent_dim": gan.latent_dim,
             "num_classes": num_classes,
             "sample_shape": contract["serving_default"]["outputs"]["samples"][1][1:],

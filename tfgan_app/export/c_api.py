@@ -10,7 +10,7 @@ here runs the same graph functions, with the same session loader, as TF Serving.
 This module drives that C API with `ctypes`:
 
 - `run_signature(export_dir, signature_name, inputs)` runs one signature in a FRESH
-  subprocess (`python -m tfgan_app.tf_c_api`), so the TensorFlow Python runtime of
+  subprocess (`python -m tfgan_app.export.c_api`), so the TensorFlow Python runtime of
   the caller (its registered functions, its eager context) cannot help the export.
 - `CApiSession` is the in-process loader that child uses.
 - `signature_def_map(export_dir)` lists signatures, dtypes and shapes from
@@ -32,14 +32,21 @@ The child does not import TensorFlow's Python package: the `*_pb2` modules we ne
 `_tf_protos()` imports them from the wheel's directory under a stub `tensorflow`
 package, so `tensorflow/__init__.py` (the Python runtime) never runs.
 
+What a TensorFlow upgrade can break, checked when the library is loaded (each a
+one-line `TFCApiError` naming it, before anything changes the process): the C API
+symbols and the two mangled C++ names above must be exported (`_XLA_DISABLE`,
+`_XLA_FAIL_ON`), and `TF_TString` must be `_TSTRING_SIZE` (24) bytes, measured
+through `TF_StringInit` and confirmed by round-tripping strings through
+`TF_StringCopy` / `TF_StringGetDataPointer` / `TF_StringGetSize`.
+
 Supported dtypes: float32, float64, int32, int64, uint8, bool and string
 (`TF_STRING`, laid out as `TF_TString` since TF 2.4; string tensors come back as
 numpy object arrays of `bytes`, like `tf.make_ndarray`).
 
 CLI:
-    python -m tfgan_app.tf_c_api EXPORT_DIR SIGNATURE --input z=z.npy \
+    python -m tfgan_app.export.c_api EXPORT_DIR SIGNATURE --input z=z.npy \
         [--input labels=labels.npy] [--save out.npz]
-    python -m tfgan_app.tf_c_api EXPORT_DIR --list
+    python -m tfgan_app.export.c_api EXPORT_DIR --list
 """
 
 from __future__ import annotations
@@ -58,6 +65,8 @@ from pathlib import Path
 import numpy as np
 
 SERVE_TAG = "serve"
+# This module's name: `python -m CLI_MODULE` is its command line, and run_signature's child.
+CLI_MODULE = "tfgan_app.export.c_api"
 
 # absl / TF status codes (tensorflow/c/tf_status.h, same numbers as gRPC).
 OK = 0
@@ -88,7 +97,18 @@ _TF_TO_NP = {
 _TF_NAMES = {1: "float32", 2: "float64", 3: "int32", 4: "uint8", 7: "string",
              9: "int64", 10: "bool", 19: "float16", 14: "bfloat16"}
 _SUPPORTED = {_TF_NAMES[k] for k in _TF_TO_NP}
-_TSTRING_SIZE = 24  # sizeof(TF_TString): static_assert in tsl/platform/ctstring_internal.h
+
+# ---- Assumptions about libtensorflow_cc.so.2 that a TensorFlow upgrade can break.
+# Each is checked when the library is loaded (`_load_library`), before anything else
+# is called, and fails with one line naming it (TFCApiError).
+# C++ functions, by mangled name (compiler/jit/flags.h); not part of the stable C API.
+_XLA_DISABLE = "_ZN10tensorflow21DisableXlaCompilationEv"   # void DisableXlaCompilation()
+_XLA_FAIL_ON = "_ZN10tensorflow20FailOnXlaCompilationEv"    # bool FailOnXlaCompilation()
+# sizeof(TF_TString) (static_assert in tsl/platform/ctstring_internal.h): string
+# tensors are arrays of it. Measured through TF_StringInit and checked by a round
+# trip through TF_StringCopy / TF_StringGetDataPointer / TF_StringGetSize.
+_TSTRING_SIZE = 24
+_PROBE_BYTES = 256  # room TF_StringInit may write into while sizeof(TF_TString) is measured
 
 
 class TFCApiError(RuntimeError):
@@ -239,7 +259,66 @@ class _TFOutput(ctypes.Structure):
     _fields_ = [("oper", ctypes.c_void_p), ("index", ctypes.c_int)]
 
 
+def _upgrade_hint() -> str:
+    try:
+        from importlib.metadata import version
+        tf_version = version("tensorflow")
+    except Exception:  # noqa: BLE001 - only for the message
+        tf_version = "this version"
+    return (f"a TensorFlow upgrade (installed: {tf_version}) likely changed it; update "
+            f"{CLI_MODULE.replace('.', '/')}.py")
+
+
+def _symbol(lib, lib_path, name: str, what: str):
+    """`lib.name`, or TFCApiError NOT_FOUND naming the symbol and the library."""
+    try:
+        return getattr(lib, name)
+    except AttributeError:
+        raise TFCApiError(NOT_FOUND, f"symbol {name} ({what}) not found in {lib_path}; "
+                          + _upgrade_hint()) from None
+
+
+_vp, _sz, _i64 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int64
+# (name, restype, argtypes) of every TF C API function this module calls.
+_C_API = [
+    ("TF_Version", ctypes.c_char_p, []),
+    ("TF_NewStatus", _vp, []),
+    ("TF_DeleteStatus", None, [_vp]),
+    ("TF_GetCode", ctypes.c_int, [_vp]),
+    ("TF_Message", ctypes.c_char_p, [_vp]),
+    ("TF_NewSessionOptions", _vp, []),
+    ("TF_DeleteSessionOptions", None, [_vp]),
+    ("TF_SetConfig", None, [_vp, ctypes.c_char_p, _sz, _vp]),
+    ("TF_NewGraph", _vp, []),
+    ("TF_DeleteGraph", None, [_vp]),
+    ("TF_NewBuffer", ctypes.POINTER(_TFBuffer), []),
+    ("TF_DeleteBuffer", None, [ctypes.POINTER(_TFBuffer)]),
+    ("TF_LoadSessionFromSavedModel", _vp, [_vp, _vp, ctypes.c_char_p,
+                                           ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
+                                           _vp, ctypes.POINTER(_TFBuffer), _vp]),
+    ("TF_GraphOperationByName", _vp, [_vp, ctypes.c_char_p]),
+    ("TF_OperationNumOutputs", ctypes.c_int, [_vp]),
+    ("TF_SessionRun", None, [_vp, _vp, ctypes.POINTER(_TFOutput), ctypes.POINTER(_vp),
+                             ctypes.c_int, ctypes.POINTER(_TFOutput), ctypes.POINTER(_vp),
+                             ctypes.c_int, ctypes.POINTER(_vp), ctypes.c_int, _vp, _vp]),
+    ("TF_CloseSession", None, [_vp, _vp]),
+    ("TF_DeleteSession", None, [_vp, _vp]),
+    ("TF_AllocateTensor", _vp, [ctypes.c_int, ctypes.POINTER(_i64), ctypes.c_int, _sz]),
+    ("TF_DeleteTensor", None, [_vp]),
+    ("TF_TensorData", _vp, [_vp]),
+    ("TF_TensorByteSize", _sz, [_vp]),
+    ("TF_TensorType", ctypes.c_int, [_vp]),
+    ("TF_NumDims", ctypes.c_int, [_vp]),
+    ("TF_Dim", _i64, [_vp, ctypes.c_int]),
+    ("TF_StringInit", None, [_vp]),
+    ("TF_StringCopy", None, [_vp, ctypes.c_char_p, _sz]),
+    ("TF_StringGetDataPointer", _vp, [_vp]),
+    ("TF_StringGetSize", _sz, [_vp]),
+    ("TF_StringDealloc", None, [_vp]),
+]
+
 _LIB: ctypes.CDLL | None = None
+_FAIL_ON = None  # tensorflow::FailOnXlaCompilation, once loaded
 
 
 def tensorflow_lib_dir() -> Path:
@@ -247,78 +326,96 @@ def tensorflow_lib_dir() -> Path:
     return _tensorflow_dir()
 
 
-def _load_library() -> ctypes.CDLL:
-    """Load the C API once per process, declare signatures, disable XLA."""
-    global _LIB
+def _check_tstring_layout(lib, lib_path) -> int:
+    """sizeof(TF_TString) as the library handles it; TFCApiError unless == _TSTRING_SIZE.
+
+    TF_StringInit zero-fills one TF_TString: on a buffer of 0xA5 bytes the zeroed
+    prefix is its size. Then strings are round-tripped at the assumed size: one of
+    _TSTRING_SIZE - 2 bytes must be stored inline (the small-string capacity of a
+    TF_TString of that size), one of _TSTRING_SIZE - 1 bytes on the heap, and each
+    must come back from TF_StringGetDataPointer / TF_StringGetSize unchanged.
+    """
+    buf = (ctypes.c_uint8 * _PROBE_BYTES)(*([0xA5] * _PROBE_BYTES))
+    p = ctypes.addressof(buf)
+    lib.TF_StringInit(p)
+    measured = next((i for i in range(_PROBE_BYTES) if buf[i] != 0), _PROBE_BYTES)
+    lib.TF_StringDealloc(p)
+    if measured != _TSTRING_SIZE:
+        raise TFCApiError(INTERNAL, f"TF_TString is {measured} bytes in {lib_path} (bytes "
+                          f"TF_StringInit zeroes) but {CLI_MODULE} lays out string tensors "
+                          f"with _TSTRING_SIZE = {_TSTRING_SIZE}; " + _upgrade_hint())
+    for data, inline in ((b"s" * (_TSTRING_SIZE - 2), True),
+                         (b"h" * (_TSTRING_SIZE - 1), False),
+                         (b"tfgan\x00" * 16, False)):
+        lib.TF_StringInit(p)
+        lib.TF_StringCopy(p, data, len(data))
+        try:
+            ptr, size = lib.TF_StringGetDataPointer(p), lib.TF_StringGetSize(p)
+            got = ctypes.string_at(ptr, size) if ptr else b""
+            stored_inline = bool(ptr) and p <= ptr < p + _TSTRING_SIZE
+        finally:
+            lib.TF_StringDealloc(p)
+        if got != data or stored_inline != inline:
+            raise TFCApiError(INTERNAL, f"a {len(data)}-byte string did not round-trip "
+                              f"through TF_StringCopy / TF_StringGetDataPointer / "
+                              f"TF_StringGetSize in {lib_path} as a {_TSTRING_SIZE}-byte "
+                              f"TF_TString (came back {size} bytes, "
+                              f"{'inline' if stored_inline else 'on the heap'}); "
+                              + _upgrade_hint())
+    return measured
+
+
+def _load_library(lib_dir: str | os.PathLike | None = None) -> ctypes.CDLL:
+    """Load the C API once per process, check it, declare signatures, disable XLA.
+
+    Every symbol is resolved and the TF_TString layout checked before anything is
+    called that changes the process (DisableXlaCompilation), so a library that does
+    not fit fails with a one-line TFCApiError and no side effect.
+
+    Args:
+        lib_dir: the directory holding the two libraries (default: the tensorflow
+            wheel's); used only by the first successful load of the process.
+    """
+    global _LIB, _FAIL_ON
     if _LIB is not None:
         return _LIB
-    lib_dir = tensorflow_lib_dir()
+    lib_dir = Path(lib_dir) if lib_dir is not None else tensorflow_lib_dir()
     framework = lib_dir / "libtensorflow_framework.so.2"
     cc = lib_dir / "libtensorflow_cc.so.2"
     for p in (framework, cc):
         if not p.is_file():
             raise TFCApiError(NOT_FOUND, f"{p} not found: this tensorflow wheel does not "
                               "ship the TF C API")
-    ctypes.CDLL(str(framework), mode=ctypes.RTLD_GLOBAL)
-    lib = ctypes.CDLL(str(cc), mode=ctypes.RTLD_GLOBAL)
+    try:
+        ctypes.CDLL(str(framework), mode=ctypes.RTLD_GLOBAL)
+        lib = ctypes.CDLL(str(cc), mode=ctypes.RTLD_GLOBAL)
+    except OSError as e:
+        raise TFCApiError(NOT_FOUND, f"cannot load the TF C API from {lib_dir}: "
+                          f"{str(e).strip()}") from None
 
-    vp, sz, i64 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int64
-
-    def decl(name, restype, *argtypes):
-        fn = getattr(lib, name)
-        fn.restype = restype
-        fn.argtypes = list(argtypes)
-
-    decl("TF_Version", ctypes.c_char_p)
-    decl("TF_NewStatus", vp)
-    decl("TF_DeleteStatus", None, vp)
-    decl("TF_GetCode", ctypes.c_int, vp)
-    decl("TF_Message", ctypes.c_char_p, vp)
-    decl("TF_NewSessionOptions", vp)
-    decl("TF_DeleteSessionOptions", None, vp)
-    decl("TF_SetConfig", None, vp, ctypes.c_char_p, sz, vp)
-    decl("TF_NewGraph", vp)
-    decl("TF_DeleteGraph", None, vp)
-    decl("TF_NewBuffer", ctypes.POINTER(_TFBuffer))
-    decl("TF_DeleteBuffer", None, ctypes.POINTER(_TFBuffer))
-    decl("TF_LoadSessionFromSavedModel", vp, vp, vp, ctypes.c_char_p,
-         ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, vp, ctypes.POINTER(_TFBuffer), vp)
-    decl("TF_GraphOperationByName", vp, vp, ctypes.c_char_p)
-    decl("TF_OperationNumOutputs", ctypes.c_int, vp)
-    decl("TF_SessionRun", None, vp, vp, ctypes.POINTER(_TFOutput), ctypes.POINTER(vp),
-         ctypes.c_int, ctypes.POINTER(_TFOutput), ctypes.POINTER(vp), ctypes.c_int,
-         ctypes.POINTER(vp), ctypes.c_int, vp, vp)
-    decl("TF_CloseSession", None, vp, vp)
-    decl("TF_DeleteSession", None, vp, vp)
-    decl("TF_AllocateTensor", vp, ctypes.c_int, ctypes.POINTER(i64), ctypes.c_int, sz)
-    decl("TF_DeleteTensor", None, vp)
-    decl("TF_TensorData", vp, vp)
-    decl("TF_TensorByteSize", sz, vp)
-    decl("TF_TensorType", ctypes.c_int, vp)
-    decl("TF_NumDims", ctypes.c_int, vp)
-    decl("TF_Dim", i64, vp, ctypes.c_int)
-    decl("TF_StringInit", None, vp)
-    decl("TF_StringCopy", None, vp, ctypes.c_char_p, sz)
-    decl("TF_StringGetDataPointer", vp, vp)
-    decl("TF_StringGetSize", sz, vp)
-
-    # tensorflow::DisableXlaCompilation() / FailOnXlaCompilation() (compiler/jit/flags.h).
-    disable = getattr(lib, "_ZN10tensorflow21DisableXlaCompilationEv")
+    for name, restype, argtypes in _C_API:
+        fn = _symbol(lib, cc, name, "TF C API")
+        fn.restype, fn.argtypes = restype, list(argtypes)
+    disable = _symbol(lib, cc, _XLA_DISABLE, "tensorflow::DisableXlaCompilation(), which "
+                      "TF Serving calls to turn XLA off")
+    fail_on = _symbol(lib, cc, _XLA_FAIL_ON, "tensorflow::FailOnXlaCompilation(), which "
+                      "tells whether XLA is off")
     disable.restype, disable.argtypes = None, []
-    disable()
-    fail_on = getattr(lib, "_ZN10tensorflow20FailOnXlaCompilationEv")
     fail_on.restype, fail_on.argtypes = ctypes.c_bool, []
+    _check_tstring_layout(lib, cc)
+
+    disable()
     if not fail_on():
-        raise TFCApiError(INTERNAL, "could not disable XLA compilation in the TF C API")
-    _LIB = lib
+        raise TFCApiError(INTERNAL, f"{_XLA_DISABLE} returned but {_XLA_FAIL_ON} still "
+                          f"says XLA is on in {cc}; " + _upgrade_hint())
+    _LIB, _FAIL_ON = lib, fail_on
     return lib
 
 
 def xla_compilation_disabled() -> bool:
     """True once the C API is loaded in this process (`FailOnXlaCompilation()`)."""
-    lib = _load_library()
-    fn = getattr(lib, "_ZN10tensorflow20FailOnXlaCompilationEv")
-    return bool(fn())
+    _load_library()
+    return bool(_FAIL_ON())
 
 
 class _Status:
@@ -372,7 +469,7 @@ def _tensor_to_np(lib, tensor, what: str) -> np.ndarray:
         return out.reshape(shape)
     if tf_dtype not in _TF_TO_NP:
         raise TFCApiError(UNKNOWN, f"{what}: dtype {_TF_NAMES.get(tf_dtype, tf_dtype)} is "
-                          "not supported by tfgan_app.tf_c_api (supported: "
+                          "not supported by tfgan_app.export.c_api (supported: "
                           + ", ".join(_TF_NAMES[k] for k in sorted(_TF_TO_NP)) + ")")
     dtype = _TF_TO_NP[tf_dtype]
     nbytes = lib.TF_TensorByteSize(tensor)
@@ -434,7 +531,7 @@ def _check_inputs(signature_name: str, sig: dict, inputs: dict) -> dict:
         want = info["dtype"]
         if want not in _SUPPORTED:
             raise TFCApiError(INVALID_ARGUMENT, f"signature '{signature_name}': input "
-                              f"'{key}' has dtype {want}, which tfgan_app.tf_c_api "
+                              f"'{key}' has dtype {want}, which tfgan_app.export.c_api "
                               "does not support")
         if want == "string":
             ok = value.dtype == object or value.dtype.kind in "SU"
@@ -635,7 +732,8 @@ def run_signature(export_dir: str | os.PathLike, signature_name: str, inputs: di
     signatures = signature_def_map(export_dir)
     _check_inputs(signature_name, _find_signature(signatures, signature_name, export_dir),
                   inputs)
-    repo_root = str(Path(__file__).resolve().parents[1])
+    # The directory holding the `tfgan_app` package (one parent per dotted component).
+    repo_root = str(Path(__file__).resolve().parents[CLI_MODULE.count(".")])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (repo_root, env.get("PYTHONPATH")) if p)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -644,7 +742,7 @@ def run_signature(export_dir: str | os.PathLike, signature_name: str, inputs: di
         out_path = os.path.join(tmp, "outputs.npz")
         err_path = os.path.join(tmp, "error.json")
         save_arrays(in_path, inputs)
-        cmd = [sys.executable, "-m", "tfgan_app.tf_c_api", str(export_dir), signature_name,
+        cmd = [sys.executable, "-m", CLI_MODULE, str(export_dir), signature_name,
                "--inputs-npz", in_path, "--save", out_path, "--error-json", err_path,
                "--quiet"]
         try:
@@ -678,7 +776,7 @@ def _parse_input(spec: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tfgan_app.tf_c_api",
+        prog=f"python -m {CLI_MODULE}",
         description="Run a SavedModel signature through the TF C API (tag 'serve', XLA "
                     "disabled), the way TF Serving loads exports.")
     parser.add_argument("export_dir", help="SavedModel directory, e.g. exports/generator/1")
@@ -688,7 +786,7 @@ def main(argv=None) -> int:
                         help="one input array per flag, e.g. --input z=z.npy")
     parser.add_argument("--save", metavar="OUT.npz",
                         help="write outputs here (string outputs without pickle; read "
-                             "with tfgan_app.tf_c_api.load_arrays)")
+                             "with tfgan_app.export.c_api.load_arrays)")
     parser.add_argument("--list", action="store_true",
                         help="print the signatures (from saved_model.pb) and exit")
     parser.add_argument("--inputs-npz", help=argparse.SUPPRESS)
