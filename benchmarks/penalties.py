@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from quality_toys import SAMPLES, config_for, spread  # noqa: E402
+from quality_toys import SAMPLES, spread  # noqa: E402
 
 PENALTIES = ("gp", "lp", "fd", "dragan")
 PROTOCOL = {"ring8": (5, 10_000), "grid25": (3, 15_000)}  # seeds, generator steps
@@ -63,14 +64,18 @@ def parse(argv=None):
 
 
 def penalty_config(problem: str, penalty: str, seed: int, steps: int):
-    import dataclasses
+    """The WGAN preset of `problem` for `steps` generator steps, with --penalty `penalty`."""
+    from tfgan_app import config as cfg
 
-    config = config_for(problem, "preset", seed, steps)
-    assert config.loss == "wasserstein" and config.penalty == "gp", "the WGAN preset"
+    name = PRESET_OF[problem]
+    base = cfg.PRESETS[name]
+    per_epoch = min(int(base.get("steps_per_epoch", cfg.Config.steps_per_epoch)), steps)
+    epochs = math.ceil(steps / per_epoch)
     changes = dict(penalty=penalty)
     if penalty == "dragan":
-        changes["loss"] = "non-saturating"
-    return dataclasses.replace(config, **changes).validate()
+        changes["loss"] = "non-saturating"  # as the DRAGAN paper trains it
+    return cfg.preset(name, seed=seed, epochs=epochs, steps_per_epoch=math.ceil(steps / epochs),
+                      eval_samples=SAMPLES[problem], plot_every=10**6, **changes)
 
 
 def critic_step_ms(problem: str, penalties, calls: int) -> dict:
