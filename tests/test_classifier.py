@@ -94,6 +94,17 @@ def test_missing_classifier_says_how_to_train_one(tmp_path):
         clf.load_classifier(tmp_path / "nope.keras")
 
 
+def test_a_model_with_code_in_it_is_refused_without_advising_unsafe_loading(tmp_path):
+    import keras
+
+    x = keras.Input((2,))
+    model = keras.Model(x, keras.layers.Lambda(lambda v: v * 2)(x))
+    model.save(tmp_path / "lambda.keras")
+    with pytest.raises(clf.ClassifierError, match="not a classifier saved by") as err:
+        clf.load_classifier(tmp_path / "lambda.keras")
+    assert "safe_mode" not in str(err.value) and "unsafe" not in str(err.value)
+
+
 def test_classifier_cli_names_the_bad_flag(tmp_path, capsys):
     assert clf.main(["--dataset", f"mnist-idx:{tmp_path / 'none'}", "--out", str(tmp_path / "c.keras")]) == 2
     err = capsys.readouterr().err.strip()

@@ -237,6 +237,18 @@ def test_cli_prints_outputs_and_saves_npz(export, tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
+def test_cli_refuses_a_pickled_input_in_one_line_without_advising_to_unpickle(export, tmp_path):
+    export_dir, _ = export
+    np.save(tmp_path / "z.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    proc = subprocess.run([sys.executable, "-m", "tfgan_app.export.c_api", str(export_dir), "serving_default",
+                           "--input", f"z={tmp_path / 'z.npy'}"], cwd=REPO, capture_output=True, text=True,
+                          timeout=60, env=ENV)
+    assert proc.returncode != 0
+    err = proc.stderr.strip()
+    assert err.startswith(f"--input z={tmp_path / 'z.npy'}: ") and len(err.splitlines()) == 1, err
+    assert "allow_pickle" not in err and "unsafe" not in err
+
+
 def test_cli_list_prints_one_line_per_signature_without_loading_tf(export):
     export_dir, _ = export
     proc = subprocess.run([sys.executable, "-m", "tfgan_app.export.c_api", str(export_dir),

@@ -47,3 +47,16 @@ def import_tensorflow(show_logs: bool = False):
         os.close(saved)
         os.close(devnull)
     return tf
+
+
+_UNSAFE_ADVICE = ("pickle", "safe_mode", "unsafe", "trust")
+
+
+def error_reason(e: BaseException) -> str:
+    """The first line of a library's error, for a one-line message -- unless it advises an unsafe
+    option (numpy's "load it unsafely using allow_pickle", Keras's "pass safe_mode=False"):
+    we never relay that advice, only what it means."""
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if any(word in str(e).lower() for word in _UNSAFE_ADVICE):
+        return "it holds Python objects or code, which are never loaded (only plain arrays and layers are)"
+    return text

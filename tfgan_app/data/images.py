@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.cli import error_reason
+
 SPEC_FORMS = "tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR, npz:FILE"
 SCHEMES = ("tfds", "mnist-idx", "folder", "npz")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")  # what tf.io.decode_image reads
@@ -461,7 +463,7 @@ def _npz_examples(spec, arg):
             raise DataError(f"--dataset {spec}: {path} is not an .npz archive of arrays (it is another kind "
                             f"of file, or holds Python objects); expected one written by "
                             f"np.savez(path, x=images, y=labels)") from None
-        raise DataError(f"--dataset {spec}: cannot read {path} as an .npz archive: {e}") from None
+        raise DataError(f"--dataset {spec}: cannot read {path} as an .npz archive: {error_reason(e)}") from None
 
     where = f"--dataset {spec}: {path}"
     if x.ndim == 3:

@@ -64,6 +64,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan_app.cli import error_reason
+
 SERVE_TAG = "serve"
 # This module's name: `python -m CLI_MODULE` is its command line, and run_signature's child.
 CLI_MODULE = "tfgan_app.export.c_api"
@@ -767,7 +769,10 @@ def _parse_input(spec: str):
     key, sep, path = spec.partition("=")
     if not sep or not key or not path:
         raise SystemExit(f"--input: expected NAME=FILE.npy, got '{spec}'")
-    array = np.load(path, allow_pickle=False)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise SystemExit(f"--input {spec}: {path} is not a .npy array file: {error_reason(e)}") from None
     if array.dtype.kind in "SU":
         array = np.vectorize(lambda s: s.encode() if isinstance(s, str) else s,
                              otypes=[object])(array)

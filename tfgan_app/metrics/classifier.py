@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgan_app.cli import error_reason
+
 FEATURE_LAYER = "features"   # penultimate layer: the metrics' feature space
 HELD_OUT = 2000              # examples of the (test) split never trained on
 DEFAULT_EPOCHS = 10          # measured: 98.4% held-out accuracy on MNIST (8,000 training images, 17 s)
@@ -275,7 +277,7 @@ def load_classifier(path, flag: str = "--classifier") -> Featurizer:
         features = model.get_layer(FEATURE_LAYER).output
     except Exception as e:  # keras raises ValueError, OSError, zipfile errors ...
         raise ClassifierError(f"{flag} {path}: not a classifier saved by tfgan_app.metrics.classifier: "
-                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+                              f"{error_reason(e)}") from None
     probs = keras.layers.Softmax(dtype="float32")(model.output)
     featurizer = keras.Model(model.inputs, [features, probs])
     info_path = path.with_suffix(".json")

@@ -143,8 +143,9 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     if multiworker:  # a failed join leaves the config and model spec: a retry accepts them
         strategy = distribute.make_strategy(config)  # joins the cluster
         _check_packs(config, strategy.num_replicas_in_sync)
-        if not chief:
+        if not chief:  # the chief's resolved config; its data source may differ from this command's
             config = run_dir.load_config(workdir)
+            data = open_data(config)
         gan = _build(config, data, strategy)
     with strategy.scope():  # the checkpoint's variables
         if chief:
