@@ -324,7 +324,7 @@ def test_generate_is_deterministic_and_follows_the_seed_rule(models):
         for key in a:
             np.testing.assert_array_equal(a[key], again[key])  # the same call: bit for bit
             if key == "samples":  # another position in the batch: oneDNN's batch blocking may
-                # round the last bit differently on some CPUs (seen: AMX Xeon, 1 ulp in 3,920 values)
+                # round the last bit differently on some CPUs (seen: AMD EPYC, AVX2, 1 ulp in 3,920 values)
                 np.testing.assert_allclose(a[key], b[key][::-1], rtol=2e-7, atol=1e-9)
             else:
                 np.testing.assert_array_equal(a[key], b[key][::-1])  # z, labels: bit for bit, any position
