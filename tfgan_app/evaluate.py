@@ -21,10 +21,7 @@ figures (config `eval_every` > 0) and keeps the best generator in WORKDIR/best/.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import math
-import os
 import sys
 import time
 from pathlib import Path

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import keras
-import tensorflow as tf
 
 from tfgan_app.nets import layers
 from tfgan_app.config import Config, ConfigError
