@@ -11,6 +11,7 @@ Critic-step time is the median of timed `discriminator_step` calls of the same p
 
     python benchmarks/penalties.py                                  # ring8 5 seeds x 10k, grid25 3 x 15k
     python benchmarks/penalties.py --problems ring8 --seeds 1 --steps 500 --penalties gp,fd
+    python benchmarks/penalties.py --timing-only                    # critic-step times only (seconds)
 
 Last line: `headline: ...` with each penalty's mean figures and its critic-step time ratio to gp.
 """
@@ -49,6 +50,7 @@ def parse(argv=None):
     p.add_argument("--seeds", type=int, help="seeds 0..N-1 (default: ring8 5, grid25 3)")
     p.add_argument("--steps", type=int, help="generator steps (default: ring8 10,000, grid25 15,000)")
     p.add_argument("--timing-calls", type=int, default=200, help="timed critic steps per penalty (default 200)")
+    p.add_argument("--timing-only", action="store_true", help="time the critic steps, train nothing")
     p.add_argument("--workdir", help="keep the runs here (default: a temporary directory)")
     p.add_argument("--json", help="write every figure here")
     args = p.parse_args(argv)
@@ -114,13 +116,18 @@ def main(argv=None) -> int:
     from tfgan_app.training import train as training
 
     root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="penalties-"))
-    results = {}
+    results, parts = {}, []
     for problem in args.problems:
         seeds, steps = PROTOCOL[problem]
         seeds, steps = args.seeds or seeds, args.steps or steps
         timing = critic_step_ms(problem, args.penalties, args.timing_calls)
         print(f"{problem} critic step (ms, median of {args.timing_calls}): "
               + ", ".join(f"{k} {v:.3f}" for k, v in timing.items()), flush=True)
+        if args.timing_only:
+            gp = timing.get("gp")
+            parts.append(", ".join(f"{problem}/{k} {v:.3f} ms" + (f" ({v / gp:.2f}x gp)" if gp else "")
+                                   for k, v in timing.items()))
+            continue
         for penalty in args.penalties:
             rows = []
             for seed in range(seeds):
@@ -142,7 +149,6 @@ def main(argv=None) -> int:
                   f"high_quality {spread([r['high_quality'] for r in rows])}, reverse_kl {spread(kl)}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-    parts = []
     for problem, by_penalty in results.items():
         gp_ms = by_penalty.get("gp", {}).get("critic_ms")
         for penalty, r in by_penalty.items():

@@ -123,16 +123,16 @@ class TinyGAN:
 
 def make_tiny_generator_archive(num_classes: int = NUM_CLASSES, latent_dim: int = LATENT_DIM,
                                 image_shape=IMAGE_SHAPE, seed: int = 0):
-    """A not-yet-written ExportArchive of a TinyGAN, built by `archive.build_archive`.
+    """A not-yet-written ExportArchive of a TinyGAN, built by the GAN's signatures (`export.gan`).
 
     Returns:
         (archive, contract, gan): add endpoints if a test needs more, then
         `archive.write_out(dir)`; `contract` is the export's signature contract.
     """
-    from tfgan_app.export import archive as exporting
+    from tfgan_app.export.gan import GANSignatures
 
     gan = TinyGAN(latent_dim, num_classes, image_shape, seed)
-    archive, contract = exporting.build_archive(gan)
+    archive, contract = GANSignatures(gan).build()
     return archive, contract, gan
 
 

@@ -12,7 +12,6 @@ import train
 from conftest import REPO
 from tfgan_app.training import callbacks as cb
 from tfgan_app.training import run_dir
-from tfgan_app.training import train as training
 
 
 class _Model:

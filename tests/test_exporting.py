@@ -31,6 +31,7 @@ from conftest import REPO
 from tfgan_app import config as cfg
 from tfgan_app.training import run_dir
 from tfgan_app.export import archive as exporting
+from tfgan_app.export.gan import GANSignatures, noise_for_seeds
 from tfgan_app.training import train as training
 from tfgan_app.training.run_dir import RunDirError
 from tfgan_app.export.c_api import TFCApiError, load_arrays, run_signature, save_arrays
@@ -335,7 +336,7 @@ def test_generate_is_deterministic_and_follows_the_seed_rule(models):
         else:
             np.testing.assert_array_equal(a["labels"], expected_labels(seeds))
     # stratified noise has no per-example meaning: uniform in [-r, r] per seed
-    z = exporting.noise_for_seeds([3, 4], 1, "stratified", 5.0).numpy()
+    z = noise_for_seeds([3, 4], 1, "stratified", 5.0).numpy()
     want = [tf.random.stateless_uniform([1], tf.constant([s, 0], tf.int64), -5.0, 5.0)
             for s in (3, 4)]
     np.testing.assert_array_equal(z, np.stack(want))
@@ -460,12 +461,12 @@ def test_a_failed_contract_check_publishes_nothing(runs, tmp_path, monkeypatch, 
         monkeypatch.setattr(exporting, "validate_export", broken)
         match = "simulated failure"
     else:  # the real check, against a reference that is off by 0.1
-        real_reference = exporting._reference
+        real_reference = GANSignatures.reference
 
         def off(*args, **kwargs):
             return {k: v + 0.1 if k == "samples" else v
                     for k, v in real_reference(*args, **kwargs).items()}
-        monkeypatch.setattr(exporting, "_reference", off)
+        monkeypatch.setattr(GANSignatures, "reference", off)
         match = "differs from the Keras generator"
     base = tmp_path / "exports"
     with pytest.raises(exporting.ExportError, match=match):

@@ -12,7 +12,6 @@ from tfgan_app import config as cfg
 from tfgan_app import games
 from tfgan_app.nets.precision import precision_policy
 from tfgan_app.nets import layers
-from tfgan_app.training import train as training
 from tfgan_app.training.run_dir import TrainingState
 
 

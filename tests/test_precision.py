@@ -14,8 +14,6 @@ import tensorflow as tf
 from tfgan_app import config as cfg
 from tfgan_app import games
 from tfgan_app.games import penalties
-from tfgan_app.games import losses
-from tfgan_app.training import train as training
 
 SHAPE = (28, 28, 1)
 

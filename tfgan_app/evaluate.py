@@ -38,7 +38,7 @@ import tensorflow as tf  # noqa: E402
 from tfgan_app.export import archive  # noqa: E402
 from tfgan_app.metrics import classifier as clf  # noqa: E402
 from tfgan_app.metrics import figures as metrics  # noqa: E402
-from tfgan_app.metrics.figures import PROBLEM_FIGURES, balanced_labels, jsonable  # noqa: E402
+from tfgan_app.metrics.figures import PROBLEM_FIGURES, jsonable  # noqa: E402
 from tfgan_app.metrics.reference import image_metrics, inception_metrics, reference_figures, reference_statistics  # noqa: E402
 from tfgan_app.training import run_dir  # noqa: E402
 from tfgan_app.training.evaluation import restore_best, write_json  # noqa: E402
@@ -80,26 +80,15 @@ class Source:
     draw: Callable[[int, int], np.ndarray]
 
 
-def gan_sampler(gan, batch: int = 1000) -> Callable[[int, int], np.ndarray]:
-    """draw(n, seed) of a GAN: z from its noise generator with stateless seed (seed, -5)."""
-    def draw(n, seed):
-        z = gan.sample_noise(n, tf.constant([seed, -5], tf.int64))  # (n, latent); stratified spans all n
-        labels = balanced_labels(n, gan.num_classes) if gan.conditional else None
-        out = [gan.generate(z[i:i + batch], None if labels is None else tf.constant(labels[i:i + batch])).numpy()
-               for i in range(0, n, batch)]
-        return np.concatenate(out)
-
-    return draw
-
-
 def open_run(path, weights: str = "latest") -> Source:
-    config, gan, epoch = run_dir.restore_run(path)
+    config, game, epoch = run_dir.restore_run(path)
     if weights == "best":
-        epoch = restore_best(path, gan)
+        epoch = restore_best(path, game)
     spec = json.loads((Path(path) / run_dir.MODEL_SPEC_FILE).read_text())
-    return Source("run", Path(path), config.problem, tuple(spec["data_shape"]),
-                  gan.num_classes if gan.conditional else 0, dataclasses.asdict(config), epoch,
-                  gan_sampler(gan))
+    num_classes = int(spec["num_classes"]) if config.conditioning != "none" else 0
+    return Source("run", Path(path), config.problem, tuple(spec["data_shape"]), num_classes,
+                  dataclasses.asdict(config), epoch,
+                  lambda n, seed: game.samples(n, [seed, -5], batch=1000))
 
 
 def export_version_dir(path) -> Path:
@@ -132,28 +121,18 @@ def open_export(path, problem: str | None = None) -> Source:
     info_path = version_dir / archive.EXTRA_DIR / archive.INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     signatures = tf.saved_model.load(str(version_dir)).signatures
-    missing = {"serving_default", "generate"} - set(signatures)
-    if missing:
-        raise EvaluationError(f"{version_dir}: has no {', '.join(sorted(missing))} signature; "
-                              f"is it an export written by export.py?")
-    sample_shape = tuple(int(d) for d in signatures["serving_default"].structured_outputs["samples"].shape[1:])
     config = dict(info.get("config") or {})
+    game = config.get("game", "gan")  # exports written before games had names are GANs'
+    if game not in archive.SIGNATURES:
+        raise EvaluationError(f"{version_dir}: an export of game {game!r}, which this version cannot "
+                              f"evaluate (known: {', '.join(archive.SIGNATURES)})")
+    try:
+        draw = archive.SIGNATURES[game].sampler(signatures, info, DRAW_BATCH)
+    except archive.ExportError as e:
+        raise EvaluationError(f"{version_dir}: {e}") from None
+    sample_shape = tuple(draw(1, 0).shape[1:])
     problem = problem or config.get("problem") or _infer_problem(sample_shape, version_dir)
-    conditional = "generate_conditional" in signatures
-    num_classes = int(info.get("num_classes") or 0) if conditional else 0
-
-    def draw(n, seed):
-        seeds = np.arange(n, dtype=np.int64) + np.int64(seed) * (1 << 32)  # (n,) distinct per seed
-        out = []
-        for i in range(0, n, DRAW_BATCH):
-            s = tf.constant(seeds[i:i + DRAW_BATCH])
-            if conditional and num_classes:
-                labels = tf.constant(balanced_labels(n, num_classes)[i:i + DRAW_BATCH])
-                out.append(signatures["generate_conditional"](seeds=s, labels=labels)["samples"].numpy())
-            else:  # conditional exports without a class count draw labels from the seeds
-                out.append(signatures["generate"](seeds=s)["samples"].numpy())
-        return np.concatenate(out)
-
+    num_classes = int(info.get("num_classes") or 0)
     return Source("export", version_dir, problem, sample_shape, num_classes, config, info.get("epochs"), draw)
 
 

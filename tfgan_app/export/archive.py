@@ -1,45 +1,20 @@
-"""Export a run's generator as a versioned SavedModel that TF Serving can serve.
+"""Export a run's generator (any game's served networks) as a versioned SavedModel that TF Serving can serve.
 
-    run directory  ->  restore_run  ->  ExportArchive (signatures)  ->  BASE/NAME/.tmp-*
-                   ->  contract check (load, call, compare)        ->  rename to BASE/NAME/<version>
+    run directory  ->  restore_run  ->  the game's Signatures  ->  ExportArchive  ->  BASE/NAME/.tmp-*
+                   ->  contract check (load, call, compare)    ->  rename to BASE/NAME/<version>
 
-The export holds the generator of the run's LATEST checkpoint -- its weight average
-when the run trained with --g-ema (`GAN.sampler`). It is written through
-`keras.export.ExportArchive` -- never a hand-rolled `tf.saved_model.save`, which TF
-Serving cannot load (tensorflow/serving issue 2250; docs/serving.md).
+This module is the same for every game: it writes, checks and publishes.  What a game serves
+is its `Signatures` (export/signatures.py), in export/NAME.py and named in `SIGNATURES`.
 
-Signatures (stated once in tfgan_app/export/contract.py and written into every export as
-assets.extra/signature_contract.json, which serving/client.py and the tests read; every input
-is batch-major, B = 1..256):
+The export holds the networks of the run's LATEST checkpoint that the game exports
+(`exported_networks()`: a GAN's generator, or its weight average when the run trained with
+--g-ema).  It is written through `keras.export.ExportArchive` -- never a hand-rolled
+`tf.saved_model.save`, which TF Serving cannot load (tensorflow/serving issue 2250;
+docs/serving.md).
 
-| signature              | inputs                                | outputs                            |
-|------------------------|---------------------------------------|------------------------------------|
-| `serving_default`      | `z` float32 [B, latent]               | `samples` float32 [B, *sample]     |
-| `generate`             | `seeds` int64 [B]                     | `samples`, `z` (+ `labels`, cond.) |
-| `generate_png`         | `seeds` int64 [B]   (image models)    | `images_bytes` string [B] (PNG)    |
-| `conditional`          | `z`, `labels` int32 [B] (cond. only)  | `samples`                          |
-| `generate_conditional` | `seeds`, `labels`      (cond. only)   | `samples`, `z`                     |
-
-Samples are vectors [B, dim] for the toy problems and NHWC images in [-1, 1] for
-image models. PNGs hold uint8 pixels round((x + 1) * 127.5), clipped to [0, 255].
-
-Seeds. `z` for seed s is one stateless draw from the seed pair (s, 0), with the GAN's
-noise distribution: "normal" -> `tf.random.stateless_normal([latent], (s, 0))`;
-"uniform" -> `tf.random.stateless_uniform([latent], (s, 0), -r, r)`; "stratified"
-(training spreads a whole batch over [-r, r]) has no per-example meaning, so it is
-drawn like "uniform" in [-r, r]. The same seed gives the same z on every call and every
-machine (no XLA in any endpoint: XLA changes stateless draws), and the same sample up to
-float32 rounding (another position in a batch may round the last bit differently on some CPUs).
-
-Conditional models. A sample needs a class label, so:
-- `serving_default` takes (`z`, `labels`): it is the same function as `conditional`
-  (a request without labels fails with a missing-input error naming `labels` rather
-  than silently inventing a class);
-- the seed-only signatures `generate` and `generate_png` derive the label from the
-  seed too: label = `tf.random.stateless_uniform([], (s, 1), 0, num_classes, int32)`,
-  and `generate` returns it as a third output, `labels` int32 [B];
-- labels outside [0, num_classes) fail an in-graph assertion (INVALID_ARGUMENT,
-  HTTP 400), as does a `labels` batch that differs from the `z` / `seeds` batch.
+The "gan" game's signatures, seed rules and conditional labels: export/gan.py.  Every
+export carries its contract as assets.extra/signature_contract.json (export/contract.py), which
+serving/client.py and the tests read; every input is batch-major, B = 1..256.
 
 Publishing is atomic: the export is written to a hidden temporary directory inside
 BASE/NAME (TF Serving only looks at all-digit directory names), loaded and checked
@@ -66,7 +41,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.export import contract as contract_lib
+from tfgan_app.export.gan import GANSignatures
+from tfgan_app.export.signatures import ExportError, Signatures
 from tfgan_app.training import run_dir
+
+# config.game -> the class of its serving signatures (export/signatures.py).
+SIGNATURES = {
+    "gan": GANSignatures,
+}
 
 DEFAULT_EXPORT_BASE = "exports"
 DEFAULT_NAME = "generator"
@@ -86,10 +69,6 @@ CHECK_RTOL = 1e-5
 _VERSION_DIR = re.compile(r"[0-9]+")  # what TF Serving counts as a version
 
 
-class ExportError(ValueError):
-    """The export cannot be written as asked; the message names the flag or check."""
-
-
 @dataclasses.dataclass
 class ExportResult:
     export_dir: Path     # BASE/NAME/<version>
@@ -98,163 +77,8 @@ class ExportResult:
     epochs: int | None   # epochs the exported generator was trained for (None: unknown)
 
 
-# --------------------------------------------------------------------------- the rules
-def noise_for_seeds(seeds, latent_dim: int, noise: str = "normal",
-                    noise_range: float = 1.0) -> tf.Tensor:
-    """z (B, latent_dim) float32 for int64 seeds (B,): one stateless draw per seed.
-
-    Seed s draws from the stateless seed pair (s, 0): normal noise is N(0, I),
-    "uniform" and "stratified" are U[-noise_range, noise_range] per coordinate.
-    Used by the exported `generate*` signatures; callable eagerly too.
-    """
-    seeds = tf.convert_to_tensor(seeds, tf.int64)
-    r = float(noise_range)
-
-    def one(seed):
-        pair = tf.stack([seed, tf.constant(0, tf.int64)])  # (2,)
-        if noise == "normal":
-            return tf.random.stateless_normal([latent_dim], pair)
-        return tf.random.stateless_uniform([latent_dim], pair, minval=-r, maxval=r)
-
-    if noise not in ("normal", "uniform", "stratified"):
-        raise ExportError(f"noise: {noise!r} has no per-seed rule (normal, uniform, stratified)")
-    return tf.map_fn(one, seeds, fn_output_signature=tf.float32)  # (B, latent)
-
-
-def labels_for_seeds(seeds, num_classes: int) -> tf.Tensor:
-    """Class labels (B,) int32 for int64 seeds (B,): uniform on [0, num_classes) from (s, 1)."""
-    seeds = tf.convert_to_tensor(seeds, tf.int64)
-
-    def one(seed):
-        pair = tf.stack([seed, tf.constant(1, tf.int64)])  # (2,)
-        return tf.random.stateless_uniform([], pair, minval=0, maxval=num_classes,
-                                           dtype=tf.int32)
-
-    return tf.map_fn(one, seeds, fn_output_signature=tf.int32)  # (B,)
-
-
-def to_pixels(samples) -> tf.Tensor:
-    """Images in [-1, 1] -> uint8 round((x + 1) * 127.5), clipped to [0, 255]."""
-    x = tf.round((tf.cast(samples, tf.float32) + 1.0) * 127.5)
-    return tf.cast(tf.clip_by_value(x, 0.0, 255.0), tf.uint8)
-
-
-def signature_contract(latent_dim: int, sample_shape: tuple, num_classes: int = 0) -> dict:
-    """{signature: {"inputs": {key: (dtype, shape)}, "outputs": {...}}}; None = any size.
-
-    Delegates to `tfgan_app.export.contract.signature_contract`, the one statement of
-    the contract (every export carries it as `assets.extra/signature_contract.json`).
-    """
-    from tfgan_app.export import contract as contract_lib
-
-    return contract_lib.signature_contract(latent_dim, sample_shape, num_classes)
-
-
-# --------------------------------------------------------------------------- archive
-def _sample_shape(gan) -> tuple:
-    z = tf.zeros([1, gan.latent_dim], tf.float32)
-    labels = tf.zeros([1], tf.int32) if gan.conditional else None
-    return tuple(int(d) for d in gan.generate(z, labels).shape[1:])
-
-
-def build_archive(gan) -> tuple[keras.export.ExportArchive, dict]:
-    """The ExportArchive around `gan.sampler` (the generator or its weight average), every contract signature.
-
-    Returns:
-        (archive, contract): call `archive.write_out(dir)`; `contract` is
-        `signature_contract(...)` for this GAN.
-    """
-    generator = gan.sampler
-    latent_dim, num_classes = gan.latent_dim, gan.num_classes if gan.conditional else 0
-    noise, noise_range = gan.noise, gan.noise_range
-    contract = signature_contract(latent_dim, _sample_shape(gan), num_classes)
-
-    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
-    seeds_spec = tf.TensorSpec([None], tf.int64, name="seeds")
-    labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
-
-    def samples_of(z, labels=None):
-        inputs = z if labels is None else [z, labels]
-        return tf.cast(generator(inputs, training=False), tf.float32)  # (B, *sample)
-
-    def checked(labels, batch_of):
-        """labels, after in-graph checks of their range and batch size."""
-        valid = f"labels must be class indices in [0, {num_classes})"
-        checks = [
-            tf.debugging.assert_non_negative(labels, message=f"{valid}; got a negative label"),
-            tf.debugging.assert_less(labels, tf.constant(num_classes, tf.int32),
-                                     message=f"{valid}; got a label >= {num_classes}"),
-            tf.debugging.assert_equal(tf.shape(labels)[0], tf.shape(batch_of)[0],
-                                      message="labels must have one entry per row of "
-                                              "z / seeds (same batch size)"),
-        ]
-        with tf.control_dependencies(checks):
-            return tf.identity(labels)
-
-    def endpoint(fn, *specs):
-        return tf.function(fn, input_signature=list(specs), autograph=False)
-
-    def generate(seeds):
-        z = noise_for_seeds(seeds, latent_dim, noise, noise_range)
-        if not num_classes:
-            return {"samples": samples_of(z), "z": z}
-        labels = labels_for_seeds(seeds, num_classes)
-        return {"samples": samples_of(z, labels), "z": z, "labels": labels}
-
-    def generate_png(seeds):
-        z = noise_for_seeds(seeds, latent_dim, noise, noise_range)
-        labels = labels_for_seeds(seeds, num_classes) if num_classes else None
-        pixels = to_pixels(samples_of(z, labels))  # (B, H, W, C) uint8
-        return {"images_bytes": tf.map_fn(tf.io.encode_png, pixels,
-                                          fn_output_signature=tf.string)}  # (B,)
-
-    def conditional(z, labels):
-        return {"samples": samples_of(z, checked(labels, z))}
-
-    def generate_conditional(seeds, labels):
-        labels = checked(labels, seeds)
-        z = noise_for_seeds(seeds, latent_dim, noise, noise_range)
-        return {"samples": samples_of(z, labels), "z": z}
-
-    archive = keras.export.ExportArchive()
-    archive.track(generator)
-    if num_classes:
-        # serving_default = conditional (a separate tf.function object each).
-        archive.add_endpoint("serving_default", endpoint(conditional, z_spec, labels_spec))
-    else:
-        archive.add_endpoint("serving_default",
-                             endpoint(lambda z: {"samples": samples_of(z)}, z_spec))
-    archive.add_endpoint("generate", endpoint(generate, seeds_spec))
-    if "generate_png" in contract:
-        archive.add_endpoint("generate_png", endpoint(generate_png, seeds_spec))
-    if num_classes:
-        archive.add_endpoint("conditional", endpoint(conditional, z_spec, labels_spec))
-        archive.add_endpoint("generate_conditional",
-                             endpoint(generate_conditional, seeds_spec, labels_spec))
-    return archive, contract
-
-
 # --------------------------------------------------------------------------- requests
-def example_inputs(contract: dict, signature: str, batch: int, num_classes: int = 0,
-                   seed: int = 0) -> dict:
-    """Valid inputs of `signature` for a batch: normal z, seeds, labels cycling the classes."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for key, (dtype, shape) in contract[signature]["inputs"].items():
-        if key == "z":
-            out[key] = rng.normal(size=(batch, shape[1])).astype(np.float32)
-        elif key == "seeds":
-            # Small, large and negative seeds alike.
-            out[key] = (np.arange(batch, dtype=np.int64) * 7919 - 3 + seed).astype(np.int64)
-            out[key][-1] = np.int64(2**62 + seed)
-        elif key == "labels":
-            out[key] = (np.arange(batch) % max(num_classes, 1)).astype(np.int32)
-        else:  # pragma: no cover - the contract has no other inputs
-            raise ExportError(f"no example for input {key!r} of {signature!r}")
-    return out
-
-
-def write_warmup_requests(path, contract: dict, model_name: str, num_classes: int = 0,
+def write_warmup_requests(path, contract: dict, model_name: str, signatures: Signatures,
                           batch_sizes=WARMUP_BATCH_SIZES) -> int:
     """TFRecord of PredictionLog: one PredictRequest per signature and batch size.
 
@@ -270,7 +94,7 @@ def write_warmup_requests(path, contract: dict, model_name: str, num_classes: in
                 request = predict_pb2.PredictRequest()
                 request.model_spec.name = model_name
                 request.model_spec.signature_name = signature
-                for key, value in example_inputs(contract, signature, batch, num_classes).items():
+                for key, value in signatures.example_inputs(contract, signature, batch).items():
                     request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
                 log = prediction_log_pb2.PredictionLog(
                     predict_log=prediction_log_pb2.PredictLog(request=request))
@@ -343,28 +167,8 @@ def check_structure(export_dir, contract: dict) -> None:
                               "TF Serving disables XLA")
 
 
-def _reference(gan, contract: dict, signature: str, inputs: dict) -> dict:
-    """What `signature` must return for `inputs`, computed with the Keras generator."""
-    num_classes = gan.num_classes if gan.conditional else 0
-    if "z" in inputs:
-        z = tf.constant(inputs["z"])
-    else:
-        z = noise_for_seeds(inputs["seeds"], gan.latent_dim, gan.noise, gan.noise_range)
-    labels = None
-    if num_classes:
-        labels = (tf.constant(inputs["labels"]) if "labels" in inputs
-                  else labels_for_seeds(inputs["seeds"], num_classes))
-    samples = gan.generate(z, labels).numpy()
-    out = {"samples": samples, "z": z.numpy()}
-    if labels is not None:
-        out["labels"] = labels.numpy()
-    if signature == "generate_png":
-        out = {"images_bytes": to_pixels(samples).numpy()}  # compared after decoding
-    return {k: v for k, v in out.items() if k in contract[signature]["outputs"]}
-
-
 def compare_outputs(signature: str, got: dict, want: dict, atol=CHECK_ATOL, rtol=CHECK_RTOL):
-    """Raise ExportError unless `got` (signature outputs) matches `want` (`_reference`)."""
+    """Raise ExportError unless `got` (signature outputs) matches `want` (`Signatures.reference`)."""
     if set(got) != set(want):
         raise ExportError(f"{signature}: outputs {sorted(got)} != {sorted(want)}")
     for key, expected in want.items():
@@ -389,12 +193,12 @@ def compare_outputs(signature: str, got: dict, want: dict, atol=CHECK_ATOL, rtol
                               f"{worst:.3g} (tolerance atol={atol}, rtol={rtol})")
 
 
-def validate_export(export_dir, gan, contract: dict, model_name: str = DEFAULT_NAME,
+def validate_export(export_dir, signatures: Signatures, contract: dict, model_name: str = DEFAULT_NAME,
                     batch_sizes=CHECK_BATCH_SIZES) -> None:
     """Check an export against the contract before it is published.
 
     Structure (`check_structure`); then `tf.saved_model.load` and every signature at
-    each batch size in `batch_sizes`, compared with the Keras generator; then every
+    each batch size in `batch_sizes`, compared with the game's Keras networks; then every
     warmup request replayed.
 
     Raises:
@@ -402,20 +206,19 @@ def validate_export(export_dir, gan, contract: dict, model_name: str = DEFAULT_N
     """
     export_dir = Path(export_dir)
     check_structure(export_dir, contract)
-    num_classes = gan.num_classes if gan.conditional else 0
     loaded = tf.saved_model.load(str(export_dir))
     try:
         for signature in contract:
             fn = loaded.signatures[signature]
             for batch in batch_sizes:
-                inputs = example_inputs(contract, signature, batch, num_classes, seed=batch)
+                inputs = signatures.example_inputs(contract, signature, batch, seed=batch)
                 try:
                     got = fn(**{k: tf.constant(v) for k, v in inputs.items()})
                 except tf.errors.OpError as e:
                     raise ExportError(f"{signature} failed at batch {batch}: "
                                       f"{e.message.splitlines()[0]}") from None
                 compare_outputs(signature, {k: v.numpy() for k, v in got.items()},
-                                _reference(gan, contract, signature, inputs))
+                                signatures.reference(contract, signature, inputs))
         warmup = export_dir / EXTRA_DIR / WARMUP_FILE
         requests = read_warmup_requests(warmup)
         covered = {r.model_spec.signature_name for r in requests}
@@ -504,12 +307,12 @@ def _check_target(export_base: Path, name: str, version: int | None) -> Path:
     return model_dir
 
 
-def export_gan(gan, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
-               version: int | None = None, info: dict | None = None) -> ExportResult:
-    """Write `gan`'s generator to BASE/NAME/<version>/, checked, atomically.
+def export_game(signatures: Signatures, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
+                version: int | None = None, info: dict | None = None) -> ExportResult:
+    """Write a game's export (its `signatures`) to BASE/NAME/<version>/, checked, atomically.
 
     Args:
-        gan: a `tfgan_app.games.gan.GAN` (its generator, latent_dim, noise, conditioning).
+        signatures: the game's Signatures (e.g. `GANSignatures(gan)`; `SIGNATURES[config.game]`).
         export_base: directory holding one directory per model (TF Serving's base).
         name: model name (TF Serving's model name; warmup requests use it).
         version: integer version; None = next free (max existing + 1, from 1).
@@ -532,38 +335,33 @@ def export_gan(gan, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
         raise ExportError(f"--export-base {export_base}: cannot create {model_dir}: "
                           f"{e.strerror or e}") from None
     try:
-        archive, contract = build_archive(gan)
+        archive, contract = signatures.build()
         archive.write_out(str(tmp), verbose=False)
         extra = tmp / EXTRA_DIR
         extra.mkdir(exist_ok=True)
-        num_classes = gan.num_classes if gan.conditional else 0
-        write_warmup_requests(extra / WARMUP_FILE, contract, name, num_classes)
+        write_warmup_requests(extra / WARMUP_FILE, contract, name, signatures)
         # The contract as data, for clients and tests (serving/client.py --contract).
-        from tfgan_app.export import contract as contract_lib
         contract_lib.write_contract(extra / contract_lib.CONTRACT_FILE, contract)
         doc = {
             "model_name": name,
             "signatures": contract_lib.to_document(contract)["signatures"],
-            "latent_dim": gan.latent_dim,
-            "num_classes": num_classes,
-            "sample_shape": contract["serving_default"]["outputs"]["samples"][1][1:],
-            "noise": {"kind": gan.noise, "range": gan.noise_range,
-                      "per_seed": "normal: stateless_normal((seed, 0)); uniform and "
-                                  "stratified: stateless_uniform((seed, 0), -range, range)"},
-            "labels_per_seed": ("stateless_uniform([], (seed, 1), 0, num_classes, int32)"
-                                if num_classes else None),
-            "weights": (f"latest checkpoint's generator weight average (EMA, decay {gan.ema_decay})"
-                        if gan.generator_ema is not None else "latest checkpoint's generator (no EMA)"),
+            **signatures.info(),
             "tensorflow": tf.__version__, "keras": keras.__version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **(info or {}),
         }
         (extra / INFO_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-        validate_export(tmp, gan, contract, model_name=name)
+        validate_export(tmp, signatures, contract, model_name=name)
         return _publish(tmp, model_dir, version, contract, (info or {}).get("epochs"))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def export_gan(gan, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
+               version: int | None = None, info: dict | None = None) -> ExportResult:
+    """`export_game` with the GAN's signatures (gan: a `games.gan.GAN` or anything sampling like it)."""
+    return export_game(GANSignatures(gan), export_base, name, version, info)
 
 
 def _publish(tmp: Path, model_dir: Path, version: int | None, contract: dict,
@@ -586,13 +384,14 @@ def _publish(tmp: Path, model_dir: Path, version: int | None, contract: dict,
 
 def export_run(workdir, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAME,
                version: int | None = None) -> ExportResult:
-    """Export the generator of the latest checkpoint of the run in `workdir`.
+    """Export the latest checkpoint of the run in `workdir` with its game's signatures.
 
-    The export holds the checkpoint's `gan.sampler`: the weight average if the run used --g-ema.
+    The export holds the checkpoint's `exported_networks()`: a GAN's generator, its weight
+    average if the run used --g-ema.
 
     Args:
         workdir: a run directory written by `training.train` (train.py).
-        export_base, name, version: see `export_gan`.
+        export_base, name, version: see `export_game`.
 
     Returns:
         ExportResult.
@@ -600,7 +399,7 @@ def export_run(workdir, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAM
     Raises:
         run_dir.RunDirError: `workdir` is missing, a file, or holds no
             restorable run (message starts with `--workdir WORKDIR:`).
-        ExportError: see `export_gan`.
+        ExportError: see `export_game`.
     """
     workdir = Path(workdir)
     if not workdir.exists():
@@ -610,7 +409,10 @@ def export_run(workdir, export_base=DEFAULT_EXPORT_BASE, name: str = DEFAULT_NAM
         raise run_dir.RunDirError(f"--workdir {workdir}: is a file; expected a run "
                                         "directory written by train.py")
     _check_target(Path(export_base), name, version)  # fail before restoring anything
-    config, gan, epochs = run_dir.restore_run(workdir)
+    config, game, epochs = run_dir.restore_run(workdir)
+    if config.game not in SIGNATURES:
+        raise ExportError(f"--workdir {workdir}: game {config.game!r} has no serving signatures; "
+                          f"exportable games: {', '.join(SIGNATURES)}")
     info = {"workdir": str(workdir.resolve()), "epochs": epochs,
             "config": dataclasses.asdict(config)}
-    return export_gan(gan, export_base, name, version, info=info)
+    return export_game(SIGNATURES[config.game](game), export_base, name, version, info=info)

@@ -2,7 +2,7 @@
 
 `signature_contract(latent_dim, sample_shape, num_classes)` is the only statement of
 which signatures an export has and of every input's and output's dtype and shape;
-the exporter (`archive.build_archive`, `archive.check_structure`, the warmup
+the exporter (`export.gan.GANSignatures.build`, `archive.check_structure`, the warmup
 requests) works from it, and every export carries it as DATA:
 
     assets.extra/signature_contract.json

@@ -15,11 +15,19 @@ A game is a `keras.Model` subclass of `AdversarialGame` with a `train_step`.  Th
   checkpoint as NAME_ema;
 - the trackers `fit`'s progress bar shows (`metrics`), and the checkpoint's contents
   (`checkpoint_items`).
+
+What the shared code asks of a game -- training's pictures, the periodic evaluation,
+`evaluate.py` and the best/ checkpoint -- goes through three methods each game answers
+(`samples`, `sample_grid`, `exported_networks`), so that code never names a game's inputs
+(noise, labels, an image to translate).  Export asks export/NAME.py for the signatures.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -92,6 +100,23 @@ class AdversarialGame(keras.Model):
             if states:
                 items[f"{name}_random"] = states
         return items
+
+    # -- what training, evaluation and export ask of every game ------------------------
+    def samples(self, n: int, seed, batch: int = 500) -> np.ndarray:
+        """n samples (n, *sample_shape) float32 from the exported networks, in inference mode,
+        fixed by `seed` (two ints: the same seed, the same samples), computed `batch` at a time.
+        The periodic evaluation, evaluate.py and the toy plots score and draw these."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how to draw samples")
+
+    def sample_grid(self, seed) -> tuple[Callable[[], np.ndarray], int]:
+        """The monitor picture of an image game: (draw, rows), where draw() returns the grid's
+        images (N, H, W, C) in [-1, 1] from the current weights, always from the same inputs."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what its picture grid shows")
+
+    def exported_networks(self) -> dict:
+        """name -> the network users get (a weight average where the game keeps one): what
+        export serves and WORKDIR/best/ keeps."""
+        raise NotImplementedError(f"{type(self).__name__} does not say which networks it exports")
 
     # -- noise -----------------------------------------------------------------------
     def next_seed(self, n: int = 1):

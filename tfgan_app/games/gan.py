@@ -4,6 +4,7 @@ generator step, with conditioning (cGAN, AC-GAN), packing (PacGAN), R1, a penalt
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgan_app import nets
@@ -198,6 +199,30 @@ class GAN(AdversarialGame):
         """Samples: sampler(z) (or sampler(z, labels)) in inference mode, as float32."""
         inputs = [z, labels] if self.conditional else z
         return tf.cast(self.sampler(inputs, training=False), tf.float32)
+
+    # -- what training, evaluation and export ask (AdversarialGame) ---------------------
+    def samples(self, n: int, seed, batch: int = 500) -> np.ndarray:
+        """n samples from noise drawn with stateless `seed`; a conditional model gets every
+        class equally often (labels 0, 1, ..., K-1, 0, 1, ...)."""
+        z = self.sample_noise(n, tf.constant(seed, tf.int64))
+        labels = tf.range(n, dtype=tf.int32) % self.num_classes if self.conditional else None
+        return np.concatenate([self.generate(z[i:i + batch], None if labels is None else labels[i:i + batch]).numpy()
+                               for i in range(0, n, batch)])
+
+    def sample_grid(self, seed):
+        """8x8 samples, or one row of 8 per class when conditional (the same noise in each column)."""
+        seed = tf.constant(seed, tf.int64)
+        if self.conditional:
+            rows, cols = self.num_classes, 8
+            z = tf.tile(self.sample_noise(cols, seed), [rows, 1])
+            labels = tf.repeat(tf.range(rows, dtype=tf.int32), cols)  # (rows * cols,)
+        else:
+            rows, z, labels = 8, self.sample_noise(64, seed), None
+        return (lambda: self.generate(z, labels).numpy()), rows
+
+    def exported_networks(self) -> dict:
+        """{"generator": the sampler} (the weight average under --g-ema)."""
+        return {"generator": self.sampler}
 
     def _fake(self, z, labels=None):
         """G(z) (or G(z, labels)) of the generator being trained, in training mode, as float32."""

@@ -296,11 +296,6 @@ def score(figures: dict, metric: str) -> tuple:
     return key
 
 
-def balanced_labels(n: int, num_classes: int) -> np.ndarray:
-    """0, 1, ..., K-1, 0, 1, ... (n,) int32: every class equally often."""
-    return (np.arange(n) % num_classes).astype(np.int32)
-
-
 def jsonable(value):
     """JSON without NaN/Infinity (not JSON): non-finite floats become the strings 'inf', 'nan'."""
     if isinstance(value, dict):

@@ -7,6 +7,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -104,19 +105,22 @@ class Checkpointer(keras.callbacks.Callback):
 
 
 class ToyPlots(keras.callbacks.Callback):
-    """Samples against the data every `every` epochs, and the loss curves."""
+    """Samples against the data every `every` epochs, and the loss curves.
 
-    def __init__(self, problem: str, workdir: Path, real: np.ndarray, z: tf.Tensor,
+    draw() returns the samples to plot (the same inputs every time: `game.samples` with a fixed seed).
+    """
+
+    def __init__(self, problem: str, workdir: Path, real: np.ndarray, draw: Callable[[], np.ndarray],
                  every: int, epochs: int, metrics_csv: Path):
         super().__init__()
-        self.problem, self.workdir, self.real, self.z = problem, Path(workdir), real, z
+        self.problem, self.workdir, self.real, self.draw = problem, Path(workdir), real, draw
         self.every, self.epochs, self.metrics_csv = every, epochs, metrics_csv
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         if done % self.every and done != self.epochs:
             return
-        fake = self.model.generate(self.z).numpy()
+        fake = self.draw()
         plotting.toy_samples(self.problem, fake, self.real, self.workdir / "plots" / f"samples_{done:04d}.png",
                              title=f"{self.problem}, epoch {done}")
         plotting.toy_samples(self.problem, fake, self.real, self.workdir / "samples.png",
@@ -126,25 +130,25 @@ class ToyPlots(keras.callbacks.Callback):
 
 
 class ImageGrids(keras.callbacks.Callback):
-    """A grid of samples from fixed noise every `every` epochs, and a GIF of all grids.
+    """A grid of samples from fixed inputs every `every` epochs, and a GIF of all grids.
 
-    Conditional models get one row per class (the same noise in each column), as the
-    TF DCGAN tutorial shows unconditional ones.  Grids go to WORKDIR/grids/, the
-    latest to WORKDIR/samples.png, the animation to WORKDIR/progress.gif, and the
-    pictures to TensorBoard when a writer is given.
+    draw() returns the grid's images (N, H, W, C) in [-1, 1] in `rows` rows (the game's
+    `sample_grid`: a GAN shows 8x8 samples, a conditional one a row per class).  Grids go to
+    WORKDIR/grids/, the latest to WORKDIR/samples.png, the animation to
+    WORKDIR/progress.gif, and the pictures to TensorBoard when a writer is given.
     """
 
-    def __init__(self, workdir: Path, z: tf.Tensor, labels, rows: int, every: int, epochs: int,
+    def __init__(self, workdir: Path, draw: Callable[[], np.ndarray], rows: int, every: int, epochs: int,
                  writer=None):
         super().__init__()
-        self.workdir, self.z, self.labels, self.rows = Path(workdir), z, labels, rows
+        self.workdir, self.draw, self.rows = Path(workdir), draw, rows
         self.every, self.epochs, self.writer = every, epochs, writer
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         if done % self.every and done != self.epochs:
             return
-        images = self.model.generate(self.z, self.labels).numpy()  # (N, H, W, C) in [-1, 1]
+        images = self.draw()  # (N, H, W, C) in [-1, 1]
         grid = plotting.image_grid(images, self.rows)
         path = self.workdir / "grids" / f"epoch_{done:04d}.png"
         plotting.save_png(grid, path)
@@ -157,9 +161,10 @@ class ImageGrids(keras.callbacks.Callback):
 
 
 class LearningRates(keras.callbacks.Callback):
-    """Adds both learning rates to the epoch logs (so TensorBoard and the CSV show them)."""
+    """Adds every optimizer's learning rate to the epoch logs (so TensorBoard and the CSV show
+    them): optimizer NAME_optimizer as lr_NAME (a GAN's g_optimizer -> lr_g, d_optimizer -> lr_d)."""
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["lr_g"] = _lr(self.model.g_optimizer)
-            logs["lr_d"] = _lr(self.model.d_optimizer)
+            for name, optimizer in self.model.optimizers.items():
+                logs[f"lr_{name.removesuffix('_optimizer')}"] = _lr(optimizer)

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from tfgan_app.metrics import classifier as clf
 from tfgan_app.metrics import figures as metrics
-from tfgan_app.metrics.figures import balanced_labels, jsonable, resolve_metric, score
+from tfgan_app.metrics.figures import jsonable, resolve_metric, score
 from tfgan_app.metrics.reference import image_metrics, reference_statistics
 
 BEST_DIR = "best"
@@ -36,14 +36,14 @@ def write_json(path: Path, doc: dict) -> None:
     os.replace(tmp, path)
 
 
-def restore_best(workdir, gan) -> int:
-    """Loads WORKDIR/best/ (the best generator so far) into gan.sampler; returns its epoch."""
+def restore_best(workdir, game) -> int:
+    """Loads WORKDIR/best/ (the best generator so far) into the game's exported networks; returns its epoch."""
     best = Path(workdir) / BEST_DIR
     latest = tf.train.latest_checkpoint(str(best))
     if latest is None:
         raise BestError(f"--weights best: {best} holds no checkpoint; train with --eval-every N "
                               f"to keep the best generator")
-    tf.train.Checkpoint(generator=gan.sampler).restore(latest).assert_existing_objects_matched()
+    tf.train.Checkpoint(**game.exported_networks()).restore(latest).assert_existing_objects_matched()
     return int(latest.rsplit("-", 1)[-1])
 
 
@@ -100,12 +100,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         self._manager = None
 
     def _sample(self) -> np.ndarray:
-        gan = self.model
-        z = gan.sample_noise(self.n, tf.constant([self.config.seed, -4], tf.int64))  # fixed noise
-        labels = balanced_labels(self.n, gan.num_classes) if gan.conditional else None
-        out = [gan.generate(z[i:i + 500], None if labels is None else tf.constant(labels[i:i + 500])).numpy()
-               for i in range(0, self.n, 500)]
-        return np.concatenate(out)
+        return self.model.samples(self.n, [self.config.seed, -4])  # fixed inputs
 
     def figures(self) -> dict | None:
         """This epoch's figures (None when the samples are not finite: the run diverged)."""
@@ -120,7 +115,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
 
     def _save_best(self, epoch: int, figures: dict) -> None:
         if self._manager is None:
-            checkpoint = tf.train.Checkpoint(generator=self.model.sampler)  # the average under --g-ema
+            checkpoint = tf.train.Checkpoint(**self.model.exported_networks())  # GAN: the average under --g-ema
             self._manager = tf.train.CheckpointManager(checkpoint, str(self.best_dir), max_to_keep=1,
                                                        checkpoint_name="generator")
         saved = self._manager.save(checkpoint_number=epoch)  # data first, then the index file, atomically

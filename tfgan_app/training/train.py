@@ -72,17 +72,11 @@ def data_stream(config: Config, start_batch: int = 0):
     return data.batches(start_batch), data.shape, data.num_classes
 
 
-def image_grids(config: Config, gan, workdir: Path) -> cb.ImageGrids:
-    """The fixed-noise grid monitor: 8x8 samples, or one row of 8 per class if conditional."""
-    seed = tf.constant([config.seed, -3], tf.int64)
-    if gan.conditional:
-        rows, cols = gan.num_classes, 8
-        z = tf.tile(gan.sample_noise(cols, seed), [rows, 1])  # same noise in each column
-        labels = tf.repeat(tf.range(rows, dtype=tf.int32), cols)  # (rows * cols,)
-    else:
-        rows, z, labels = 8, gan.sample_noise(64, seed), None
+def image_grids(config: Config, game, workdir: Path) -> cb.ImageGrids:
+    """The fixed-input grid monitor: whatever the game's `sample_grid` shows."""
+    draw, rows = game.sample_grid([config.seed, -3])
     writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "samples"))
-    return cb.ImageGrids(workdir, z, labels, rows, config.plot_every, config.epochs, writer)
+    return cb.ImageGrids(workdir, draw, rows, config.plot_every, config.epochs, writer)
 
 
 def _check_packs(config: Config, replicas: int) -> None:
@@ -176,9 +170,9 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
         callbacks.append(image_grids(config, gan, workdir))
     else:
         real = toy.sample(config.problem, config.eval_samples, [config.seed, -1]).numpy()
-        z = gan.sample_noise(config.eval_samples, tf.constant([config.seed, -2], tf.int64))
-        callbacks.append(cb.ToyPlots(config.problem, workdir, real, z, config.plot_every,
-                                     config.epochs, metrics_csv))
+        n = config.eval_samples
+        callbacks.append(cb.ToyPlots(config.problem, workdir, real, lambda: gan.samples(n, [config.seed, -2], n),
+                                     config.plot_every, config.epochs, metrics_csv))
     callbacks += list(extra_callbacks)
 
     history = {}
@@ -197,7 +191,7 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
                           f"in {workdir / run_dir.CHECKPOINT_DIR} (try a lower --g-lr/--d-lr)")
     quality = {}
     if not config.is_image:
-        z = gan.sample_noise(config.eval_samples, tf.constant([config.seed, -2], tf.int64))
-        quality = figures.toy_quality(config.problem, gan.generate(z).numpy())
+        samples = gan.samples(config.eval_samples, [config.seed, -2], config.eval_samples)
+        quality = figures.toy_quality(config.problem, samples)
         (workdir / "quality.json").write_text(json.dumps(quality, indent=2) + "\n")
     return TrainResult(gan, config, workdir, initial_epoch, history, quality, time.time() - start)
