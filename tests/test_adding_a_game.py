@@ -23,7 +23,7 @@ from tfgan_app.export.signatures import Signatures, endpoint
 from tfgan_app.games import losses
 from tfgan_app.games.base import AdversarialGame
 from tfgan_app.metrics import figures
-from tfgan_app.training import run_dir
+from tfgan_app.training import evaluation, run_dir
 from tfgan_app.training import train as training
 
 NOISE = 3
@@ -160,9 +160,13 @@ def test_a_new_game_trains_resumes_evaluates_and_exports(registered, tmp_path):
     exported = evaluate.evaluate(result.export_dir, samples=300, seed=0, write=False)
     assert exported["kind"] == "export" and 0 <= exported["metrics"]["modes"] <= 8
 
-    # and restore_run builds it back from the run directory alone
+    # and restore_run builds it back from the run directory alone; --weights best restores best/
     config, game, epoch = run_dir.restore_run(tmp_path / "whole")
     assert (config.game, epoch, type(game)) == ("mover", 3, Mover)
+    best = json.loads((tmp_path / "whole" / "best" / "best.json").read_text())
+    assert evaluation.restore_best(tmp_path / "whole", game) == best["epoch"]
+    best_modes = figures.toy_quality("ring8", game.samples(300, [0, -4]))["modes"]
+    assert best_modes == best["figures"]["modes"]  # the weights the periodic evaluation scored
 
 
 def test_an_unregistered_game_is_refused_by_name(tmp_path):

@@ -64,7 +64,6 @@ class Source:
       path: the run directory or export version directory.
       problem: toy problem name or "image".
       sample_shape: shape of one sample.
-      num_classes: classes of a conditional generator (0 if unconditional).
       config: the run's config fields (an export's, when it recorded them), as a dict.
       epoch: epochs the weights were trained for (None: unknown).
       draw: draw(n, seed) -> samples (n, *sample_shape) float32.
@@ -74,7 +73,6 @@ class Source:
     path: Path
     problem: str
     sample_shape: tuple
-    num_classes: int
     config: dict
     epoch: int | None
     draw: Callable[[int, int], np.ndarray]
@@ -85,8 +83,7 @@ def open_run(path, weights: str = "latest") -> Source:
     if weights == "best":
         epoch = restore_best(path, game)
     spec = json.loads((Path(path) / run_dir.MODEL_SPEC_FILE).read_text())
-    num_classes = int(spec["num_classes"]) if config.conditioning != "none" else 0
-    return Source("run", Path(path), config.problem, tuple(spec["data_shape"]), num_classes,
+    return Source("run", Path(path), config.problem, tuple(spec["data_shape"]),
                   dataclasses.asdict(config), epoch,
                   lambda n, seed: game.samples(n, [seed, -5], batch=1000))
 
@@ -130,10 +127,12 @@ def open_export(path, problem: str | None = None) -> Source:
         draw = archive.SIGNATURES[game].sampler(signatures, info, DRAW_BATCH)
     except archive.ExportError as e:
         raise EvaluationError(f"{version_dir}: {e}") from None
-    sample_shape = tuple(draw(1, 0).shape[1:])
+    try:
+        sample_shape = tuple(draw(1, 0).shape[1:])
+    except tf.errors.OpError as e:
+        raise EvaluationError(f"{version_dir}: its signatures fail on one sample: {e.message.splitlines()[0]}") from None
     problem = problem or config.get("problem") or _infer_problem(sample_shape, version_dir)
-    num_classes = int(info.get("num_classes") or 0)
-    return Source("export", version_dir, problem, sample_shape, num_classes, config, info.get("epochs"), draw)
+    return Source("export", version_dir, problem, sample_shape, config, info.get("epochs"), draw)
 
 
 def open_source(path, problem: str | None = None, weights: str = "latest") -> Source:

@@ -1,7 +1,7 @@
 """The signature contract of generator exports, in one place, and its JSON form.
 
 `signature_contract(latent_dim, sample_shape, num_classes)` is the only statement of
-which signatures an export has and of every input's and output's dtype and shape;
+which signatures a GAN's export has (another game states its own in export/NAME.py) and of every input's and output's dtype and shape;
 the exporter (`export.gan.GANSignatures.build`, `archive.check_structure`, the warmup
 requests) works from it, and every export carries it as DATA:
 

@@ -35,6 +35,8 @@ Conditional models. A sample needs a class label, so:
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -79,13 +81,16 @@ def labels_for_seeds(seeds, num_classes: int) -> tf.Tensor:
 
 class GANSignatures(Signatures):
     """The signatures of a `games.gan.GAN` (or anything with its sampling interface:
-    `sampler`, `generate`, `latent_dim`, `noise`, `noise_range`, `conditional`, `num_classes`)."""
+    `sampler`, `generate`, `latent_dim`, `noise`, `noise_range`, `conditional`, `num_classes`).
+    The archive tracks `gan.sampler`: the network `GAN.exported_networks()` names."""
 
     @property
     def num_classes(self) -> int:
         return self.game.num_classes if self.game.conditional else 0
 
+    @functools.cached_property
     def sample_shape(self) -> tuple:
+        """One sample's shape, from one call of the generator."""
         z = tf.zeros([1, self.game.latent_dim], tf.float32)
         labels = tf.zeros([1], tf.int32) if self.game.conditional else None
         return tuple(int(d) for d in self.game.generate(z, labels).shape[1:])
@@ -96,7 +101,7 @@ class GANSignatures(Signatures):
         generator = gan.sampler
         latent_dim, num_classes = gan.latent_dim, self.num_classes
         noise, noise_range = gan.noise, gan.noise_range
-        contract = contract_lib.signature_contract(latent_dim, self.sample_shape(), num_classes)
+        contract = contract_lib.signature_contract(latent_dim, self.sample_shape, num_classes)
 
         z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
         seeds_spec = tf.TensorSpec([None], tf.int64, name="seeds")
@@ -198,7 +203,7 @@ class GANSignatures(Signatures):
         return {
             "latent_dim": gan.latent_dim,
             "num_classes": num_classes,
-            "sample_shape": list(self.sample_shape()),
+            "sample_shape": list(self.sample_shape),
             "noise": {"kind": gan.noise, "range": gan.noise_range,
                       "per_seed": "normal: stateless_normal((seed, 0)); uniform and "
                                   "stratified: stateless_uniform((seed, 0), -range, range)"},

@@ -115,7 +115,8 @@ class AdversarialGame(keras.Model):
 
     def exported_networks(self) -> dict:
         """name -> the network users get (a weight average where the game keeps one): what
-        export serves and WORKDIR/best/ keeps."""
+        WORKDIR/best/ keeps and `--weights best` restores; the game's export signatures serve
+        the same networks."""
         raise NotImplementedError(f"{type(self).__name__} does not say which networks it exports")
 
     # -- noise -----------------------------------------------------------------------

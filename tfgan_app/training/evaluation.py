@@ -69,18 +69,17 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         problem, dataset, seed, epochs).
       workdir: the run directory.
       sample_shape: shape of one sample.
-      num_classes: classes of a conditional model (0: unconditional).
     Raises:
       ConfigError (eval_metric), classifier.ClassifierError (no classifier), image_data.DataError.
     """
 
-    def __init__(self, config, workdir, sample_shape: tuple, num_classes: int = 0):
+    def __init__(self, config, workdir, sample_shape: tuple):
         super().__init__()
         self.config, self.workdir = config, Path(workdir)
         self.problem = config.problem
         self.metric = resolve_metric(self.problem, config.eval_metric)
         self.every, self.epochs, self.n = int(config.eval_every), int(config.epochs), int(config.eval_samples)
-        self.sample_shape, self.num_classes = tuple(sample_shape), int(num_classes)
+        self.sample_shape = tuple(sample_shape)
         self.featurizer = self.reference = None
         if self.problem == "image":
             path = config.eval_classifier or clf.default_classifier_path()

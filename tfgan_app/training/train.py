@@ -123,7 +123,7 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     data = open_data(config)  # the source opened once, its first batch decoded
     evaluation = []  # eval_* figures and WORKDIR/best/; before MetricsLog and TensorBoard read the logs
     if chief and config.eval_every:
-        evaluation.append(PeriodicEvaluation(config, workdir, data.shape, data.num_classes or config.num_classes))
+        evaluation.append(PeriodicEvaluation(config, workdir, data.shape))
     if multiworker:
         _check_packs(config, distribute.multi_worker_replicas())
     else:
@@ -161,6 +161,10 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
 
     guard = cb.DivergenceGuard()
     metrics_csv = workdir / "metrics.csv"
+
+    def toy_samples():  # what the toy plots and quality.json show: fixed noise, the sampling networks
+        return gan.samples(config.eval_samples, [config.seed, -2], config.eval_samples)
+
     # The log row is written before the checkpoint: a kill between the two leaves a row past
     # the checkpoint, which MetricsLog drops on resume (the other order would lose the row).
     callbacks = [guard, cb.LearningRates(), *evaluation, cb.MetricsLog(metrics_csv, initial_epoch),
@@ -170,9 +174,8 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
         callbacks.append(image_grids(config, gan, workdir))
     else:
         real = toy.sample(config.problem, config.eval_samples, [config.seed, -1]).numpy()
-        n = config.eval_samples
-        callbacks.append(cb.ToyPlots(config.problem, workdir, real, lambda: gan.samples(n, [config.seed, -2], n),
-                                     config.plot_every, config.epochs, metrics_csv))
+        callbacks.append(cb.ToyPlots(config.problem, workdir, real, toy_samples, config.plot_every,
+                                     config.epochs, metrics_csv))
     callbacks += list(extra_callbacks)
 
     history = {}
@@ -191,7 +194,6 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
                           f"in {workdir / run_dir.CHECKPOINT_DIR} (try a lower --g-lr/--d-lr)")
     quality = {}
     if not config.is_image:
-        samples = gan.samples(config.eval_samples, [config.seed, -2], config.eval_samples)
-        quality = figures.toy_quality(config.problem, samples)
+        quality = figures.toy_quality(config.problem, toy_samples())
         (workdir / "quality.json").write_text(json.dumps(quality, indent=2) + "\n")
     return TrainResult(gan, config, workdir, initial_epoch, history, quality, time.time() - start)
