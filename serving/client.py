@@ -508,6 +508,25 @@ class Client:
         return self.predict("generate_conditional",
                             self._contract_inputs("generate_conditional", inputs))
 
+    def generate_truncated(self, seeds, truncation) -> dict[str, np.ndarray]:
+        """Samples from seeds with z truncated to [-t, t] (`generate_truncated`, BigGAN's trick).
+
+        `truncation` is one threshold for every seed, or one per seed.  Checked here before
+        sending: every t must be a number > 0 (the server refuses the others in the graph,
+        and with server-side batching on, that refusal fails every request batched with it).
+        """
+        seeds = np.asarray(seeds).reshape(-1)
+        t = np.asarray(truncation, np.float64).reshape(-1)
+        if len(t) == 1:
+            t = np.repeat(t, len(seeds))
+        if len(t) != len(seeds):
+            raise ValueError(f"truncation: got {len(t)} thresholds for {len(seeds)} seeds; "
+                             "give one, or one per seed")
+        if not np.all(t > 0):  # NaN fails this too
+            raise ValueError(f"truncation: thresholds must be numbers > 0, got {t.tolist()}")
+        inputs = self._contract_inputs("generate_truncated", {"seeds": seeds, "truncation": t.astype(np.float32)})
+        return self.predict("generate_truncated", inputs)
+
     def generate_png(self, seeds) -> list[bytes]:
         """One PNG (bytes) per seed, from the `generate_png` signature."""
         inputs = self._contract_inputs("generate_png", {"seeds": np.asarray(seeds).reshape(-1)})
@@ -609,6 +628,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--labels", type=int, nargs="+", default=None,
                    help="one class label per seed (conditional models)")
     g.add_argument("--save", metavar="OUT.npz", help="write samples and z to this .npz")
+    t = sub.add_parser("truncated", help="samples from seeds with truncated noise (generate_truncated)")
+    t.add_argument("--seeds", type=int, nargs="+", required=True)
+    t.add_argument("--truncation", type=float, nargs="+", required=True,
+                   help="threshold t > 0: one for all seeds, or one per seed")
+    t.add_argument("--save", metavar="OUT.npz", help="write samples and z to this .npz")
     png = sub.add_parser("png", help="PNG files from seeds (generate_png)")
     png.add_argument("--seeds", type=int, nargs="+", required=True)
     png.add_argument("--out-dir", required=True, help="writes seed_<seed>.png here")
@@ -629,8 +653,9 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     try:
-        if args.command == "generate":
-            out = client.generate(args.seeds, args.labels)
+        if args.command in ("generate", "truncated"):
+            out = (client.generate(args.seeds, args.labels) if args.command == "generate"
+                   else client.generate_truncated(args.seeds, args.truncation))
             for name, value in sorted(out.items()):
                 print(f"{name}: shape={list(value.shape)} dtype={value.dtype.name} "
                       f"min={value.min():.4f} max={value.max():.4f}")

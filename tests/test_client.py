@@ -11,6 +11,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -121,7 +122,9 @@ def example_inputs(models, signature_doc, batch=3, seed=0) -> dict:
     out = {}
     for key, info in signature_doc["inputs"].items():
         rest = info["shape"][1:]
-        if info["dtype"] == "float32":
+        if key == "truncation":  # thresholds t > 0
+            out[key] = rng.uniform(0.1, 2.0, size=(batch,)).astype(np.float32)
+        elif info["dtype"] == "float32":
             out[key] = rng.normal(size=(batch, *rest)).astype(np.float32)
         elif info["dtype"] == "int64":
             out[key] = np.array([5, 6, 2**40][:batch] + list(range(batch - 3)), np.int64)
@@ -132,9 +135,22 @@ def example_inputs(models, signature_doc, batch=3, seed=0) -> dict:
     return out
 
 
+def reference_truncated_z(seeds, truncation, latent_dim) -> np.ndarray:
+    """generate_truncated's z: N(0, I) truncated to [-t, t], one stateless draw from (seed, 2) each."""
+    import tensorflow as tf
+    return np.stack([tf.random.stateless_parameterized_truncated_normal(
+        [latent_dim], tf.constant([int(s), 2], tf.int64), 0.0, 1.0, -float(t), float(t)).numpy()
+        for s, t in zip(np.asarray(seeds).reshape(-1), np.asarray(truncation).reshape(-1))])
+
+
 def reference_outputs(models, signature, inputs) -> dict:
     """What a signature must return, computed with the Keras generator."""
-    z = inputs["z"] if "z" in inputs else reference_z(inputs["seeds"]).astype(np.float32)
+    if "z" in inputs:
+        z = inputs["z"]
+    elif "truncation" in inputs:
+        z = reference_truncated_z(inputs["seeds"], inputs["truncation"], models.latent_dim)
+    else:
+        z = reference_z(inputs["seeds"]).astype(np.float32)
     labels = inputs.get("labels")
     if labels is None and models.num_classes:
         labels = reference_labels(inputs["seeds"], models.num_classes)
@@ -368,6 +384,35 @@ def test_generate_conditional_matches_keras(served, protocol):
     assert server.requests[-1] == (protocol, "generate_conditional")
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_generate_truncated_matches_keras(exports, servers, kind, protocol):
+    models, server = exports[kind], servers[kind]
+    seeds = [5, 6, 1000]
+    with make_client(server, protocol) as client:
+        out = client.generate_truncated(seeds, 0.5)  # one threshold for every seed
+        per_seed = client.generate_truncated(seeds, [0.5, 0.5, 2.0])
+    z = reference_truncated_z(seeds, [0.5] * 3, models.latent_dim)
+    assert_same(out["z"], z, atol=ATOL)
+    assert np.abs(out["z"]).max() <= 0.5
+    labels = reference_labels(seeds) if kind == "cond" else None
+    assert_same(out["samples"], models.gan.samples(z, labels), atol=ATOL)
+    if labels is not None:
+        assert_same(out["labels"], labels)
+    assert_same(per_seed["z"][:2], out["z"][:2])
+    assert np.abs(per_seed["z"][2] - out["z"][2]).max() > 0  # another t, another z
+
+
+@pytest.mark.parametrize("truncation, needle", [(0.0, "> 0"), (-1.0, "> 0"), (float("nan"), "> 0"),
+                                                ([0.5, 1.0], "2 thresholds for 3 seeds")])
+def test_bad_truncation_is_refused_before_sending(served, truncation, needle):
+    server, _ = served
+    sent = len(server.requests)
+    with make_client(server, "rest") as client, pytest.raises(ValueError, match=re.escape(needle)):
+        client.generate_truncated([1, 2, 3], truncation)
+    assert len(server.requests) == sent  # nothing reached the server
+
+
 # ------------------------------------------------------------------ metadata
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_metadata_lists_every_signature_def_and_the_summary_skips_the_init_op(served,
@@ -385,7 +430,9 @@ def test_metadata_lists_every_signature_def_and_the_summary_skips_the_init_op(se
         in summary
     assert "generate(seeds: int64[?]) -> labels: int32[?], samples: float32[?,2,3,1], " \
            "z: float32[?,4]" in summary
-    assert len(summary) == 5 and not any("__saved_model_init_op" in s for s in summary)
+    assert "generate_truncated(seeds: int64[?], truncation: float32[?]) -> labels: int32[?], " \
+           "samples: float32[?,2,3,1], z: float32[?,4]" in summary
+    assert len(summary) == 6 and not any("__saved_model_init_op" in s for s in summary)
 
 
 def test_rest_metadata_prints_default_fields_like_tf_serving(served):

@@ -35,7 +35,8 @@ def test_the_exporter_takes_its_contract_from_contract_py(kind):
     latent_dim, sample_shape, num_classes = KINDS[kind]
     gan = TinyGAN(latent_dim, num_classes, sample_shape)
     _, contract = GANSignatures(gan).build()
-    assert contract == contract_lib.signature_contract(latent_dim, sample_shape, num_classes)
+    assert contract == contract_lib.signature_contract(latent_dim, sample_shape, num_classes,
+                                                       truncation=gan.noise == "normal")
 
 
 def test_the_contract_of_each_kind_of_model():
@@ -54,6 +55,12 @@ def test_the_contract_of_each_kind_of_model():
     assert cond["serving_default"] == cond["conditional"]
     assert cond["generate_conditional"]["inputs"] == {"seeds": ("int64", [None]),
                                                       "labels": ("int32", [None])}
+    truncated = contract_lib.signature_contract(8, (8, 8, 3), 10, truncation=True)
+    assert set(truncated) - set(cond) == {"generate_truncated"}
+    assert truncated["generate_truncated"] == {
+        "inputs": {"seeds": ("int64", [None]), "truncation": ("float32", [None])},  # batch-major, no scalar
+        "outputs": {"samples": ("float32", [None, 8, 8, 3]), "z": ("float32", [None, 8]),
+                    "labels": ("int32", [None])}}
     with pytest.raises(ContractError, match="latent_dim=0"):
         contract_lib.signature_contract(0, (2,))
 

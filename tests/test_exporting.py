@@ -46,8 +46,8 @@ TINY = dict(batch_size=16, steps_per_epoch=2, epochs=1)
 BASE_SIGNATURES = {"serving_default", "generate"}
 EXPECTED_SIGNATURES = {
     "toy": BASE_SIGNATURES,
-    "image": BASE_SIGNATURES | {"generate_png"},
-    "cond": BASE_SIGNATURES | {"generate_png", "conditional", "generate_conditional"},
+    "image": BASE_SIGNATURES | {"generate_png", "generate_truncated"},  # normal noise: truncation too
+    "cond": BASE_SIGNATURES | {"generate_png", "generate_truncated", "conditional", "generate_conditional"},
 }
 
 
@@ -63,6 +63,14 @@ def expected_z(seeds, m) -> np.ndarray:
             r = m.config.noise_range
             rows.append(tf.random.stateless_uniform([m.gan.latent_dim], pair, -r, r))
     return np.stack(rows)  # (B, latent)
+
+
+def expected_truncated_z(seeds, truncation, m) -> np.ndarray:
+    """The documented rule of generate_truncated, one seed at a time: N(0, I) truncated to
+    [-t, t] from the stateless pair (seed, 2)."""
+    return np.stack([tf.random.stateless_parameterized_truncated_normal(
+        [m.gan.latent_dim], tf.constant([s, 2], tf.int64), 0.0, 1.0, -min(t, 64.0), min(t, 64.0))
+        for s, t in zip(np.asarray(seeds, np.int64), np.asarray(truncation, np.float32))])
 
 
 def expected_labels(seeds) -> np.ndarray:
@@ -95,6 +103,7 @@ def make_inputs(m, signature, batch, seed=0) -> dict:
     labels = rng.integers(0, NUM_CLASSES, batch).astype(np.int32)
     return {"serving_default": ({"z": z, "labels": labels} if m.kind == "cond" else {"z": z}),
             "generate": {"seeds": seeds}, "generate_png": {"seeds": seeds},
+            "generate_truncated": {"seeds": seeds, "truncation": rng.uniform(0.05, 3.0, batch).astype(np.float32)},
             "conditional": {"z": z, "labels": labels},
             "generate_conditional": {"seeds": seeds, "labels": labels}}[signature]
 
@@ -103,6 +112,10 @@ def check_outputs(m, signature, inputs, out):
     """Assert `out` is what `signature` must return for `inputs` (Keras reference)."""
     if "z" in inputs:
         z = inputs["z"]
+    elif "truncation" in inputs:
+        z = expected_truncated_z(inputs["seeds"], inputs["truncation"], m)
+        np.testing.assert_allclose(out["z"], z, atol=ATOL)
+        assert np.all(np.abs(out["z"]) <= inputs["truncation"][:, None])
     else:
         z = expected_z(inputs["seeds"], m)
         if signature != "generate_png":
@@ -110,7 +123,7 @@ def check_outputs(m, signature, inputs, out):
     labels = inputs.get("labels")
     if m.kind == "cond" and labels is None:
         labels = expected_labels(inputs["seeds"])
-        if signature == "generate":
+        if signature in ("generate", "generate_truncated"):
             np.testing.assert_array_equal(out["labels"], labels)
     samples = keras_samples(m, z, labels)
     if signature == "generate_png":
@@ -217,6 +230,9 @@ def background(models, tmp_path_factory):
         inputs = make_inputs(cond, signature, 3, seed=8)
         inputs["labels"][1] = bad
         c_api_jobs[("out_of_range", signature)] = (cond.dir, signature, inputs)
+    inputs = make_inputs(cond, "generate_truncated", 3, seed=8)
+    inputs["truncation"][1] = 0.0
+    c_api_jobs[("bad_truncation", "generate_truncated")] = (cond.dir, "generate_truncated", inputs)
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     futures = types.SimpleNamespace(
@@ -372,6 +388,25 @@ def test_bad_labels_fail_in_the_graph(models):
     ]:
         with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(needle)):
             call()
+
+
+def test_generate_truncated_follows_seed_and_threshold_and_refuses_bad_thresholds(models):
+    fn = tf.saved_model.load(str(models["cond"].dir)).signatures["generate_truncated"]
+    seeds = tf.constant([3, 3, 3, 9], tf.int64)
+    out = fn(seeds=seeds, truncation=tf.constant([0.1, 0.1, 2.0, np.inf], tf.float32))
+    z = out["z"].numpy()
+    np.testing.assert_array_equal(z[0], z[1])  # the same seed and t: the same z, and sample
+    np.testing.assert_array_equal(out["samples"].numpy()[0], out["samples"].numpy()[1])
+    assert np.abs(z[0]).max() <= 0.1 and np.abs(z[2]).max() > 0.1  # t bounds |z|; another t, another z
+    assert np.isfinite(z[3]).all()  # t = inf: untruncated (taken as 64)
+    np.testing.assert_array_equal(out["labels"].numpy(), expected_labels(seeds.numpy()))
+    for truncation, needle in [([0.5, 0.0, 1.0, 1.0], "truncation must be a threshold > 0"),
+                               ([0.5, -1.0, 1.0, 1.0], "truncation must be a threshold > 0"),
+                               ([0.5, np.nan, 1.0, 1.0], "truncation must be a threshold > 0"),
+                               ([0.5, 1.0], "truncation must have one entry per seed")]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(needle)):
+            fn(seeds=seeds, truncation=tf.constant(truncation, tf.float32))
+    assert "generate_truncated" not in tf.saved_model.load(str(models["toy"].dir)).signatures  # uniform noise
 
 
 def test_tfsm_layer_inside_a_keras_model(models):
@@ -554,6 +589,13 @@ def test_c_api_out_of_range_labels_are_invalid_argument(c_api_results):
         assert isinstance(err, TFCApiError), f"{signature} accepted a bad label: {err}"
         assert err.code == 3
         assert f"labels must be class indices in [0, {NUM_CLASSES})" in err.message
+
+
+def test_c_api_bad_truncation_is_invalid_argument(c_api_results):
+    _, results = c_api_results
+    err = results[("bad_truncation", "generate_truncated")]
+    assert isinstance(err, TFCApiError) and err.code == 3, err
+    assert "truncation must be a threshold > 0" in err.message
 
 
 def test_c_api_bad_requests_fail_clearly(models):

@@ -247,3 +247,29 @@ class TestDraganPenalty:
         x_hat = real.numpy() + alpha[:, None] * (0.5 * std * u)
         expected = self.LAMBDA * np.mean((np.linalg.norm(x_hat, axis=1) - 1) ** 2)
         assert float(p) == pytest.approx(expected, rel=1e-5)
+
+
+# --- orthogonal regularization (BigGAN) on W = [[1, 2], [3, 4]] ---------------------
+# W^T W = [[10, 14], [14, 20]]: off the diagonal 14 twice, so ||W^T W (1 - I)||_F^2 = 2 * 14^2 = 392;
+# its gradient 4 W (W^T W (1 - I)) = 4 [[1, 2], [3, 4]] [[0, 14], [14, 0]] = [[112, 56], [224, 168]].
+ORTHO_W = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (1, 1, 2, 2)], ids=["dense", "conv_1x1"])
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "tf.function"])
+def test_orthogonal_regularization_closed_form_and_gradient(shape, compiled):
+    w = tf.Variable(ORTHO_W.reshape(shape))
+    fn = lambda: penalties.orthogonal_regularization([w], weight=1e-4)
+    fn = tf.function(fn) if compiled else fn
+    with tf.GradientTape() as tape:
+        r = fn()
+    np.testing.assert_allclose(float(r), 1e-4 * 392.0, rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(r, w).numpy().reshape(2, 2),
+                               1e-4 * np.array([[112.0, 56.0], [224.0, 168.0]]), rtol=1e-6)
+
+
+def test_orthogonal_regularization_ignores_filter_norms_and_sums_kernels():
+    orthogonal = tf.constant([[3.0, 0.0], [0.0, 0.5]])  # orthogonal columns of any norms: no penalty
+    assert float(penalties.orthogonal_regularization([orthogonal], weight=1.0)) == 0.0
+    both = penalties.orthogonal_regularization([orthogonal, tf.constant(ORTHO_W)], weight=1.0)
+    assert float(both) == 392.0

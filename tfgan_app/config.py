@@ -22,10 +22,11 @@ RENAMED_FIELDS = {"gp_weight": "penalty_weight"}
 NOISES = ("normal", "uniform", "stratified")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 TOY_PROBLEMS = ("gaussian1d", "sine", "ring8", "grid25")
-IMAGE_ARCHITECTURES = ("dcgan", "dcgan-tutorial")
+IMAGE_ARCHITECTURES = ("dcgan", "dcgan-tutorial", "sngan")
 NORMS = ("batch", "layer", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "elu")
-CONDITIONINGS = ("none", "cgan", "acgan")
+CONDITIONINGS = ("none", "cgan", "acgan", "projection")
+SPECTRAL_NORMS = ("none", "d", "gd")
 UPDATES = ("alternating", "simultaneous")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -79,9 +80,21 @@ class Config:
     d_hidden: tuple = (128, 128, 128)
     g_activation: str = "relu"
     d_activation: str = "leaky_relu"
-    # Image models: dcgan (DCGAN paper guidelines) or dcgan-tutorial (the TF tutorial's
-    # model: workload W1, and W2 with d_dropout=0).
+    # Image models: dcgan (DCGAN paper guidelines), dcgan-tutorial (the TF tutorial's
+    # model: workload W1, and W2 with d_dropout=0) or sngan (the SN-GAN paper's standard CNN,
+    # with the SAGAN / BigGAN options below; tfgan_app/nets/sngan.py).
     architecture: str = "dcgan"
+    # sngan: spectral normalization (Miyato et al. 2018) in D ("d", SN-GAN), in G and D
+    # ("gd", SAGAN and BigGAN), or "none".  W / sigma(W) with one power iteration per
+    # training call (tfgan_app/nets/spectral_norm.py says what that means per step).
+    spectral_norm: str = "none"
+    # sngan: SAGAN's self-attention block in G and D at this feature-map side (7 or 14 at
+    # 28 px; 8 or 16 at 32 px); 0 = none.
+    attention: int = 0
+    # sngan with --conditioning projection: 0 = per-class conditional-BatchNorm tables (the
+    # projection paper); d > 0 = BigGAN's shared class embedding of width d feeding every
+    # conditional BatchNorm (with z).
+    class_embedding: int = 0
     # Normalisation inside the image discriminator: batch (DCGAN), layer (per example,
     # required by WGAN-GP's per-example penalty) or none (the TF tutorial's).
     d_norm: str = "batch"
@@ -93,7 +106,8 @@ class Config:
     # 0 = the DCGAN guidelines' start: 7x7 for 28 px (2 layers), 4x4 for 32 and 64 px.
     # 4 at 28 px is PacGAN's Stacked MNIST net: 2, 4, 7, 14, 28 px, 8w channels first.
     depth: int = 0
-    # Conditioning: none, cgan (label fed to G and D), acgan (auxiliary classifier).
+    # Conditioning: none, cgan (label fed to G and D), acgan (auxiliary classifier),
+    # projection (sngan only: conditional BatchNorm in G, projection discriminator).
     conditioning: str = "none"
     # Weight of AC-GAN's auxiliary classification loss.
     aux_weight: float = 1.0
@@ -126,6 +140,9 @@ class Config:
     # R1 penalty gamma (Mescheder et al. 2018): gamma / 2 * E||grad D(x)||^2 on real data as
     # the discriminator sees it (packed), added to its loss (any loss, any penalty).  0 = off.
     r1_weight: float = 0.0
+    # BigGAN's orthogonal regularization of G's kernels, beta * ||W^T W (1 - I)||_F^2 added
+    # to the generator's loss; 1e-4 is the paper's beta.  0 = off.
+    ortho_weight: float = 0.0
     # Weight clipping bound c for wgan-clip; 0.01 is the paper's value.
     clip_value: float = 0.01
 
@@ -237,6 +254,7 @@ class Config:
         _one_of("d_activation", self.d_activation, ACTIVATIONS)
         _one_of("architecture", self.architecture, IMAGE_ARCHITECTURES)
         _one_of("conditioning", self.conditioning, CONDITIONINGS)
+        _one_of("spectral_norm", self.spectral_norm, SPECTRAL_NORMS)
         _one_of("d_norm", self.d_norm, NORMS)
         _one_of("update", self.update, UPDATES)
         _one_of("strategy", self.strategy, STRATEGIES)
@@ -255,13 +273,13 @@ class Config:
         for name in ("g_lr", "d_lr", "noise_range", "lr_decay"):
             if not getattr(self, name) > 0:
                 raise ConfigError(name, f"expected a positive number, got {getattr(self, name)}")
-        for name in ("penalty_weight", "r1_weight", "clip_value", "momentum", "aux_weight"):
+        for name in ("penalty_weight", "r1_weight", "clip_value", "momentum", "aux_weight", "ortho_weight"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(name, f"expected a number >= 0, got {getattr(self, name)}")
         for name in ("beta_1", "beta_2", "g_ema"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(name, f"expected a number in [0, 1), got {getattr(self, name)}")
-        for name in ("image_size", "channels", "num_classes", "depth"):
+        for name in ("image_size", "channels", "num_classes", "depth", "attention", "class_embedding"):
             if getattr(self, name) < 0:
                 raise ConfigError(name, f"expected an integer >= 0, got {getattr(self, name)}")
         for name in ("g_hidden", "d_hidden"):
@@ -292,6 +310,23 @@ class Config:
         if self.depth and self.architecture != "dcgan":
             raise ConfigError("depth", f"only the dcgan architecture has a depth to set; "
                               f"--architecture {self.architecture} is fixed: use --depth 0")
+        if self.architecture != "sngan":
+            for name, off in (("spectral_norm", "none"), ("attention", 0), ("class_embedding", 0)):
+                if getattr(self, name) != off:
+                    raise ConfigError(name, f"is an option of --architecture sngan (got --architecture "
+                                      f"{self.architecture}); use --architecture sngan or leave it at {off}")
+            if self.conditioning == "projection":
+                raise ConfigError("conditioning", f"projection conditioning is built by --architecture sngan "
+                                  f"(got {self.architecture}); use cgan or acgan here")
+        elif self.d_norm == "batch":
+            raise ConfigError("d_norm", "the sngan discriminator has no BatchNorm (SN replaces it): "
+                              "use --d-norm none (or layer)")
+        elif self.conditioning in ("cgan", "acgan"):
+            raise ConfigError("conditioning", f"the sngan nets condition by projection: use --conditioning "
+                              f"projection (or none), not {self.conditioning}")
+        if self.class_embedding and self.conditioning != "projection":
+            raise ConfigError("class_embedding", "the shared class embedding feeds conditional BatchNorm: "
+                              "it needs --conditioning projection")
         if self.channels not in (0, 1, 3):
             raise ConfigError("channels", f"expected 1 or 3, got {self.channels}")
         return self
@@ -388,7 +423,35 @@ PRESETS: dict[str, dict[str, Any]] = {
         problem="image", dataset="tfds:mnist", architecture="dcgan", conditioning="acgan",
         latent_dim=100, loss="non-saturating", optimizer="adam", g_lr=2e-4, d_lr=2e-4,
         beta_1=0.5, beta_2=0.999, batch_size=128, steps_per_epoch=78, epochs=25, width=64),
+    # SN-GAN (Miyato et al. 2018): the standard CNN of Table 3, SN in D only, no BN in D,
+    # the hinge loss and Adam(2e-4, 0, 0.9) with 5 critic steps (the authors' CIFAR-10
+    # configuration, pfnet-research/sngan_projection), z of 128, batch 64.
+    "sngan": dict(
+        problem="image", dataset="tfds:mnist", architecture="sngan", spectral_norm="d", d_norm="none",
+        latent_dim=128, loss="hinge", n_critic=5, optimizer="adam", g_lr=2e-4, d_lr=2e-4, beta_1=0.0,
+        beta_2=0.9, batch_size=64, steps_per_epoch=100, epochs=30, width=64),
+    # SAGAN (Zhang et al. 2019): SN in G and D, self-attention (at 14 px here: the middle
+    # block; the paper puts it at the larger feature maps of 128 px nets), hinge loss, two
+    # time-scale rates D 4e-4 / G 1e-4 with Adam(0, 0.9) and one D step per G step.
+    "sagan": dict(
+        problem="image", dataset="tfds:mnist", architecture="sngan", spectral_norm="gd", attention=14,
+        d_norm="none", latent_dim=128, loss="hinge", n_critic=1, optimizer="adam", g_lr=1e-4, d_lr=4e-4,
+        beta_1=0.0, beta_2=0.9, batch_size=64, steps_per_epoch=200, epochs=30, width=64),
+    # BigGAN's tricks (Brock et al. 2019) on the same nets: class-conditional BN from a shared
+    # embedding (128 wide) with z, projection discriminator, orthogonal regularization 1e-4,
+    # SN in G and D, self-attention, hinge; the paper's G 5e-5 / D 2e-4, Adam(0, 0.999),
+    # 2 D steps per G step.  Exports generate_truncated (the truncation trick).
+    "biggan-lite": dict(
+        problem="image", dataset="tfds:mnist", architecture="sngan", spectral_norm="gd", attention=14,
+        d_norm="none", conditioning="projection", class_embedding=128, ortho_weight=1e-4,
+        latent_dim=128, loss="hinge", n_critic=2, optimizer="adam", g_lr=5e-5, d_lr=2e-4,
+        beta_1=0.0, beta_2=0.999, batch_size=64, steps_per_epoch=100, epochs=30, width=64),
 }
+# The same three on CIFAR-10 (32x32x3): attention at 16 px.
+for _name in ("sngan", "sagan", "biggan-lite"):
+    PRESETS[f"{_name}-cifar10"] = dict(PRESETS[_name], dataset="tfds:cifar10")
+    if PRESETS[_name].get("attention"):
+        PRESETS[f"{_name}-cifar10"]["attention"] = 16
 for _values in PRESETS.values():  # image runs draw their sample grid every epoch
     if _values.get("problem") == "image":
         _values.setdefault("plot_every", 1)

@@ -2,6 +2,7 @@
 
     python -m tfgan_app.evaluate RUN_DIR_or_EXPORT_DIR [--samples N] [--classifier PATH] [--dataset SPEC]
         [--inception-weights PATH] [--weights latest|best] [--seed S] [--problem P] [--out FILE]
+        [--truncation T1,T2,... [--plots DIR]]
 
 Data flows one way:
 
@@ -13,6 +14,13 @@ Data flows one way:
                                     against the dataset's reference statistics (cached):
                                     FCD, KID, classifier score, precision/recall, modes
       -> JSON report                printed; written to RUN_DIR/evaluation.json for runs
+
+--truncation T1,T2,... adds BigGAN's truncation sweep (generators fed normal noise): the same
+seeds drawn with z truncated to [-t, t] for each t (export.gan.truncated_noise_for_seeds, as
+the export's generate_truncated), their figures in the report's "truncation" list, and two
+pictures in --plots DIR (default: the run directory, or . for an export):
+truncation_sweep.png (images: one row of the same 8 seeds per t) and truncation_tradeoff.png
+(precision and recall against t for images; high quality and modes for the 2-D mixtures).
 
 During training, tfgan_app.training.evaluation.PeriodicEvaluation computes the same
 figures (config `eval_every` > 0) and keeps the best generator in WORKDIR/best/.
@@ -40,7 +48,7 @@ from tfgan_app.metrics import classifier as clf  # noqa: E402
 from tfgan_app.metrics import figures as metrics  # noqa: E402
 from tfgan_app.metrics.figures import PROBLEM_FIGURES, jsonable  # noqa: E402
 from tfgan_app.metrics.reference import image_metrics, inception_metrics, reference_figures, reference_statistics  # noqa: E402
-from tfgan_app.training import run_dir  # noqa: E402
+from tfgan_app.training import plotting, run_dir  # noqa: E402
 from tfgan_app.training.evaluation import restore_best, write_json  # noqa: E402
 
 IMAGE_SAMPLES = 10_000        # default generated images (Q4 asks for 26,000: --samples 26000)
@@ -67,6 +75,7 @@ class Source:
       config: the run's config fields (an export's, when it recorded them), as a dict.
       epoch: epochs the weights were trained for (None: unknown).
       draw: draw(n, seed) -> samples (n, *sample_shape) float32.
+      draw_truncated: draw(n, seed, t) -> samples at truncation t, or None (no truncation trick).
     """
 
     kind: str
@@ -76,6 +85,7 @@ class Source:
     config: dict
     epoch: int | None
     draw: Callable[[int, int], np.ndarray]
+    draw_truncated: Callable[[int, int, float], np.ndarray] | None = None
 
 
 def open_run(path, weights: str = "latest") -> Source:
@@ -83,9 +93,11 @@ def open_run(path, weights: str = "latest") -> Source:
     if weights == "best":
         epoch = restore_best(path, game)
     spec = json.loads((Path(path) / run_dir.MODEL_SPEC_FILE).read_text())
+    signatures = archive.SIGNATURES.get(config.game)
     return Source("run", Path(path), config.problem, tuple(spec["data_shape"]),
                   dataclasses.asdict(config), epoch,
-                  lambda n, seed: game.samples(n, [seed, -5], batch=1000))
+                  lambda n, seed: game.samples(n, [seed, -5], batch=1000),
+                  signatures.game_truncated_sampler(game) if signatures else None)
 
 
 def export_version_dir(path) -> Path:
@@ -132,7 +144,8 @@ def open_export(path, problem: str | None = None) -> Source:
     except tf.errors.OpError as e:
         raise EvaluationError(f"{version_dir}: its signatures fail on one sample: {e.message.splitlines()[0]}") from None
     problem = problem or config.get("problem") or _infer_problem(sample_shape, version_dir)
-    return Source("export", version_dir, problem, sample_shape, config, info.get("epochs"), draw)
+    truncated = archive.SIGNATURES[game].truncated_sampler(signatures, info, DRAW_BATCH)
+    return Source("export", version_dir, problem, sample_shape, config, info.get("epochs"), draw, truncated)
 
 
 def open_source(path, problem: str | None = None, weights: str = "latest") -> Source:
@@ -150,7 +163,7 @@ def open_source(path, problem: str | None = None, weights: str = "latest") -> So
 
 def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str | None = None,
              inception_weights=None, seed: int = 0, problem: str | None = None, weights: str = "latest",
-             write: bool = True) -> dict:
+             write: bool = True, truncation=(), plots=None) -> dict:
     """The JSON-ready report of a run directory or an export.
 
     Args:
@@ -164,19 +177,28 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
       problem: for exports that do not record theirs (ring8 and grid25 look alike).
       weights: "latest" checkpoint or the "best" one kept by PeriodicEvaluation (runs only).
       write: write RUN_DIR/evaluation.json (evaluation_best.json for weights="best").
+      truncation: thresholds t > 0 of a truncation sweep (module docstring); () = none.
+      plots: where the sweep's pictures go (default: the run directory, or . for an export).
     Raises:
       EvaluationError, classifier.ClassifierError, checkpointing.RunDirError, image_data.DataError.
     """
     start = time.time()
     if samples is not None and samples < 2:
         raise EvaluationError(f"--samples: expected an integer >= 2, got {samples}")
+    truncation = [float(t) for t in truncation]
+    if any(not t > 0 for t in truncation):
+        raise EvaluationError(f"--truncation: thresholds must be > 0, got {truncation}")
     source = open_source(path, problem, weights)
+    if truncation and source.draw_truncated is None:
+        raise EvaluationError(f"--truncation: {source.path} has no truncation trick (it needs a generator fed "
+                              f"normal noise; an export needs its generate_truncated signature)")
     report = {"source": str(source.path), "kind": source.kind, "problem": source.problem,
               "epoch": source.epoch, "weights": weights, "seed": seed}
     if source.problem != "image":
         n = samples or int(source.config.get("eval_samples") or TOY_SAMPLES)
         report["samples"] = n
         report["metrics"] = metrics.toy_quality(source.problem, source.draw(n, seed))
+        figures_of = lambda x: metrics.toy_quality(source.problem, x)
     else:
         spec = dataset or source.config.get("dataset")
         if not spec:
@@ -212,6 +234,11 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
                 report["metrics"].update(inception_metrics(x, featurizer, reference))
                 report["inception"] = {"path": str(inception_weights), "sha256": featurizer.fingerprint,
                                        "reference_examples": int(reference["examples"])}
+        figures_of = lambda x: _image_figures(x, featurizers, spec, source.sample_shape, data_dir, seed)
+    if truncation:
+        report["truncation"] = _truncation_sweep(source, truncation, n, seed, figures_of,
+                                                 Path(plots) if plots else (source.path if source.kind == "run"
+                                                                            else Path(".")))
     report["seconds"] = round(time.time() - start, 1)
     report = jsonable(report)
     if write and source.kind == "run":
@@ -220,7 +247,53 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
     return report
 
 
+def _image_figures(x, featurizers, spec, sample_shape, data_dir, seed) -> dict:
+    out = {}
+    for kind, featurizer in featurizers:
+        reference = reference_statistics(spec, featurizer, sample_shape, data_dir)
+        out.update(image_metrics(x, featurizer, reference, seed) if kind == "classifier"
+                   else inception_metrics(x, featurizer, reference))
+    return out
+
+
+# The figures the trade-off picture shows, by problem kind (the first ones present).
+TRADEOFF_FIGURES = {"image": ("precision", "recall"), "mixture": ("high_quality", "modes")}
+
+
+def _truncation_sweep(source: Source, thresholds, n: int, seed: int, figures_of, plots: Path) -> dict:
+    """Figures of n samples per threshold (the same seeds), and the two pictures in `plots`."""
+    rows, grid = [], []
+    for t in thresholds:
+        x = source.draw_truncated(n, seed, t)
+        rows.append({"truncation": t, "metrics": figures_of(x)})
+        grid.append(x[:8])
+    image = source.problem == "image"
+    names = [k for k in TRADEOFF_FIGURES["image" if image else "mixture"] if k in rows[0]["metrics"]]
+    if not names:  # gaussian1d, sine: every scalar figure
+        names = [k for k, v in rows[0]["metrics"].items() if isinstance(v, (int, float))][:3]
+    tradeoff = plots / "truncation_tradeoff.png"
+    plotting.truncation_tradeoff(thresholds, {k: [r["metrics"][k] for r in rows] for k in names}, tradeoff,
+                                 f"{source.path.name}: {n} samples per t")
+    out = {"thresholds": thresholds, "samples_per_threshold": n, "rows": rows, "tradeoff_plot": str(tradeoff)}
+    if image:
+        sweep = plots / "truncation_sweep.png"
+        plotting.save_png(plotting.image_grid(np.concatenate(grid), rows=len(thresholds)), sweep)
+        out["sweep_plot"] = str(sweep)
+    return out
+
+
 # --- command line ----------------------------------------------------------------------
+
+
+def _thresholds(text: str) -> tuple:
+    import argparse
+    try:
+        values = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 0.5,1,2, got {text!r}") from None
+    if not values or any(not t > 0 for t in values):
+        raise argparse.ArgumentTypeError(f"thresholds must be > 0, got {text!r}")
+    return values
 
 
 def main(argv=None) -> int:
@@ -239,12 +312,18 @@ def main(argv=None) -> int:
     p.add_argument("--problem", choices=tuple(PROBLEM_FIGURES), help="for exports that do not record theirs")
     p.add_argument("--out", help="also write the report here")
     p.add_argument("--no-write", action="store_true", help="do not write RUN_DIR/evaluation.json")
+    p.add_argument("--truncation", type=_thresholds, default=(),
+                   help="comma-separated thresholds t > 0 (e.g. 0.25,0.5,1,2): BigGAN's truncation sweep, "
+                        "figures per t and two pictures in --plots")
+    p.add_argument("--plots", help="where the truncation pictures go (default: the run directory, or . "
+                   "for an export)")
     p.add_argument("--tf-logs", action="store_true", help="show TensorFlow's start-up logs (hidden by default)")
     args = p.parse_args(argv)
     try:
         report = evaluate(args.path, samples=args.samples, classifier=args.classifier, dataset=args.dataset,
                           inception_weights=args.inception_weights, seed=args.seed, problem=args.problem,
-                          weights=args.weights, write=not args.no_write)
+                          weights=args.weights, write=not args.no_write, truncation=args.truncation,
+                          plots=args.plots)
     except ValueError as e:  # EvaluationError, ClassifierError, RunDirError, DataError, ConfigError
         print(f"{p.prog}: error: {e}", file=sys.stderr)
         return 2

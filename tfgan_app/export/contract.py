@@ -39,7 +39,7 @@ class ContractError(ValueError):
     """A contract document that does not have the documented form; the message says where."""
 
 
-def signature_contract(latent_dim: int, sample_shape, num_classes: int = 0) -> dict:
+def signature_contract(latent_dim: int, sample_shape, num_classes: int = 0, truncation: bool = False) -> dict:
     """The signatures of an export: {signature: {"inputs": {key: (dtype, shape)}, "outputs": ...}}.
 
     Args:
@@ -48,6 +48,8 @@ def signature_contract(latent_dim: int, sample_shape, num_classes: int = 0) -> d
             for image models (which also get `generate_png`).
         num_classes: > 0 for a conditional model (labels in, and the conditional
             signatures); 0 otherwise.
+        truncation: add `generate_truncated` (seeds and a truncation threshold per row:
+            BigGAN's truncation trick), for generators fed normal noise.
 
     Returns:
         {signature: {"inputs": {key: (dtype, shape)}, "outputs": {key: (dtype, shape)}}};
@@ -73,6 +75,10 @@ def signature_contract(latent_dim: int, sample_shape, num_classes: int = 0) -> d
         contract["serving_default"] = {"inputs": {"z": z}, "outputs": {"samples": samples}}
         contract["generate"] = {"inputs": {"seeds": seeds},
                                 "outputs": {"samples": samples, "z": z}}
+    if truncation:
+        outputs = {"samples": samples, "z": z, **({"labels": labels} if conditional else {})}
+        contract["generate_truncated"] = {"inputs": {"seeds": seeds, "truncation": ("float32", [None])},
+                                          "outputs": outputs}
     if len(sample_shape) == 3:  # (H, W, C): an image model
         contract["generate_png"] = {"inputs": {"seeds": seeds},
                                     "outputs": {"images_bytes": ("string", [None])}}

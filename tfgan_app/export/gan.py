@@ -10,6 +10,8 @@ assets.extra/signature_contract.json; every input is batch-major, B = 1..256:
 | `generate_png`         | `seeds` int64 [B]   (image models)    | `images_bytes` string [B] (PNG)    |
 | `conditional`          | `z`, `labels` int32 [B] (cond. only)  | `samples`                          |
 | `generate_conditional` | `seeds`, `labels`      (cond. only)   | `samples`, `z`                     |
+| `generate_truncated`   | `seeds`, `truncation` float32 [B]     | `samples`, `z` (+ `labels`, cond.) |
+|                        |   (normal noise only)                 |                                    |
 
 Samples are vectors [B, dim] for the toy problems and NHWC images in [-1, 1] for
 image models. PNGs hold uint8 pixels round((x + 1) * 127.5), clipped to [0, 255].
@@ -21,6 +23,15 @@ noise distribution: "normal" -> `tf.random.stateless_normal([latent], (s, 0))`;
 drawn like "uniform" in [-r, r]. The same seed gives the same z on every call and every
 machine (no XLA in any endpoint: XLA changes stateless draws), and the same sample up to
 float32 rounding (another position in a batch may round the last bit differently on some CPUs).
+
+The truncation trick (Brock et al. 2019, BigGAN). `generate_truncated` draws z for seed s
+from N(0, I) truncated to [-t, t] per coordinate (values outside are resampled, as the paper
+says: an exact truncated normal, `tf.random.stateless_parameterized_truncated_normal` from
+the seed pair (s, 2)), with t the row's `truncation`.  Small t: samples nearer the mode,
+less varied; large t: the untruncated distribution (though not `generate`'s z: another
+draw; t above 64, inf included, is taken as 64: no float32 normal draw reaches it).  t <= 0 or NaN fails an in-graph check
+(INVALID_ARGUMENT, HTTP 400), as does a `truncation` batch that differs from `seeds`'; a
+conditional model derives its labels from the seeds as `generate` does.  Generators fed uniform noise have no such signature.
 
 Conditional models. A sample needs a class label, so:
 - `serving_default` takes (`z`, `labels`): it is the same function as `conditional`
@@ -67,6 +78,40 @@ def noise_for_seeds(seeds, latent_dim: int, noise: str = "normal",
     return tf.map_fn(one, seeds, fn_output_signature=tf.float32)  # (B, latent)
 
 
+# Thresholds above this (inf included) are this: untruncated for float32 draws, and finite for the op.
+MAX_TRUNCATION = 64.0
+
+
+def truncated_noise_for_seeds(seeds, truncation, latent_dim: int) -> tf.Tensor:
+    """z (B, latent_dim) float32: N(0, I) truncated to [-t, t] per coordinate, for int64 seeds (B,)
+    and thresholds t (B,) float32 (one per row), from the stateless seed pair (s, 2).
+
+    The exported `generate_truncated` and the evaluate CLI's truncation sweep use it; t must be
+    > 0 (callers check: `check_truncation`).
+    """
+    seeds = tf.convert_to_tensor(seeds, tf.int64)
+    truncation = tf.minimum(tf.cast(tf.convert_to_tensor(truncation), tf.float32), MAX_TRUNCATION)
+
+    def one(args):
+        seed, t = args
+        pair = tf.stack([seed, tf.constant(2, tf.int64)])  # (2,)
+        return tf.random.stateless_parameterized_truncated_normal([latent_dim], pair, 0.0, 1.0, -t, t)
+
+    return tf.map_fn(one, (seeds, truncation), fn_output_signature=tf.float32)  # (B, latent)
+
+
+def check_truncation(truncation, batch_of) -> tf.Tensor:
+    """truncation (B,), after in-graph checks: every t > 0 (NaN fails too), one per row of batch_of."""
+    checks = [
+        tf.debugging.assert_greater(truncation, tf.constant(0.0, tf.float32),
+                                    message="truncation must be a threshold > 0 per row (got <= 0 or NaN)"),
+        tf.debugging.assert_equal(tf.shape(truncation)[0], tf.shape(batch_of)[0],
+                                  message="truncation must have one entry per seed (same batch size)"),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(truncation)
+
+
 def labels_for_seeds(seeds, num_classes: int) -> tf.Tensor:
     """Class labels (B,) int32 for int64 seeds (B,): uniform on [0, num_classes) from (s, 1)."""
     seeds = tf.convert_to_tensor(seeds, tf.int64)
@@ -77,6 +122,11 @@ def labels_for_seeds(seeds, num_classes: int) -> tf.Tensor:
                                            dtype=tf.int32)
 
     return tf.map_fn(one, seeds, fn_output_signature=tf.int32)  # (B,)
+
+
+def _evaluation_seeds(n: int, seed: int) -> np.ndarray:
+    """The seeds evaluate.py draws sample set `seed` with: n * 2^32 + (0..n-1), distinct per seed."""
+    return np.arange(n, dtype=np.int64) + np.int64(seed) * (1 << 32)  # (n,)
 
 
 class GANSignatures(Signatures):
@@ -101,11 +151,13 @@ class GANSignatures(Signatures):
         generator = gan.sampler
         latent_dim, num_classes = gan.latent_dim, self.num_classes
         noise, noise_range = gan.noise, gan.noise_range
-        contract = contract_lib.signature_contract(latent_dim, self.sample_shape, num_classes)
+        contract = contract_lib.signature_contract(latent_dim, self.sample_shape, num_classes,
+                                                   truncation=noise == "normal")
 
         z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
         seeds_spec = tf.TensorSpec([None], tf.int64, name="seeds")
         labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+        truncation_spec = tf.TensorSpec([None], tf.float32, name="truncation")
 
         def samples_of(z, labels=None):
             inputs = z if labels is None else [z, labels]
@@ -127,6 +179,13 @@ class GANSignatures(Signatures):
 
         def generate(seeds):
             z = noise_for_seeds(seeds, latent_dim, noise, noise_range)
+            if not num_classes:
+                return {"samples": samples_of(z), "z": z}
+            labels = labels_for_seeds(seeds, num_classes)
+            return {"samples": samples_of(z, labels), "z": z, "labels": labels}
+
+        def generate_truncated(seeds, truncation):
+            z = truncated_noise_for_seeds(seeds, check_truncation(truncation, seeds), latent_dim)
             if not num_classes:
                 return {"samples": samples_of(z), "z": z}
             labels = labels_for_seeds(seeds, num_classes)
@@ -156,6 +215,8 @@ class GANSignatures(Signatures):
             archive.add_endpoint("serving_default",
                                  endpoint(lambda z: {"samples": samples_of(z)}, z_spec))
         archive.add_endpoint("generate", endpoint(generate, seeds_spec))
+        if "generate_truncated" in contract:
+            archive.add_endpoint("generate_truncated", endpoint(generate_truncated, seeds_spec, truncation_spec))
         if "generate_png" in contract:
             archive.add_endpoint("generate_png", endpoint(generate_png, seeds_spec))
         if num_classes:
@@ -176,6 +237,8 @@ class GANSignatures(Signatures):
                 out[key][-1] = np.int64(2**62 + seed)
             elif key == "labels":
                 out[key] = (np.arange(batch) % max(self.num_classes, 1)).astype(np.int32)
+            elif key == "truncation":  # from strong truncation to hardly any
+                out[key] = np.geomspace(0.1, 4.0, batch).astype(np.float32)
             else:  # pragma: no cover - the contract has no other inputs
                 raise ExportError(f"no example for input {key!r} of {signature!r}")
         return out
@@ -184,6 +247,8 @@ class GANSignatures(Signatures):
         gan, num_classes = self.game, self.num_classes
         if "z" in inputs:
             z = tf.constant(inputs["z"])
+        elif "truncation" in inputs:
+            z = truncated_noise_for_seeds(inputs["seeds"], inputs["truncation"], gan.latent_dim)
         else:
             z = noise_for_seeds(inputs["seeds"], gan.latent_dim, gan.noise, gan.noise_range)
         labels = None
@@ -214,6 +279,40 @@ class GANSignatures(Signatures):
         }
 
     @staticmethod
+    def truncated_sampler(signatures, info, draw_batch):
+        """draw(n, seed, t): seeds n * 2^32 + (0..n-1) through `generate_truncated` (None without it)."""
+        if "generate_truncated" not in signatures:
+            return None
+
+        def draw(n, seed, t):
+            seeds = _evaluation_seeds(n, seed)
+            return np.concatenate([signatures["generate_truncated"](
+                seeds=tf.constant(seeds[i:i + draw_batch]),
+                truncation=tf.fill([len(seeds[i:i + draw_batch])], np.float32(t)))["samples"].numpy()
+                for i in range(0, n, draw_batch)])
+
+        return draw
+
+    @staticmethod
+    def game_truncated_sampler(gan):
+        """The draw of `truncated_sampler` computed with the GAN's sampler (a run), None for
+        uniform noise: the same seeds give the same samples as the export."""
+        if gan.noise != "normal":
+            return None
+
+        def draw(n, seed, t, batch=500):
+            seeds = _evaluation_seeds(n, seed)
+            out = []
+            for i in range(0, n, batch):
+                s = tf.constant(seeds[i:i + batch])
+                z = truncated_noise_for_seeds(s, tf.fill([len(seeds[i:i + batch])], np.float32(t)), gan.latent_dim)
+                labels = labels_for_seeds(s, gan.num_classes) if gan.conditional else None
+                out.append(gan.generate(z, labels).numpy())
+            return np.concatenate(out)
+
+        return draw
+
+    @staticmethod
     def sampler(signatures, info, draw_batch):
         """Seeds n * 2^32 + (0..n-1) through `generate`; a conditional export with a class count
         through `generate_conditional` with every class equally often."""
@@ -224,7 +323,7 @@ class GANSignatures(Signatures):
         num_classes = int(info.get("num_classes") or 0) if conditional else 0
 
         def draw(n, seed):
-            seeds = np.arange(n, dtype=np.int64) + np.int64(seed) * (1 << 32)  # (n,) distinct per seed
+            seeds = _evaluation_seeds(n, seed)
             labels = (np.arange(n) % num_classes).astype(np.int32) if num_classes else None
             out = []
             for i in range(0, n, draw_batch):

@@ -62,3 +62,14 @@ class Signatures:
     def sampler(signatures, info: dict, draw_batch: int) -> Callable[[int, int], np.ndarray]:
         """draw(n, seed) -> n samples through a loaded export's `signatures` (evaluate.py)."""
         raise NotImplementedError
+
+    @staticmethod
+    def truncated_sampler(signatures, info: dict, draw_batch: int):
+        """draw(n, seed, t) -> n samples at truncation t through a loaded export (evaluate.py
+        --truncation), or None when the game has no truncation trick."""
+        return None
+
+    @staticmethod
+    def game_truncated_sampler(game):
+        """The same draw(n, seed, t) computed with a trained game's networks (a run), or None."""
+        return None

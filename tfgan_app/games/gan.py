@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tfgan_app import nets
 from tfgan_app.games import losses, optimizers, penalties
-from tfgan_app.games.base import AdversarialGame, GameConfigError
+from tfgan_app.games.base import AdversarialGame, GameConfigError, replica_count
 
 # Which trackers each loss family reports (names shown by fit's progress bar).
 _PROBABILITY_METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "d_objective")
@@ -63,7 +63,7 @@ class GAN(AdversarialGame):
 
     Args:
       generator: maps z (B, latent_dim) -- and labels (B,) when conditional -- to samples.
-      discriminator: maps samples (and labels for "cgan") to logits (B, 1); for
+      discriminator: maps samples (and labels for "cgan" and "projection") to logits (B, 1); for
         "acgan" to [logits (B, 1), class_logits (B, num_classes)].
       latent_dim: size of z.
       loss: a family of losses.LOSS_FAMILIES: "minimax", "non-saturating", "wasserstein",
@@ -77,7 +77,8 @@ class GAN(AdversarialGame):
       clip_value: c of WGAN weight clipping.
       noise: "normal", "uniform" (U[-r, r]) or "stratified" (linspace(-r, r, B) + U(0, 0.01)).
       noise_range: r.
-      conditioning: "none", "cgan" or "acgan".
+      conditioning: "none", "cgan", "acgan" or "projection" (labels to G and D, as cgan;
+        the nets condition by conditional BatchNorm and projection, nets/sngan.py).
       num_classes: label count of conditional models.
       aux_weight: weight of AC-GAN's classification loss.
       seed: seed of the noise generator the model owns.
@@ -94,6 +95,8 @@ class GAN(AdversarialGame):
         E||grad_x D(x)||^2 on the real batch as the discriminator sees it (packed), added
         to every discriminator step's loss (0: none), with any loss and any penalty.  With
         BatchNorm in D it is the gradient of the batch's summed logits.
+      ortho_weight: beta of BigGAN's orthogonal regularization of the generator's kernels
+        (penalties.orthogonal_regularization), added to every generator step's loss (0: none).
 
     Under a tf.distribute strategy every loss is reduced by the global batch, and each
     replica draws its own rows of the global batch's noise (the base's `draw`), so R
@@ -107,7 +110,8 @@ class GAN(AdversarialGame):
                  n_critic: int = 1, clip_value: float = 0.01, noise: str = "normal",
                  noise_range: float = 1.0, conditioning: str = "none", num_classes: int = 0,
                  aux_weight: float = 1.0, seed: int = 0, update: str = "alternating", pack: int = 1,
-                 g_steps: int = 1, ema_decay: float = 0.0, r1_weight: float = 0.0, **kwargs):
+                 g_steps: int = 1, ema_decay: float = 0.0, r1_weight: float = 0.0, ortho_weight: float = 0.0,
+                 **kwargs):
         if loss == "wgan-gp":  # the old name: the Wasserstein loss with the gradient penalty
             loss, penalty = "wasserstein", ("gp" if penalty == "none" else penalty)
         if loss not in losses.LOSS_FAMILIES:
@@ -130,6 +134,8 @@ class GAN(AdversarialGame):
                                  f"and 1 for conditional models (packing would mix labels)")
         if not r1_weight >= 0.0:
             raise GANConfigError(f"r1_weight: {r1_weight}; expected gamma >= 0 (0: no R1 penalty)")
+        if not ortho_weight >= 0.0:
+            raise GANConfigError(f"ortho_weight: {ortho_weight}; expected beta >= 0 (0: no orthogonal regularization)")
         if not penalty_weight >= 0.0:
             raise GANConfigError(f"penalty_weight: {penalty_weight}; expected lambda >= 0")
         if not 0.0 <= ema_decay < 1.0:
@@ -145,6 +151,8 @@ class GAN(AdversarialGame):
             names.append("r1")
         if conditioning == "acgan":
             names += ["aux_loss", "aux_acc"]
+        if ortho_weight:
+            names.append("ortho")
         super().__init__({"generator": generator, "discriminator": discriminator}, seed=seed,
                          trackers=names, **kwargs)
         self.latent_dim = int(latent_dim)
@@ -163,6 +171,7 @@ class GAN(AdversarialGame):
         self.pack = int(pack)
         self.ema_decay = float(ema_decay)
         self.r1_weight = float(r1_weight)
+        self.ortho_weight = float(ortho_weight)
         self.generator_ema = self.average("generator", ema_decay) if ema_decay else None
         self.d_loss_fn, self.g_loss_fn = losses.LOSS_FAMILIES[loss]
 
@@ -236,7 +245,7 @@ class GAN(AdversarialGame):
         """
         if not packed:
             x = pack_samples(x, self.pack)
-        if self.conditioning == "cgan":
+        if self.conditioning in ("cgan", "projection"):
             return self.discriminator([x, labels], training=training), None
         if self.conditioning == "acgan":
             logits, class_logits = self.discriminator(x, training=training)
@@ -297,9 +306,14 @@ class GAN(AdversarialGame):
             fake = self._fake(z, labels)
             logits, cls = self.discriminate(fake, labels, training=True)
             g_loss, total = self._generator_loss(logits, cls, labels)
+            if self.ortho_weight:  # BigGAN: R_beta on G's weights, with the generator's loss
+                ortho = penalties.orthogonal_regularization(self._ortho_kernels(), weight=self.ortho_weight)
+                total += ortho / replica_count()  # summed over replicas like the reduced losses
             scaled = self.scaled(self.g_optimizer, total)
         self.descend("g_optimizer", tape, scaled, critic_ok)
         self.track("g_loss", g_loss)
+        if self.ortho_weight:
+            self.track("ortho", ortho, global_loss=False)  # the same on every replica
 
     def simultaneous_step(self, real, real_labels=None):
         """The TF DCGAN tutorial's step: one forward pass of G and D, both gradients, both applied.
@@ -404,6 +418,13 @@ class GAN(AdversarialGame):
             total += self.aux_weight * losses.auxiliary_classifier_loss(fake_cls, labels, reduce=self.reduce)
         return g_loss, total
 
+    def _ortho_kernels(self):
+        """The generator's kernels (Dense, conv, conditional-BN maps): what BigGAN regularises.
+
+        Embedding tables (the shared class embedding, per-class CBN tables) are left out, as
+        BigGAN's code leaves out G.shared."""
+        return [w for w in self.generator.trainable_weights if w.name == "kernel"]
+
     def _track_discriminator(self, parts):
         d_loss, real_logits, fake_logits = parts["d_loss"], parts["real_logits"], parts["fake_logits"]
         self.track("d_loss", d_loss)
@@ -440,7 +461,7 @@ def from_config(config, data_shape: tuple | None = None, num_classes: int = 0) -
               clip_value=config.clip_value, noise=config.noise, noise_range=config.noise_range,
               conditioning=config.conditioning, num_classes=num_classes, aux_weight=config.aux_weight,
               seed=config.seed, update=config.update, pack=config.pack, g_steps=config.g_steps,
-              ema_decay=config.g_ema, r1_weight=config.r1_weight)
+              ema_decay=config.g_ema, r1_weight=config.r1_weight, ortho_weight=config.ortho_weight)
     decay_epochs = config.lr_decay_epochs * config.steps_per_epoch
     g_opt = optimizers.from_config(config, config.g_lr, decay_epochs * config.g_steps)
     d_opt = optimizers.from_config(config, config.d_lr, decay_epochs * config.n_critic)

@@ -1,4 +1,5 @@
-"""Penalties on the discriminator (critic), as pure functions; any of them goes with any loss.
+"""Penalties on the discriminator (critic), and one on the generator's weights, as pure functions;
+any of them goes with any loss.
 
     --penalty gp       two-sided gradient penalty at real-fake interpolates   (Gulrajani et al. 2017)
     --penalty lp       one-sided Lipschitz penalty at the same points         (Petzka et al. 2018)
@@ -6,6 +7,7 @@
     --penalty dragan   gradient penalty around the real data                  (Kodali et al. 2017)
     --r1-weight        R1: squared gradient norm on real data                 (Mescheder et al. 2018)
     --loss wgan-clip   weight clipping                                        (Arjovsky et al. 2017)
+    --ortho-weight     orthogonal regularization of G's weights               (Brock et al. 2019)
 
 Each returns a scalar already reduced with `reduce` (the batch mean by default; under a
 tf.distribute strategy the game passes `tf.nn.compute_average_loss`, which divides by the
@@ -201,6 +203,29 @@ def r1_penalty(critic: Callable, real, *, weight: float = 10.0, reduce: Reduce =
     grads, logits = input_gradients(critic, real, scale)
     sq_norm = tf.reduce_sum(tf.square(grads), axis=tf.range(1, tf.rank(grads)))  # (B,)
     return 0.5 * weight * reduce(sq_norm), logits
+
+
+def orthogonal_regularization(kernels, *, weight: float = 1e-4) -> tf.Tensor:
+    """R_beta = beta * sum_W ||W^T W * (1 - I)||_F^2   (Brock et al. 2019, BigGAN, eq. 3).
+
+    Each kernel is reshaped to a matrix W (m, n) whose n columns are its output filters
+    (Dense (in, out), Conv2D (kh, kw, in, out): (-1, last axis)), so W^T W (n, n) holds the
+    inner products of the filters; the penalty pushes distinct filters towards orthogonality
+    and leaves their norms free ("1 - I": the diagonal is not penalised).  A weight decay-like
+    term on the model, not on a batch: no reduction over examples.  Computed in float32.
+
+    BigGAN's released PyTorch code (utils.ortho) adds beta * 2 (W W^T * (1 - I)) W to the
+    gradient instead, which is the gradient of (beta / 2) * ||...||_F^2: the loss form here with
+    the paper's beta = 1e-4 is twice as strong as that code's.
+    """
+    total = tf.constant(0.0, tf.float32)
+    for kernel in kernels:
+        w = tf.cast(kernel, tf.float32)
+        w = tf.reshape(w, [-1, w.shape[-1]])  # (m, n): output filters as columns
+        gram = tf.matmul(w, w, transpose_a=True)  # (n, n)
+        off_diagonal = gram * (1.0 - tf.eye(gram.shape[0]))
+        total += tf.reduce_sum(tf.square(off_diagonal))
+    return weight * total
 
 
 def clip_weights(variables, clip_value: float) -> None:

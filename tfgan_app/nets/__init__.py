@@ -4,6 +4,10 @@
 
     mlp.py        the toy problems' MLPs
     dcgan.py      DCGAN and the TF tutorial's DCGAN (W1/W2), with conditional heads
+    sngan.py      the SN-GAN standard CNN, with SAGAN's attention and BigGAN's conditioning
+    spectral_norm.py  layers using W / sigma(W) (Miyato et al. 2018)
+    attention.py  SAGAN's self-attention block
+    conditional.py    conditional BatchNorm and the projection discriminator's head
     layers.py     Keras layers with the same function and faster CPU kernels
     conv_ops.py   those layers' convolution kernels
     precision.py  the dtype policy networks are built under (--precision)
@@ -17,7 +21,7 @@ from __future__ import annotations
 import keras
 
 from tfgan_app.config import Config
-from tfgan_app.nets import dcgan, mlp
+from tfgan_app.nets import dcgan, mlp, sngan
 from tfgan_app.nets.precision import precision_policy
 
 
@@ -30,4 +34,6 @@ def build(config: Config, data_shape: tuple | None = None,
     with precision_policy(config.precision):
         if not config.is_image:
             return mlp.toy_generator(config), mlp.toy_discriminator(config)
+        if config.architecture == "sngan":
+            return sngan.build(config, data_shape, num_classes)
         return dcgan.build(config, data_shape, num_classes)

@@ -110,3 +110,17 @@ def save_gif(pngs: list, path: Path, ms_per_frame: int = 300) -> None:
     frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
                    duration=ms_per_frame, loop=0)
     os.replace(tmp, path)
+
+
+def truncation_tradeoff(thresholds, figures: dict, path: Path, title: str = "") -> None:
+    """Figures (e.g. precision and recall) against the truncation threshold t: BigGAN's
+    fidelity / diversity trade-off.  figures: name -> one value per threshold."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in figures.items():
+        ax.plot(thresholds, values, marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("truncation threshold t")
+    ax.legend(loc="best")
+    ax.set_title(title or "truncation trade-off")
+    fig.tight_layout()
+    _save(fig, path)
