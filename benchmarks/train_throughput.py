@@ -1,4 +1,5 @@
-"""W1 `dcgan-mnist` and W2 `wgan-gp-mnist` (docs/benchmarks.md): training throughput.
+"""W1 `dcgan-mnist` and W2 `wgan-gp-mnist` (docs/benchmarks.md): training throughput; and what
+spectral normalization and self-attention cost on the `sngan` preset's nets.
 
 Trains the workload's preset through the project's own path -- `games.build` and
 `GAN.fit` on `training.data_stream`, the preset's config with `--dataset mnist-idx:DIR` --
@@ -14,12 +15,16 @@ median over rounds of the ratio of two contenders' block medians (paired in time
     python benchmarks/train_throughput.py --workload dcgan-mnist --precision mixed_bfloat16,float32
     python benchmarks/train_throughput.py --workload dcgan-mnist --g-ema 0,0.999 --no-hand
     python benchmarks/train_throughput.py --workload dcgan-mnist --r1-weight 0,1 --no-hand
+    python benchmarks/train_throughput.py --workload sngan --spectral-norm none,d,gd --attention 0,14
+
+The `sngan` workload has no hand-written counterpart (fit contenders only): its figures are
+ratios between its variants, e.g. `vs_sn-none` = speed with SN in D over speed without.
 
 `--precision` may list several policies: each gets its own fit and hand-loop contender, and
 the figures of the first are compared with the others.  Last line:
 `img/s=<fit> hand_img/s=<hand> ratio=<fit/hand>` (W2: `critic_img/s=...`), for the first
 precision, followed by `vs_<contender>=<ratio>` for the other fit contenders (precisions,
---layer-impl, --g-ema, --r1-weight values).
+--layer-impl, --g-ema, --r1-weight, --spectral-norm, --attention values).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-WORKLOADS = {"dcgan-mnist": "img/s", "wgan-gp-mnist": "critic_img/s"}
+WORKLOADS = {"dcgan-mnist": "img/s", "wgan-gp-mnist": "critic_img/s", "sngan": "critic_img/s"}
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
@@ -60,6 +65,10 @@ def parse(argv=None):
     p.add_argument("--r1-weight", default="0",
                    help="fit path: one or more R1 penalty weights (--r1-weight of train.py), comma separated; "
                         "e.g. 0,1 prices the penalty (default 0)")
+    p.add_argument("--spectral-norm", default=None,
+                   help="sngan workload: one or more of none, d, gd, comma separated (default: the preset's)")
+    p.add_argument("--attention", default=None,
+                   help="sngan workload: one or more attention sides (0 = none), comma separated")
     p.add_argument("--jit-compile", action="store_true", help="compile the fit path's train step with XLA")
     p.add_argument("--steps-per-execution", type=int, default=1, help="fit path: steps per tf.function call")
     p.add_argument("--block", type=int, default=6, help="steps per contender before switching (default 6)")
@@ -77,6 +86,17 @@ def parse(argv=None):
             p.error(f"--layer-impl: {impl!r} is not one of: auto, tfgan, keras")
     args.g_ema = _numbers(p, "--g-ema", args.g_ema, lambda e: 0 <= e < 1, "in [0, 1)")
     args.r1_weight = _numbers(p, "--r1-weight", args.r1_weight, lambda e: e >= 0, ">= 0")
+    sngan = args.workload == "sngan"
+    if (args.spectral_norm or args.attention) and not sngan:
+        p.error("--spectral-norm and --attention vary the sngan workload's nets: use --workload sngan")
+    args.spectral_norm = (args.spectral_norm or "").split(",") if args.spectral_norm else [None]
+    for sn in args.spectral_norm:
+        if sn not in (None, "none", "d", "gd"):
+            p.error(f"--spectral-norm: {sn!r} is not one of: none, d, gd")
+    args.attention = [int(a) for a in _numbers(p, "--attention", args.attention, lambda a: a >= 0 and a == int(a),
+                                               "whole numbers >= 0")] if args.attention else [None]
+    if sngan:
+        args.no_hand = True  # no hand-written SN-GAN to compare with: ratios between variants
     if args.steps <= 0 or args.block < 2 or args.steps_per_execution <= 0:
         p.error("--steps and --steps-per-execution must be positive, --block at least 2")
     if args.block % args.steps_per_execution:
@@ -199,11 +219,18 @@ def main(argv=None) -> int:
     contenders, fits = {}, []
     for prec in args.precision:
         for impl in args.layer_impl:
-            for ema, r1 in itertools.product(args.g_ema, args.r1_weight):
+            for ema, r1, sn, att in itertools.product(args.g_ema, args.r1_weight, args.spectral_norm,
+                                                      args.attention):
                 config = dataclasses.replace(base, precision=prec, layer_impl=impl, g_ema=ema, r1_weight=r1)
+                if sn is not None:
+                    config = dataclasses.replace(config, spectral_norm=sn)
+                if att is not None:
+                    config = dataclasses.replace(config, attention=att)
                 name = (f"fit {prec}" + (f" {impl}" if len(args.layer_impl) > 1 else "")
                         + (f" g-ema-{ema:g}" if len(args.g_ema) > 1 else "")
-                        + (f" r1-{r1:g}" if len(args.r1_weight) > 1 else ""))
+                        + (f" r1-{r1:g}" if len(args.r1_weight) > 1 else "")
+                        + (f" sn-{sn}" if len(args.spectral_norm) > 1 else "")
+                        + (f" attention-{att}" if len(args.attention) > 1 else ""))
                 contenders[name] = FitContender(config, source.image_shape)
                 fits.append(name)
         config = dataclasses.replace(base, precision=prec)

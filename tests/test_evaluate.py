@@ -115,6 +115,27 @@ def test_evaluate_cli_on_a_toy_export_uses_its_signatures(toy_run, tmp_path, cap
     assert code == 0 and json.loads(out)["metrics"]["num_modes"] == 25
 
 
+def test_truncation_sweep_of_a_run_and_its_export_draw_the_same_samples(toy_run, tmp_path, capsys):
+    run = evaluate.open_source(toy_run)
+    narrow, wide = run.draw_truncated(300, 0, 0.05), run.draw_truncated(300, 0, 4.0)
+    assert narrow.shape == wide.shape == (300, 2)
+    assert narrow.std(axis=0).sum() < 0.5 * wide.std(axis=0).sum()  # truncation trades diversity away
+    result = exporting.export_run(toy_run, tmp_path / "exports", "ring")
+    served = evaluate.open_source(result.export_dir)
+    np.testing.assert_allclose(served.draw_truncated(300, 0, 0.05), narrow, atol=1e-5)  # same seeds, same z
+    code, out, err = run_cli([str(toy_run), "--truncation", "0.05,4", "--no-write", "--plots", str(tmp_path / "p")],
+                             capsys)
+    assert code == 0, err
+    sweep = json.loads(out)["truncation"]
+    assert [r["truncation"] for r in sweep["rows"]] == [0.05, 4.0]
+    assert sweep["samples_per_threshold"] == 500
+    assert (tmp_path / "p" / "truncation_tradeoff.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(SystemExit) as exit_:  # argparse: one line, exit 2
+        evaluate.main([str(toy_run), "--truncation", "0.5,0"])
+    assert exit_.value.code == 2
+    assert "argument --truncation: thresholds must be > 0, got '0.5,0'" in capsys.readouterr().err
+
+
 def test_cli_errors_are_one_line(tmp_path, capsys):
     code, _, err = run_cli([str(tmp_path / "missing")], capsys)
     assert code == 2 and err.endswith("does not exist; expected a run directory or an export directory")
