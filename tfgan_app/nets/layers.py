@@ -52,11 +52,21 @@ class Conv2D(keras.layers.Conv2D):
 class Conv2DTranspose(keras.layers.Conv2DTranspose):
     """keras.layers.Conv2DTranspose ('same' padding) computed by conv_ops.conv2d_transpose."""
 
+    def _fast_ok(self, inputs) -> bool:
+        return (_fast_conv_ok(self) and self.padding == "same" and self.output_padding is None
+                and inputs.shape[1] is not None and inputs.shape[2] is not None)
+
+    def transpose_op(self, inputs, kernel):
+        """The transposed convolution of inputs with `kernel` (conv_ops where it covers the case, else Keras's op)."""
+        if not self._fast_ok(inputs):
+            return keras.ops.conv_transpose(inputs, kernel, self.strides, self.padding, self.output_padding,
+                                            self.data_format, self.dilation_rate)
+        return conv_ops.conv2d_transpose(inputs, tf.cast(kernel, inputs.dtype), self.strides[0], "SAME")
+
     def call(self, inputs):
-        if (not _fast_conv_ok(self) or self.padding != "same" or self.output_padding is not None
-                or inputs.shape[1] is None or inputs.shape[2] is None):
+        if not self._fast_ok(inputs):
             return super().call(inputs)
-        x = conv_ops.conv2d_transpose(inputs, tf.cast(self.kernel, inputs.dtype), self.strides[0], "SAME")
+        x = self.transpose_op(inputs, self.kernel)
         if self.use_bias:
             x = x + tf.cast(self.bias, x.dtype)
         return self.activation(x) if self.activation is not None else x

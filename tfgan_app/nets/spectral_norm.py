@@ -51,7 +51,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfgan_app.nets import conv_ops, layers
+from tfgan_app.nets import layers
 
 # eps of the l2 normalisations x / max(||x||, eps) (TF-GAN's and SNP's 1e-12).
 EPSILON = 1e-12
@@ -174,9 +174,8 @@ class Conv2DTranspose(SpectralNorm, layers.Conv2DTranspose):
 
     def call(self, inputs, training=False):
         kernel = tf.cast(self.normalized_kernel(training), inputs.dtype)
-        if (self.fast and layers._fast_conv_ok(self) and self.padding == "same" and self.output_padding is None
-                and inputs.shape[1] is not None and inputs.shape[2] is not None):
-            x = conv_ops.conv2d_transpose(inputs, kernel, self.strides[0], "SAME")
+        if self.fast:
+            x = self.transpose_op(inputs, kernel)
         else:
             x = keras.ops.conv_transpose(inputs, kernel, self.strides, self.padding, self.output_padding,
                                          self.data_format, self.dilation_rate)
