@@ -516,15 +516,18 @@ class Client:
         and with server-side batching on, that refusal fails every request batched with it).
         """
         seeds = np.asarray(seeds).reshape(-1)
-        t = np.asarray(truncation, np.float64).reshape(-1)
+        try:
+            t = np.asarray(truncation, np.float64).reshape(-1).astype(np.float32)  # what the server will see
+        except (TypeError, ValueError):
+            raise ValueError(f"truncation: expected numbers > 0, got {truncation!r}") from None
         if len(t) == 1:
             t = np.repeat(t, len(seeds))
         if len(t) != len(seeds):
             raise ValueError(f"truncation: got {len(t)} thresholds for {len(seeds)} seeds; "
                              "give one, or one per seed")
-        if not np.all(t > 0):  # NaN fails this too
-            raise ValueError(f"truncation: thresholds must be numbers > 0, got {t.tolist()}")
-        inputs = self._contract_inputs("generate_truncated", {"seeds": seeds, "truncation": t.astype(np.float32)})
+        if not np.all(t > 0):  # NaN fails this too, and a value that rounds to 0 in float32
+            raise ValueError(f"truncation: thresholds must be numbers > 0 (as float32), got {t.tolist()}")
+        inputs = self._contract_inputs("generate_truncated", {"seeds": seeds, "truncation": t})
         return self.predict("generate_truncated", inputs)
 
     def generate_png(self, seeds) -> list[bytes]:

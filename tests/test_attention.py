@@ -11,7 +11,7 @@ def _x(side, channels=16, seed=0):
     return tf.random.stateless_normal([2, side, side, channels], (seed, 1))
 
 
-@pytest.mark.parametrize("side", [7, 14, 16, 32])  # the blocks' sides at 28, 32 and 64 px
+@pytest.mark.parametrize("side", [7, 8, 14, 16, 32])  # the blocks' sides at 28, 32 and 64 px
 def test_identity_at_initialisation_and_shapes(side):
     layer = SelfAttention()
     x = _x(side)
@@ -21,7 +21,8 @@ def test_identity_at_initialisation_and_shapes(side):
     pooled = (-(-side // 2)) ** 2  # 2x2 max-pool, 'same': ceil(side / 2)^2 keys
     beta = layer.attention_map(x)
     assert beta.shape == (2, side * side, pooled)
-    np.testing.assert_allclose(tf.reduce_sum(beta, -1).numpy(), 1.0, rtol=1e-6)
+    # A float32 softmax row of N' <= 256 terms sums to 1 within ~N' * 2^-24 < 2e-5.
+    np.testing.assert_allclose(tf.reduce_sum(beta, -1).numpy(), 1.0, atol=2e-5)
     assert float(tf.reduce_min(beta)) >= 0.0
     # Projections as the authors' code: C/8 query and key, C/2 value, back to C.
     assert (layer.theta.filters, layer.phi.filters, layer.g.filters, layer.o.filters) == (2, 2, 8, 16)

@@ -404,6 +404,8 @@ def test_generate_truncated_matches_keras(exports, servers, kind, protocol):
 
 
 @pytest.mark.parametrize("truncation, needle", [(0.0, "> 0"), (-1.0, "> 0"), (float("nan"), "> 0"),
+                                                (1e-50, "> 0 (as float32)"),  # 0 once sent as float32
+                                                ("wide", "expected numbers > 0, got 'wide'"),
                                                 ([0.5, 1.0], "2 thresholds for 3 seeds")])
 def test_bad_truncation_is_refused_before_sending(served, truncation, needle):
     server, _ = served

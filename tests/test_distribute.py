@@ -74,7 +74,9 @@ cases = {
     # SN in G and D (u: only_first_replica), attention, conditional BN (synchronized), projection,
     # orthogonal regularization: every BigGAN-lite piece.  lr 0.01: SN divides the kernels by
     # sigma ~ 0.1 at N(0, 0.02) initialisation, so its gradients are ~10x larger than plain nets'.
-    "BigGAN-lite, synchronized": cfg.preset("biggan-lite", sync_batchnorm=True,
+    # ortho_weight 10 (not 1e-4): its share of G's step, ~1e-4, must dwarf the 1e-6 tolerance,
+    # so a wrong replica scaling of the regulariser (summed over replicas) would show.
+    "BigGAN-lite, synchronized": cfg.preset("biggan-lite", sync_batchnorm=True, ortho_weight=10.0,
                                             **dict(image, g_lr=0.01, d_lr=0.01)),
 }
 # One strategy per process: a second MirroredStrategy reuses the first one's collective keys.

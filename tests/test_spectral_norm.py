@@ -97,6 +97,38 @@ def test_gradient_is_that_of_w_over_sigma_by_svd(case):
     assert np.abs(got - cm / sigma).max() > 1e-2
 
 
+@pytest.mark.parametrize("case", range(3), ids=["dense", "conv", "conv_transpose"])
+def test_layer_gradient_through_its_call_is_the_chain_rule_through_w_over_sigma(case):
+    """d/dW sum(R * layer(x)): the op's gradient with respect to its kernel W_bar = W / sigma
+    (tf.nn's ops on a plain variable), then the closed form of d W_bar / dW by SVD.  Runs the
+    layer's own call: its casts and conv_ops' custom gradients."""
+    layer, x = _layers()[case]
+    _set_spectrum(layer, [2.0, 1.0])
+    for _ in range(30):
+        layer(x, training=True)
+    transpose = layer._transposed_kernel
+    w = sn.kernel_matrix(layer.kernel, transpose).numpy().astype(np.float64)
+    left, s, right = np.linalg.svd(w)
+    sigma = s[0]
+    w_bar = tf.Variable(layer.kernel.numpy() / np.float32(sigma))
+    r = tf.constant(np.random.default_rng(3).normal(size=layer(x).shape), tf.float32)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(r * layer(x))
+    got = sn.kernel_matrix(tape.gradient(loss, layer.kernel), transpose).numpy()
+
+    with tf.GradientTape() as tape:  # the same layer computed with tf.nn on W_bar
+        if case == 0:
+            y = tf.matmul(x, w_bar)
+        elif case == 1:
+            y = tf.nn.conv2d(x, w_bar, 2, "SAME")
+        else:
+            y = tf.nn.conv2d_transpose(x, w_bar, [2, 8, 8, 6], 2, "SAME")
+        loss = tf.reduce_sum(r * (y + layer.bias))
+    g_bar = sn.kernel_matrix(tape.gradient(loss, w_bar), transpose).numpy().astype(np.float64)
+    expected = g_bar / sigma - np.sum(g_bar * w) / sigma ** 2 * np.outer(left[:, 0], right[0])
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+
+
 def test_training_call_advances_u_and_inference_call_computes_the_same_without_storing():
     layer, x = _layers()[1]
     u0 = layer.sn_u.numpy()

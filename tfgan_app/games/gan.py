@@ -306,14 +306,9 @@ class GAN(AdversarialGame):
             fake = self._fake(z, labels)
             logits, cls = self.discriminate(fake, labels, training=True)
             g_loss, total = self._generator_loss(logits, cls, labels)
-            if self.ortho_weight:  # BigGAN: R_beta on G's weights, with the generator's loss
-                ortho = penalties.orthogonal_regularization(self._ortho_kernels(), weight=self.ortho_weight)
-                total += ortho / replica_count()  # summed over replicas like the reduced losses
             scaled = self.scaled(self.g_optimizer, total)
         self.descend("g_optimizer", tape, scaled, critic_ok)
         self.track("g_loss", g_loss)
-        if self.ortho_weight:
-            self.track("ortho", ortho, global_loss=False)  # the same on every replica
 
     def simultaneous_step(self, real, real_labels=None):
         """The TF DCGAN tutorial's step: one forward pass of G and D, both gradients, both applied.
@@ -411,19 +406,31 @@ class GAN(AdversarialGame):
         return penalties.PENALTIES[self.penalty](critic, real_p, fake_p, alpha, **kw)
 
     def _generator_loss(self, fake_logits, fake_cls, labels):
-        """(L_G, L_G [+ L_aux]) from the critic's outputs on G's samples."""
+        """(L_G, L_G [+ L_aux] [+ R_beta]) from the critic's outputs on G's samples (and G's weights)."""
         g_loss = self.g_loss_fn(tf.cast(fake_logits, tf.float32), reduce=self.reduce)
         total = g_loss
         if self.conditioning == "acgan":
             total += self.aux_weight * losses.auxiliary_classifier_loss(fake_cls, labels, reduce=self.reduce)
+        if self.ortho_weight:  # BigGAN: R_beta on G's weights, with the generator's loss
+            ortho = penalties.orthogonal_regularization(self._ortho_kernels(), weight=self.ortho_weight)
+            self.track("ortho", ortho, global_loss=False)  # the same on every replica
+            total += ortho / replica_count()  # the replicas' gradients are summed, like the reduced losses'
         return g_loss, total
 
     def _ortho_kernels(self):
-        """The generator's kernels (Dense, conv, conditional-BN maps): what BigGAN regularises.
-
-        Embedding tables (the shared class embedding, per-class CBN tables) are left out, as
-        BigGAN's code leaves out G.shared."""
-        return [w for w in self.generator.trainable_weights if w.name == "kernel"]
+        """The generator's kernels (Dense, conv, conditional-BN maps), output filters last: what
+        BigGAN regularises.  A Conv2DTranspose kernel (kh, kw, out, in) is read with axes 2 and 3
+        swapped, so its filters are the columns too.  Embedding tables (the shared class
+        embedding, per-class CBN tables) are left out, as BigGAN's code leaves out G.shared."""
+        kernels = []
+        for layer in self.generator._flatten_layers():
+            kernel = getattr(layer, "kernel", None)
+            if kernel is None or not layer.trainable or not getattr(kernel, "trainable", False):
+                continue
+            if isinstance(layer, keras.layers.Conv2DTranspose):
+                kernel = tf.transpose(kernel, [0, 1, 3, 2])  # (kh, kw, in, out)
+            kernels.append(kernel)
+        return kernels
 
     def _track_discriminator(self, parts):
         d_loss, real_logits, fake_logits = parts["d_loss"], parts["real_logits"], parts["fake_logits"]

@@ -35,6 +35,9 @@ class SelfAttention(keras.layers.Layer):
         self.fast = fast
 
     def build(self, input_shape):
+        if len(input_shape) != 4 or None in tuple(input_shape[1:]):
+            raise ValueError(f"self-attention needs feature maps (B, H, W, C) of known H, W and C, "
+                             f"got {tuple(input_shape)}")
         c = input_shape[-1]
         init = keras.initializers.GlorotUniform  # the authors' code: Xavier (orthogonal in BigGAN)
 

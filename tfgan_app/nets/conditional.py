@@ -46,6 +46,9 @@ class ConditionalBatchNorm(keras.layers.Layer):
         channels = x_shape[-1]
         self.norm.build(x_shape)
         self.by_label = len(c_shape) == 1
+        if len(c_shape) not in (1, 2):
+            raise ValueError(f"conditional BatchNorm: the condition must be labels (B,) or a vector (B, d), "
+                             f"got shape {tuple(c_shape)}")
         if self.by_label:
             if self.num_classes < 2:
                 raise ValueError(f"conditional BatchNorm on labels needs num_classes >= 2, got {self.num_classes}")
@@ -63,6 +66,9 @@ class ConditionalBatchNorm(keras.layers.Layer):
 
     def call(self, inputs, training=False):
         x, condition = inputs
+        if condition.dtype.is_integer != self.by_label:  # (B,) ints are labels; (B, d) floats a vector
+            raise ValueError(f"conditional BatchNorm: labels must be integers of shape (B,), a condition "
+                             f"vector floats of shape (B, d); got {condition.dtype.name} {tuple(condition.shape)}")
         y = self.norm(x, training=training)
         if self.by_label:
             gain, bias = self.gain(condition), self.bias(condition)  # (B, C) each

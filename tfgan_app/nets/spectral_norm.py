@@ -36,7 +36,8 @@ interpolates (gp, lp, dragan; fd's two points are one call) and once in the gene
 with n_critic = 5 and no penalty, 11 iterations per generator step, as in SNP's updater.
 Each call still normalises by the sigma of the u it found (the iteration runs before the
 division), so within one step the kernels differ by the power method's last correction,
-which vanishes as u converges (the tests measure it).  An inference call (training=False)
+which vanishes as u converges.  With SN in G too ("gd"), G's u advances on every
+training-mode generator call: once per critic step (its fakes) and once per generator step.  An inference call (training=False)
 computes exactly what a training call with the same u computes -- one iteration from the
 stored u -- but does not store the result, so an export's output never depends on how often
 it was called.
@@ -112,7 +113,7 @@ class SpectralNorm:
         sigma, u_next = power_iteration(kernel_matrix(w, self._transposed_kernel), tf.convert_to_tensor(self.sn_u))
         if training:
             self.sn_u.assign(u_next)
-        return w / sigma
+        return w / tf.maximum(sigma, EPSILON)  # an all-zero kernel stays zero, not NaN
 
     def sigma(self) -> tf.Tensor:
         """The current estimate of sigma(W) (from the stored u, nothing stored)."""
