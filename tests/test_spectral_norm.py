@@ -1,13 +1,11 @@
 """Spectral normalization: W / sigma(W) against SVD, its gradient against the closed form, u's updates."""
 
-import contextlib
-
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tfgan_app.nets import spectral_norm as sn
+from tfgan_app.nets.precision import precision_policy
 
 # Float32 arithmetic on matrices of <= 200 entries: the SVD's and the power method's
 # rounding is ~1e-7 relative per operation and a few dozen operations deep; 1e-5 leaves
@@ -155,18 +153,8 @@ def test_u_is_a_non_trainable_float32_weight_in_the_checkpoint(tmp_path):
     np.testing.assert_array_equal(layer.sn_u.numpy(), saved)
 
 
-@contextlib.contextmanager
-def _policy(name):
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(name)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-
-
 def test_under_bfloat16_sigma_is_float32_and_outputs_finite():
-    with _policy("mixed_bfloat16"):
+    with precision_policy("mixed_bfloat16"):
         dense, conv = sn.Dense(8), sn.Conv2D(8, 3)
         emb = sn.Embedding(10, 8)
     x = tf.random.stateless_normal([4, 8, 8, 3], (0, 1)) * 100.0  # large inputs: bf16's range, not precision

@@ -98,6 +98,10 @@ class SpectralNorm:
             autocast = False
         return super().add_weight(*args, name=name, autocast=autocast, **kwargs)
 
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        self._build_u()
+
     def _build_u(self):
         w = self._sn_weight()
         n = w.shape[2] if self._transposed_kernel else w.shape[-1]
@@ -130,48 +134,36 @@ def _bias_and_activation(layer, x):
 class Dense(SpectralNorm, keras.layers.Dense):
     """keras.layers.Dense computing inputs @ (W / sigma(W)) + b."""
 
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_u()
-
     def call(self, inputs, training=False):
         kernel = tf.cast(self.normalized_kernel(training), inputs.dtype)
         return _bias_and_activation(self, tf.tensordot(inputs, kernel, 1) if len(inputs.shape) > 2
                                     else tf.matmul(inputs, kernel))
 
 
-class Conv2D(SpectralNorm, layers.Conv2D):
-    """Conv2D with kernel W / sigma(W); fast=True: tfgan_app.nets.layers' kernels, else Keras's."""
+class _Convolution(SpectralNorm):
+    """A spectrally normalised convolution; fast=True: tfgan_app.nets.layers' kernels, else Keras's."""
 
     def __init__(self, *args, fast: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fast = fast
 
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_u()
+    def get_config(self):
+        return {**super().get_config(), "fast": self.fast}
+
+
+class Conv2D(_Convolution, layers.Conv2D):
+    """Conv2D with kernel W / sigma(W)."""
 
     def call(self, inputs, training=False):
         kernel = self.normalized_kernel(training)
         op = super().convolution_op if self.fast else super(layers.Conv2D, self).convolution_op
         return _bias_and_activation(self, op(inputs, tf.cast(kernel, inputs.dtype)))
 
-    def get_config(self):
-        return {**super().get_config(), "fast": self.fast}
 
-
-class Conv2DTranspose(SpectralNorm, layers.Conv2DTranspose):
+class Conv2DTranspose(_Convolution, layers.Conv2DTranspose):
     """Conv2DTranspose with kernel W / sigma(W), sigma over the output filters (module docstring)."""
 
     _transposed_kernel = True
-
-    def __init__(self, *args, fast: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fast = fast
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_u()
 
     def call(self, inputs, training=False):
         kernel = tf.cast(self.normalized_kernel(training), inputs.dtype)
@@ -182,19 +174,12 @@ class Conv2DTranspose(SpectralNorm, layers.Conv2DTranspose):
                                          self.data_format, self.dilation_rate)
         return _bias_and_activation(self, x)
 
-    def get_config(self):
-        return {**super().get_config(), "fast": self.fast}
-
 
 class Embedding(SpectralNorm, keras.layers.Embedding):
     """keras.layers.Embedding looking rows up in E / sigma(E) (the projection discriminator's)."""
 
     def _sn_weight(self):
         return self.embeddings
-
-    def build(self, input_shape=None):
-        super().build(input_shape)
-        self._build_u()
 
     def compute_output_spec(self, inputs, training=False):
         return super().compute_output_spec(inputs)
