@@ -308,6 +308,7 @@ def test_signatures_dtypes_and_shapes(models, background):
         assert info["num_classes"] == (NUM_CLASSES if cond else 0)
         assert info["sample_shape"] == sample[1:] and set(info["signatures"]) == set(sigs)
         assert info["config"]["problem"] == m.config.problem
+        assert (info["truncation"] is None) == (kind == "toy")  # uniform noise: no truncation trick
 
 
 def test_warmup_requests_cover_every_signature_and_replay(models):

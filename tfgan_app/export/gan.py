@@ -274,6 +274,9 @@ class GANSignatures(Signatures):
                                   "stratified: stateless_uniform((seed, 0), -range, range)"},
             "labels_per_seed": ("stateless_uniform([], (seed, 1), 0, num_classes, int32)"
                                 if num_classes else None),
+            "truncation": ("generate_truncated: stateless_parameterized_truncated_normal([latent], (seed, 2), "
+                           f"0, 1, -t, t), t per row, > 0, at most {MAX_TRUNCATION:g}"
+                           if gan.noise == "normal" else None),
             "weights": (f"latest checkpoint's generator weight average (EMA, decay {gan.ema_decay})"
                         if gan.generator_ema is not None else "latest checkpoint's generator (no EMA)"),
         }
