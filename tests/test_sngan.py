@@ -111,9 +111,12 @@ def test_orthogonal_regularization_reads_every_kernel_with_its_output_filters_la
     assert names and len(kernels) == len([w for w in gan.generator.trainable_weights if w.name == "kernel"])
 
 
-@pytest.mark.parametrize("preset", ["sngan-cifar10", "sagan-cifar10", "biggan-lite-cifar10"])
-def test_one_fit_step_of_each_cifar10_preset_on_mock_data(preset):
-    """The 32x32x3 presets (their MNIST twins run through training.train in test_image_training.py)."""
+@pytest.mark.parametrize("preset", ["biggan-lite-cifar10"])
+def test_one_fit_step_of_a_cifar10_preset_on_mock_data(preset):
+    """A 32x32x3 preset's fit step (the MNIST presets run through training.train in
+    test_image_training.py).  biggan-lite-cifar10 has every piece the other two have (SN in G
+    and D, attention at 16 px) and more; their 32 px nets run forward in the shapes test above:
+    a fit step of each would cost ~20 s more of the suite's budget."""
     from tfgan_app import games
     config = cfg.preset(preset, **dict(TINY, width=4, batch_size=4))
     gan = games.build(config, (32, 32, 3), 10)
