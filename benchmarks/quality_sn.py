@@ -15,8 +15,8 @@ number of samples:
     python benchmarks/quality_sn.py --workdir W                     # 3 seeds x 30 min x 5 presets
     python benchmarks/quality_sn.py --seeds 1 --minutes 1 --samples 1000 --width 8 --workdir W   # smoke test
 
-The presets' nets are the papers' (width 64: SN-GAN's standard CNN has 512 channels at 4x4 and
-costs ~10x the `dcgan` preset's step at 28 px); `--width` scales every preset of the run alike.
+The presets' nets are the papers' (width 64: SN-GAN's standard CNN has 512 channels at 4x4; a
+`sngan` step takes 6.7 s on 2 cores, docs/speed.md); `--width` scales every preset of the run alike.
 
 `--workdir W` keeps runs and reports: a run with its report is not trained again, so an
 interrupted protocol continues.  Last line: `headline: sn-family <preset>=<figure>...`.
