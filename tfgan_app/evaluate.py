@@ -221,20 +221,19 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
         if n < 10:
             raise EvaluationError(f"--samples: image figures need at least 10 samples, got {n}")
         x = source.draw(n, seed)
-        report.update({"samples": n, "dataset": spec, "metrics": {}})
-        for kind, featurizer in featurizers:
-            reference = reference_statistics(spec, featurizer, source.sample_shape, data_dir)
+        references = [(kind, featurizer, reference_statistics(spec, featurizer, source.sample_shape, data_dir))
+                      for kind, featurizer in featurizers]  # read once, for the samples and any sweep
+        figures_of = lambda x: _image_figures(x, references, seed)
+        report.update({"samples": n, "dataset": spec, "metrics": figures_of(x)})
+        for kind, featurizer, reference in references:
             if kind == "classifier":
-                report["metrics"].update(image_metrics(x, featurizer, reference, seed))
                 report["classifier"] = {"path": str(path_), "sha256": featurizer.fingerprint,
                                         **{k: featurizer.info[k] for k in ("held_out_accuracy", "held_out")
                                            if k in featurizer.info}}
                 report["reference"] = reference_figures(reference)
             else:
-                report["metrics"].update(inception_metrics(x, featurizer, reference))
                 report["inception"] = {"path": str(inception_weights), "sha256": featurizer.fingerprint,
                                        "reference_examples": int(reference["examples"])}
-        figures_of = lambda x: _image_figures(x, featurizers, spec, source.sample_shape, data_dir, seed)
     if truncation:
         report["truncation"] = _truncation_sweep(source, truncation, n, seed, figures_of,
                                                  Path(plots) if plots else (source.path if source.kind == "run"
@@ -247,10 +246,10 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
     return report
 
 
-def _image_figures(x, featurizers, spec, sample_shape, data_dir, seed) -> dict:
+def _image_figures(x, references, seed) -> dict:
+    """The image figures of samples x against each (kind, featurizer, reference statistics)."""
     out = {}
-    for kind, featurizer in featurizers:
-        reference = reference_statistics(spec, featurizer, sample_shape, data_dir)
+    for kind, featurizer, reference in references:
         out.update(image_metrics(x, featurizer, reference, seed) if kind == "classifier"
                    else inception_metrics(x, featurizer, reference))
     return out

@@ -29,9 +29,10 @@ from N(0, I) truncated to [-t, t] per coordinate (values outside are resampled, 
 says: an exact truncated normal, `tf.random.stateless_parameterized_truncated_normal` from
 the seed pair (s, 2)), with t the row's `truncation`.  Small t: samples nearer the mode,
 less varied; large t: the untruncated distribution (though not `generate`'s z: another
-draw; t above 64, inf included, is taken as 64: no float32 normal draw reaches it).  t <= 0 or NaN fails an in-graph check
-(INVALID_ARGUMENT, HTTP 400), as does a `truncation` batch that differs from `seeds`'; a
-conditional model derives its labels from the seeds as `generate` does.  Generators fed uniform noise have no such signature.
+draw; t above 64, inf included, is taken as 64: no float32 normal draw reaches it).
+t <= 0 or NaN fails an in-graph check (INVALID_ARGUMENT, HTTP 400), as does a `truncation`
+batch that differs from `seeds`'; a conditional model derives its labels from the seeds as
+`generate` does.  Generators fed uniform noise have no such signature.
 
 Conditional models. A sample needs a class label, so:
 - `serving_default` takes (`z`, `labels`): it is the same function as `conditional`
