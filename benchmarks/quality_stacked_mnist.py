@@ -25,6 +25,11 @@ gamma 0.5: `--r1-weight 0.5` today; docs/quality.md).
 The classifier is trained first if --classifier does not exist (python -m
 tfgan_app.metrics.classifier, ~20 s).  Targets (issue #6): >= 990 modes and KL <= 0.1.
 
+bfloat16 pays off only on CPUs with AVX512-BF16 or AMX (where the ~2.3 h were measured); on an
+AVX2-only CPU the R1 step ran 4.3x slower in mixed_bfloat16 than in float32 (100 steps: 227 s
+against 53 s, docs/speed.md): use float32 there.  With --workdir the protocol resumes where it
+was interrupted (a finished seed's report is kept in its run directory as q4.json).
+
 Last line: `headline: stacked-mnist modes=<mean>/1000 kl=<mean> ...`.
 """
 
@@ -74,7 +79,8 @@ def parse(argv=None):
                    help="R1 penalty gamma on real data, train.py's --r1-weight (default 0: none)")
     p.add_argument("--precision", default="float32", help="--precision of train.py (default float32)")
     p.add_argument("--real", action="store_true", help="evaluate real Stacked MNIST instead of training")
-    p.add_argument("--workdir", help="keep the data and runs here (default: a temporary directory)")
+    p.add_argument("--workdir", help="keep the data, runs and per-seed reports here (default: a temporary "
+                   "directory); an interrupted protocol continues where it stopped")
     p.add_argument("--json", help="write every figure here")
     return p.parse_args(argv)
 
@@ -133,13 +139,21 @@ def main(argv=None) -> int:
                                 steps_per_epoch=math.ceil(args.steps / epochs), plot_every=10**6,
                                 eval_classifier=str(args.classifier))
             workdir = root / f"dcgan-seed{seed}"
-            start = time.time()
-            training.train(config, workdir, fresh=True, verbose=0)
-            trained = time.time() - start
-            report = evaluate.evaluate(workdir, samples=args.samples, classifier=args.classifier, seed=seed)
-            m = report["metrics"]
-            row = {"modes": m["modes"], "mode_kl": m["mode_kl"], "fcd": m["fcd"], "is": m["is"],
-                   "precision": m["precision"], "recall": m["recall"], "train_seconds": round(trained, 1)}
+            report_path = workdir / "q4.json"
+            if args.workdir and report_path.is_file():  # measured before this protocol was interrupted
+                row = json.loads(report_path.read_text())
+            else:
+                start = time.time()
+                # With --workdir a run interrupted mid-way resumes (bit-identically; a run of other
+                # settings there is refused); without, every run starts in a fresh directory.
+                result = training.train(config, workdir, verbose=0)
+                trained = time.time() - start
+                report = evaluate.evaluate(workdir, samples=args.samples, classifier=args.classifier, seed=seed)
+                m = report["metrics"]
+                row = {"modes": m["modes"], "mode_kl": m["mode_kl"], "fcd": m["fcd"], "is": m["is"],
+                       "precision": m["precision"], "recall": m["recall"], "train_seconds": round(trained, 1),
+                       "resumed_at_epoch": result.initial_epoch}
+                report_path.write_text(json.dumps(row, indent=2) + "\n")
             rows.append(row)
             print(f"seed {seed}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                for k, v in row.items()), flush=True)
@@ -150,7 +164,8 @@ def main(argv=None) -> int:
                 f"{args.samples} samples")
     print(f"stacked-mnist ({what}, {args.seeds} seeds):")
     for k in rows[0]:
-        print(f"  {k}: {spread([r[k] if not isinstance(r[k], str) else math.inf for r in rows])}")
+        if k != "resumed_at_epoch":
+            print(f"  {k}: {spread([r[k] if not isinstance(r[k], str) else math.inf for r in rows])}")
     modes = np.mean([r["modes"] for r in rows])
     kl = np.mean([r["mode_kl"] if not isinstance(r["mode_kl"], str) else math.inf for r in rows])
     met = modes >= TARGET_MODES and kl <= TARGET_KL
