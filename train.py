@@ -74,6 +74,10 @@ def parse(argv=None):
         per_epoch = overrides.get("steps_per_epoch") or cfg.PRESETS[preset or cfg.DEFAULT_PRESET].get(
             "steps_per_epoch", cfg.Config.steps_per_epoch)
         epochs = math.ceil(steps / per_epoch)
+        preset_values = cfg.PRESETS[preset or cfg.DEFAULT_PRESET]
+        decay = preset_values.get("linear_decay_epochs", 0)
+        if decay and "linear_decay_epochs" not in overrides:  # the same share of the run decays
+            overrides["linear_decay_epochs"] = min(epochs, math.ceil(decay * epochs / preset_values["epochs"]))
         overrides["epochs"] = epochs
         overrides["steps_per_epoch"] = math.ceil(steps / epochs)  # epochs * this ~= steps
     config = cfg.preset(preset or cfg.DEFAULT_PRESET, **overrides)

@@ -2,7 +2,7 @@
 spectral normalization and self-attention cost on the `sngan` preset's nets.
 
 Trains the workload's preset through the project's own path -- `games.build` and
-`GAN.fit` on `training.data_stream`, the preset's config with `--dataset mnist-idx:DIR` --
+`GAN.fit` on `tfgan_app.data.data_stream`, the preset's config with `--dataset mnist-idx:DIR` --
 and, in the same process, the same architecture written as the public examples write it
 (benchmarks/hand_written.py: the TF DCGAN tutorial's models and `@tf.function train_step`
 for W1; for W2 its models without dropout and the keras.io WGAN-GP example's train_step).  The contenders run in alternating blocks of
@@ -135,13 +135,12 @@ class FitContender:
         import keras
         import tensorflow as tf
 
-        from tfgan_app.training import train as training
-        from tfgan_app import games
+        from tfgan_app import data, games
 
         self.config = config
         keras.utils.set_random_seed(config.seed)
         self.gan = games.build(config, shape)
-        self.dataset = training.data_stream(config)[0]
+        self.dataset = data.data_stream(config)[0]
         contender = self
 
         class Timer(keras.callbacks.Callback):

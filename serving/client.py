@@ -21,12 +21,14 @@ Importable:
     c = Client(host="localhost", model="generator", protocol="rest")
     out = c.generate([1, 2, 3])          # {"samples": (3, H, W, C) float32, "z": (3, latent), ...}
     pngs = c.generate_png([1, 2, 3])     # [b"\\x89PNG...", ...]
+    c.translate_png([open("in.png", "rb").read()])   # an image-to-image export: [b"\\x89PNG..."]
     c.contract                           # the contract document in use
 
 Command line:
     python serving/client.py --host localhost --model generator generate --seeds 1 2 3
     python serving/client.py --contract exports/generator/1 png --seeds 1 2 3 --out-dir samples/
     python serving/client.py --protocol grpc metadata
+    python serving/client.py --model edges translate --png edges.png --out digit.png   # pix2pix
     python serving/client.py contract > signature_contract.json
 
 REST is plain `urllib` + `json` (TF Serving's columnar "inputs" format). gRPC needs
@@ -536,6 +538,19 @@ class Client:
         out = self.predict("generate_png", inputs)
         return [bytes(b) for b in out["images_bytes"].reshape(-1)]
 
+    def translate_png(self, images, signature: str = "translate") -> list[bytes]:
+        """Image files (bytes: PNG, JPEG, GIF or BMP) translated by an image-to-image export:
+        one PNG (bytes) per image, from `<signature>_png` (translate_png for pix2pix; a_to_b_png
+        or b_to_a_png for CycleGAN).  The export resizes each image to its training size."""
+        images = [bytes(b) for b in images]
+        name = f"{signature}_png"
+        if name not in self.contract["signatures"]:
+            png_forms = sorted(k[:-4] for k in self.contract["signatures"] if k.endswith("_png"))
+            raise ValueError(f"--signature {signature}: this export has no {name} signature; "
+                             f"it has: {', '.join(png_forms) or 'no image-in PNG signatures'}")
+        out = self.predict(name, {"images_bytes": np.array(images, dtype=object)})
+        return [bytes(b) for b in out["images_bytes"].reshape(-1)]
+
     def sample(self, z, labels=None) -> np.ndarray:
         """Samples from latent vectors (`serving_default`, or `conditional` with labels).
 
@@ -639,6 +654,11 @@ def _parser() -> argparse.ArgumentParser:
     png = sub.add_parser("png", help="PNG files from seeds (generate_png)")
     png.add_argument("--seeds", type=int, nargs="+", required=True)
     png.add_argument("--out-dir", required=True, help="writes seed_<seed>.png here")
+    tr = sub.add_parser("translate", help="an image file translated by an image-to-image export (<signature>_png)")
+    tr.add_argument("--signature", default="translate",
+                    help="translate (pix2pix; default), a_to_b or b_to_a (CycleGAN): its _png form is called")
+    tr.add_argument("--png", required=True, help="the input image file (PNG, JPEG, GIF or BMP)")
+    tr.add_argument("--out", required=True, help="writes the translated PNG here")
     m = sub.add_parser("metadata", help="list the served signatures")
     m.add_argument("--json", action="store_true", help="print the full metadata JSON")
     sub.add_parser("contract", help="print the contract document in use (JSON; from "
@@ -673,6 +693,14 @@ def main(argv=None) -> int:
                 path = out_dir / f"seed_{seed}.png"
                 path.write_bytes(data)
                 print(path)
+        elif args.command == "translate":
+            try:
+                data = Path(args.png).read_bytes()
+            except OSError as e:
+                print(f"error: --png {args.png}: {e.strerror or e}", file=sys.stderr)
+                return 1
+            Path(args.out).write_bytes(client.translate_png([data], args.signature)[0])
+            print(args.out)
         elif args.command == "contract":
             print(json.dumps(client.contract, indent=2, sort_keys=True))
         else:

@@ -38,21 +38,34 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import dataclasses
 import keras, numpy as np
 from tfgan_app import config as cfg
-from tfgan_app import games
+from tfgan_app import data, games
 from tfgan_app.training import distribute
 from tfgan_app.training import train as training
 
+def nets(gan):  # (generators, discriminators) of any game here
+    if hasattr(gan, "g_ab"):
+        return [gan.g_ab, gan.g_ba], [gan.d_a, gan.d_b]
+    return [gan.generator], [gan.discriminator]
+
 def weights(gan):
-    average = gan.generator_ema.weights if gan.generator_ema is not None else []
-    return [w.numpy() for w in gan.generator.weights + gan.discriminator.weights + average]
+    gs, ds = nets(gan)
+    average = gan.generator_ema.weights if getattr(gan, "generator_ema", None) is not None else []
+    pools = [gan.pool_a.images, gan.pool_b.images] if hasattr(gan, "pool_a") else []
+    return [w.numpy() for net in gs + ds for w in net.weights] + [w.numpy() for w in average + pools]
+
+def seed_states(gan):  # the layers' random state (dropout), not among get_weights()
+    return [v for net in sum(nets(gan), []) for v in net.non_trainable_variables
+            if v.path.endswith("seed_generator_state")]
 
 def one_step(config, strategy, shape, dataset, start):
     with strategy.scope():
         gan = games.build(config, shape, 10 if config.conditioning != "none" else 0)
-    gan.generator.set_weights(start[0])  # the same start for both runs, whatever the seeds did
-    gan.discriminator.set_weights(start[1])
-    if gan.generator_ema is not None:
-        gan.generator_ema.set_weights(start[0])
+    for net, values in zip(sum(nets(gan), []), start[0] + start[1]):  # the same start for both runs
+        net.set_weights(values)
+    for v, value in zip(seed_states(gan), start[2]):
+        v.assign(value)
+    if getattr(gan, "generator_ema", None) is not None:
+        gan.generator_ema.set_weights(start[0][0])
     ds = distribute.arrange_for_replicas(dataset, config.n_critic, strategy.num_replicas_in_sync)
     gan.fit(ds, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
     return weights(gan)
@@ -78,13 +91,25 @@ cases = {
     # so a wrong replica scaling of the regulariser (summed over replicas) would show.
     "BigGAN-lite, synchronized": cfg.preset("biggan-lite", sync_batchnorm=True, ortho_weight=10.0,
                                             **dict(image, g_lr=0.01, d_lr=0.01)),
+    # U-Net (instance norm, dropout masks drawn for the global batch) and PatchGAN, L1 + cGAN.
+    "pix2pix, dropout": cfg.preset("pix2pix-edges2digits", **dict(image, width=4, g_lr=0.01, d_lr=0.01)),
+    # Two generators, two critics, history pools of 3 (filled and swapped within the step's 16
+    # images, from the global batch: all-gathered, so both replicas keep one device's pool).
+    "CycleGAN, history pools": cfg.preset("cyclegan-digits2mnist", **dict(image, width=4, res_blocks=1, pool_size=3,
+                                                                          g_lr=0.01, d_lr=0.01)),
 }
 # One strategy per process: a second MirroredStrategy reuses the first one's collective keys.
 mirrored = distribute.make_strategy(dataclasses.replace(cfg.Config(), strategy="mirrored"))
 assert mirrored.num_replicas_in_sync == 2
 out = {}
 for name, config in cases.items():
-    if config.is_image:
+    if config.game in ("pix2pix", "cyclegan"):  # (inputs, targets) / (images of A, images of B)
+        shape = ({"inputs": (28, 28, 1), "targets": (28, 28, 1)} if config.game == "pix2pix"
+                 else {"a": (28, 28, 1), "b": (28, 28, 1)})
+        x, y = (tf.constant(np.random.default_rng(i).uniform(-1, 1, (config.batch_size, 28, 28, 1)), tf.float32)
+                for i in (0, 1))
+        dataset = tf.data.Dataset.from_tensors((x, y)).repeat()
+    elif config.is_image:
         shape = (28, 28, 1)
         n = config.batch_size * config.n_critic
         x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (n,) + shape), tf.float32)
@@ -92,17 +117,19 @@ for name, config in cases.items():
         dataset = tf.data.Dataset.from_tensors((x, y) if config.conditioning != "none" else x).repeat()
     else:
         shape = (2,)
-        dataset = training.data_stream(config)[0]
+        dataset = data.data_stream(config)[0]
     keras.utils.set_random_seed(config.seed)
     start_gan = games.build(config, shape, 10 if config.conditioning != "none" else 0)
-    start = [start_gan.generator.get_weights(), start_gan.discriminator.get_weights()]
+    gs, ds = nets(start_gan)
+    start = [[g.get_weights() for g in gs], [d.get_weights() for d in ds], [v.numpy() for v in seed_states(start_gan)]]
     one = one_step(config, tf.distribute.get_strategy(), shape, dataset, start)
     two = one_step(config, mirrored, shape, dataset, start)
-    before = start[0] + start[1] + (start[0] if config.g_ema else [])
-    trainable = [i for i, w in enumerate(start_gan.generator.weights + start_gan.discriminator.weights) if w.trainable]
+    flat = [w for values in start[0] + start[1] for w in values]  # every network's weights, as weights() lists them
+    before = flat + (start[0][0] if config.g_ema else [])
+    all_weights = [w for net in gs + ds for w in net.weights]
+    trainable = [i for i, w in enumerate(all_weights) if w.trainable]
     if config.g_ema:  # the average moved too (by half the generator's step)
-        n = len(start[0]) + len(start[1])
-        trainable += [n + i for i, w in enumerate(start_gan.generator.weights) if w.trainable]
+        trainable += [len(flat) + i for i, w in enumerate(start_gan.generator.weights) if w.trainable]
     out[name] = {"difference": max(float(np.abs(a - b).max()) for a, b in zip(one, two)),
                  "update": max(float(np.abs(one[i] - before[i]).max()) for i in trainable)}
 
@@ -150,7 +177,7 @@ def test_two_replicas_compute_one_devices_step(tmp_path):
     results = json.loads(run_python(TWO_REPLICAS, tmp_path, timeout=240))
     for name in ("non-saturating", "wgan-gp, 3 critic steps", "non-saturating, R1 penalty",
                  "BatchNorm in G, synchronized", "BatchNorm in G, synchronized, weight average",
-                 "BigGAN-lite, synchronized"):
+                 "BigGAN-lite, synchronized", "pix2pix, dropout", "CycleGAN, history pools"):
         r = results[name]
         assert r["update"] > 1e-3, (name, r)  # the step moved the weights, so the match means something
         assert r["difference"] < 1e-6, (name, r)

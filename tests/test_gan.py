@@ -11,8 +11,8 @@ from tfgan_app import config as cfg
 from tfgan_app import games
 from tfgan_app.metrics import figures as metrics
 from tfgan_app.nets import mlp as models
+from tfgan_app import data
 from tfgan_app.data import toy as toy_data
-from tfgan_app.training import train as training
 from tfgan_app.games.gan import GAN, GANConfigError
 
 
@@ -20,7 +20,7 @@ def fit_toy(config, steps):
     """Builds and fits `config` for `steps` generator steps; returns the GAN."""
     keras.utils.set_random_seed(config.seed)
     gan = games.build(config, (toy_data.data_dim(config.problem),))
-    ds, _, _ = training.data_stream(config)
+    ds, _, _ = data.data_stream(config)
     gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
     return gan
 
@@ -70,7 +70,7 @@ def test_learning_rates_decay_per_epoch_whatever_the_step_counts():
                        g_lr=1e-3, d_lr=2e-3), steps=3)
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-3)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(2e-3)
-    ds, _, _ = training.data_stream(tiny(n_critic=2, g_steps=3))
+    ds, _, _ = data.data_stream(tiny(n_critic=2, g_steps=3))
     gan.fit(ds, epochs=1, steps_per_epoch=1, verbose=0)  # the epoch's 4th step
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.5e-3)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-3)

@@ -9,7 +9,8 @@ from tfgan_app import config as cfg
 from tfgan_app.training import train as training
 from tfgan_app.games.gan import GANConfigError
 
-IMAGE_PRESETS = [n for n, v in cfg.PRESETS.items() if v.get("problem") == "image"]
+# The GAN's image presets (the translation games' have their own tests: test_pix2pix.py).
+IMAGE_PRESETS = [n for n, v in cfg.PRESETS.items() if v.get("problem") == "image" and v.get("game", "gan") == "gan"]
 TINY = dict(width=4, latent_dim=8, batch_size=4, steps_per_epoch=1, epochs=1)
 
 

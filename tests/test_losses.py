@@ -102,3 +102,16 @@ def test_every_config_loss_is_a_family():
     assert set(cfg.LOSSES) == set(losses.LOSS_FAMILIES)
     assert set(losses.PROBABILITY_LOSSES) <= set(losses.LOSS_FAMILIES)
 
+
+
+def test_patch_logits_average_the_loss_over_each_examples_patches():
+    # A PatchGAN's (B, h, w, 1) logits: the loss at every patch, averaged per example, then
+    # over the batch.  Example 0's patches are REAL + [0.0], example 1's FAKE + [3.0].
+    patches = tf.reshape(tf.constant(REAL + [0.0] + FAKE + [3.0]), (2, 2, 2, 1))
+    per_example = [mean([-log_sigmoid(l) for l in REAL + [0.0]]), mean([-log_sigmoid(l) for l in FAKE + [3.0]])]
+    assert float(losses.non_saturating_generator_loss(patches)) == pytest.approx(mean(per_example), rel=1e-6)
+    # Not the loss of the mean logit (the loss is not linear in the logits).
+    assert float(losses.non_saturating_generator_loss(tf.reduce_mean(patches, [1, 2]))) != pytest.approx(
+        mean(per_example), rel=1e-3)
+    ls = mean([mean([(l - 1) ** 2 for l in REAL + [0.0]]), mean([(l - 1) ** 2 for l in FAKE + [3.0]])]) / 2
+    assert float(losses.least_squares_generator_loss(patches)) == pytest.approx(ls, rel=1e-6)

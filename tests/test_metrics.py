@@ -174,3 +174,33 @@ def test_every_eval_metric_has_a_direction():
     named = set(cfg.EVAL_METRICS) - {"auto"}
     assert named <= set(metrics.HIGHER_IS_BETTER) | set(metrics.LOWER_IS_BETTER)
     assert not set(metrics.HIGHER_IS_BETTER) & set(metrics.LOWER_IS_BETTER)
+
+
+def test_l1_and_psnr_by_hand():
+    target = np.zeros((2, 2, 2, 1))
+    out = target.copy()
+    out[0, 0, 0, 0] = 1.0  # image 0: one pixel off by 1; image 1 exact
+    assert metrics.l1_error(out, target) == pytest.approx(1 / 8)
+    # image 0: MSE 1/4 -> 10 log10(4 / 0.25) = 12.04 dB; image 1: exact -> 100 dB
+    assert metrics.psnr(out, target) == pytest.approx((10 * math.log10(16) + 100) / 2)
+
+
+def test_sharpness_of_a_ramp_and_of_a_flat_image():
+    ramp = np.tile(np.arange(4.0), (4, 1))[None, :, :, None]  # d/dx = 1, d/dy = 0 everywhere
+    assert metrics.sharpness(ramp) == pytest.approx(1.0)
+    assert metrics.sharpness(np.full((1, 4, 4, 1), 0.3)) == 0.0
+    assert metrics.sharpness(2 * ramp) == pytest.approx(2.0)
+
+
+def test_ssim_of_equal_and_of_constant_images_by_hand():
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 16, 16, 1))
+    assert metrics.ssim(x, x) == pytest.approx(1.0)
+    # Two flat images a and b: no variance, so SSIM = (2ab + C1) / (a^2 + b^2 + C1), C1 = (0.01 * 2)^2.
+    a, b, c1 = 0.2, -0.3, 0.02 ** 2
+    got = metrics.ssim(np.full((1, 12, 12, 1), a), np.full((1, 12, 12, 1), b))
+    assert got == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1))
+
+
+def test_luma_of_black_white_and_pure_green():
+    rgb = np.array([[-1, -1, -1], [1, 1, 1], [-1, 1, -1]], np.float64).reshape(1, 1, 3, 3)
+    np.testing.assert_allclose(metrics.luma(rgb)[0, 0, :, 0], [16.0, 235.0, 16.0 + 128.553])

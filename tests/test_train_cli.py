@@ -111,3 +111,11 @@ def test_tensorflow_start_up_chatter_is_hidden_unless_asked_for(tmp_path):
     loud = subprocess.run(args + ["--workdir", str(tmp_path / "b"), "--tf-logs"], cwd=REPO, capture_output=True,
                           text=True, timeout=120, env=env)
     assert loud.returncode == 0 and loud.stderr.strip() != ""  # what TensorFlow prints on this machine
+
+
+def test_steps_keep_the_share_of_a_linear_decay():
+    # cyclegan-digits2mnist: 20 epochs, the last 10 decaying; --steps 5000 at 1,000 a epoch -> 5 epochs, 3 decaying.
+    config, *_ = train.parse(["--preset", "cyclegan-digits2mnist", "--steps", "5000"])
+    assert (config.epochs, config.linear_decay_epochs) == (5, 3)
+    config, *_ = train.parse(["--preset", "cyclegan-digits2mnist", "--steps", "5000", "--linear-decay-epochs", "1"])
+    assert config.linear_decay_epochs == 1

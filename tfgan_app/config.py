@@ -12,7 +12,8 @@ import dataclasses
 import json
 from typing import Any
 
-GAMES = ("gan",)
+GAMES = ("gan", "pix2pix", "cyclegan", "srgan")
+TRANSLATION_GAMES = ("pix2pix", "cyclegan", "srgan")  # image in, image out: no samples of their own
 LOSSES = ("minimax", "non-saturating", "wasserstein", "hinge", "least-squares", "wgan-clip")
 # Old loss names and what they mean now: loss -> (loss, penalty).
 LOSS_ALIASES = {"wgan-gp": ("wasserstein", "gp")}
@@ -58,7 +59,9 @@ class Config:
     # A toy distribution (gaussian1d, sine, ring8, grid25), or "image" for a
     # dataset named by `dataset`.
     problem: str = "ring8"
-    # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR or npz:FILE.
+    # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR or npz:FILE; paired images for
+    # translation: pairs:DIR (A|B side by side), pairs:DIR_A,DIR_B or edges2digits:SPEC
+    # (tfgan_app/data/paired.py).
     dataset: str = ""
     # Where tensorflow-datasets keeps prepared data (None: its default).
     data_dir: str = ""
@@ -67,6 +70,12 @@ class Config:
     channels: int = 0
     # Number of classes for conditional models; 0 = from the dataset's labels.
     num_classes: int = 0
+    # Paired data: AtoB translates A (the left half, DIR_A, the edge map) into B; BtoA back.
+    direction: str = "AtoB"
+    # Paired data: pix2pix's random jitter, resize up by this factor then crop back (286/256 is
+    # the paper's; 1 = off), and a random left-right mirror of each pair.
+    jitter: float = 286 / 256
+    mirror: bool = True
 
     # --- model -----------------------------------------------------------------
     # Dimension of the noise z.  2 is plenty for the 2-D mixtures.
@@ -111,6 +120,28 @@ class Config:
     conditioning: str = "none"
     # Weight of AC-GAN's auxiliary classification loss.
     aux_weight: float = 1.0
+    # pix2pix: stride-2 layers of the PatchGAN discriminator (the authors' n_layers_D): 3 is the
+    # 70x70 PatchGAN, 1 the 16x16 one (tfgan_app/nets/patchgan.py lists the patch sizes).
+    patch_layers: int = 3
+    # pix2pix: lambda of the L1 term, G's loss = gan_weight * cGAN + lambda * L1 (the paper's
+    # 100 and 1).  SRGAN: G's loss = content + gan_weight * adversarial (the paper's 1e-3).
+    # gan_weight 0 trains G alone: pix2pix's L1-only baseline, SRGAN's SRResNet.
+    l1_weight: float = 100.0
+    gan_weight: float = 1.0
+    # SRGAN: the content loss's feature space: pixels (MSE), discriminator (its last conv block)
+    # or vgg19 (the paper's VGG54, weights from the local file content_weights).
+    content: str = "pixels"
+    content_weights: str = ""
+    # Start from the generator of this finished run (SRGAN from its SRResNet run); "" = none.
+    init_from: str = ""
+    # CycleGAN: lambda of the cycle-consistency loss (the paper's 10), the identity loss's
+    # weight as a fraction of lambda (the authors' 0.5; 0 = off), the history of generated
+    # images each discriminator also sees (Shrivastava et al.; the paper's 50), and the
+    # residual blocks of the ResNet generator (6 at 128 px, 9 at 256 px in the paper).
+    cycle_weight: float = 10.0
+    identity_weight: float = 0.5
+    pool_size: int = 50
+    res_blocks: int = 9
 
     # --- the game --------------------------------------------------------------
     # minimax (Goodfellow's original, saturating G loss), non-saturating, wasserstein
@@ -159,6 +190,9 @@ class Config:
     # Learning rates are multiplied by lr_decay every lr_decay_epochs epochs (1.0 = off).
     lr_decay: float = 1.0
     lr_decay_epochs: int = 10
+    # Or they stay constant, then fall linearly to zero over the last this many epochs
+    # (CycleGAN and pix2pix's code: 100 of 200); 0 = off.
+    linear_decay_epochs: int = 0
     # Real examples per discriminator step (each of the n_critic steps gets its own).
     batch_size: int = 256
     # Generator steps per epoch; epochs mark checkpoints, plots and log lines.
@@ -263,6 +297,46 @@ class Config:
         _one_of("eval_metric", self.eval_metric, EVAL_METRICS)
         if self.eval_every < 0:
             raise ConfigError("eval_every", f"expected an integer >= 0 (0 = off), got {self.eval_every}")
+        if self.game == "pix2pix":
+            if not self.is_image:
+                raise ConfigError("problem", "pix2pix translates images: use --problem image with a paired "
+                                  "--dataset (pairs:DIR, pairs:DIR_A,DIR_B or edges2digits:SPEC)")
+            if self.n_critic != 1 or self.g_steps != 1:
+                raise ConfigError("n_critic", "pix2pix alternates one D step and one G step: leave --n-critic "
+                                  "and --g-steps at 1")
+        _one_of("content", self.content, ("pixels", "discriminator", "vgg19"))
+        if self.game in TRANSLATION_GAMES and self.eval_every:
+            raise ConfigError("eval_every", f"periodic evaluation scores a game's own samples; {self.game} "
+                              f"translates inputs and is scored by its benchmark (docs/benchmarks.md): leave "
+                              f"--eval-every at 0")
+        if self.content == "discriminator" and not self.gan_weight:
+            raise ConfigError("content", "the discriminator's features need a discriminator being trained: "
+                              "--gan-weight 0 trains none (use --content pixels)")
+        if self.game == "srgan" and not self.is_image:
+            raise ConfigError("problem", "srgan super-resolves images: use --problem image with --dataset sr:SPEC "
+                              "or sr-photos")
+        if self.game == "cyclegan":
+            if not self.is_image:
+                raise ConfigError("problem", "cyclegan translates images: use --problem image with an unpaired "
+                                  "--dataset (domains:A,B, domains:tfds:cycle_gan/NAME or digits2mnist:SPEC)")
+            if self.n_critic != 1 or self.g_steps != 1:
+                raise ConfigError("n_critic", "cyclegan alternates one G step and one D step: leave --n-critic "
+                                  "and --g-steps at 1")
+        if self.pool_size < 0:
+            raise ConfigError("pool_size", f"expected 0 (no history) or more images, got {self.pool_size}")
+        if not 0 <= self.linear_decay_epochs <= self.epochs:
+            raise ConfigError("linear_decay_epochs", f"expected 0..--epochs ({self.epochs}), got "
+                              f"{self.linear_decay_epochs}")
+        if self.linear_decay_epochs and self.lr_decay != 1.0:
+            raise ConfigError("linear_decay_epochs", "choose one schedule: --lr-decay (steps) or "
+                              "--linear-decay-epochs (linear to zero), not both")
+        if not 1 <= self.patch_layers <= 6:
+            raise ConfigError("patch_layers", f"expected 1..6 stride-2 layers (3 = the 70x70 PatchGAN), "
+                              f"got {self.patch_layers}")
+        if not 1 <= self.jitter <= 2:
+            raise ConfigError("jitter", f"expected a resize factor in [1, 2] (1 = off; 286/256 is pix2pix's), "
+                              f"got {self.jitter}")
+        _one_of("direction", self.direction, ("AtoB", "BtoA"))
         if not 0 <= self.d_dropout < 1:
             raise ConfigError("d_dropout", f"expected a number in [0, 1), got {self.d_dropout}")
         for name in ("latent_dim", "n_critic", "g_steps", "batch_size", "steps_per_epoch",
@@ -446,6 +520,52 @@ PRESETS: dict[str, dict[str, Any]] = {
         d_norm="none", conditioning="projection", class_embedding=128, ortho_weight=1e-4,
         latent_dim=128, loss="hinge", n_critic=2, optimizer="adam", g_lr=5e-5, d_lr=2e-4,
         beta_1=0.0, beta_2=0.999, batch_size=64, steps_per_epoch=100, epochs=30, width=64),
+    # pix2pix (Isola et al. 2017) at the paper's 256 px on a pix2pix archive (facades, maps, ...
+    # unpacked to a folder of A|B images): U-Net, 70x70 PatchGAN, lambda 100, Adam(2e-4, 0.5),
+    # batch 1, random jitter 286 -> 256 and mirroring; 200 epochs of facades' 400 pairs, the
+    # last 100 with the rate falling linearly to zero (the authors' code).
+    "pix2pix": dict(
+        problem="image", game="pix2pix", dataset="pairs:facades/train", image_size=256, patch_layers=3,
+        l1_weight=100.0, optimizer="adam", g_lr=2e-4, d_lr=2e-4, beta_1=0.5, beta_2=0.999, batch_size=1,
+        steps_per_epoch=400, epochs=200, linear_decay_epochs=100, width=64),
+    # The same design at digit size, offline: MNIST digits from their edge maps (data/paired.py),
+    # 5 U-Net levels (28 px reflect-padded to 32), the 16x16 PatchGAN, jitter 28 -> 31 -> 28 and
+    # no mirroring (a mirrored digit is not a digit), batch 10 (the paper's largest).
+    "pix2pix-edges2digits": dict(
+        problem="image", game="pix2pix", dataset="edges2digits:tfds:mnist:test", patch_layers=1,
+        l1_weight=100.0, mirror=False, optimizer="adam", g_lr=2e-4, d_lr=2e-4, beta_1=0.5, beta_2=0.999,
+        batch_size=10, steps_per_epoch=200, epochs=20, width=64),
+    # CycleGAN (Zhu et al. 2017) as the paper trains horse2zebra (256 px, tfds cycle_gan, which
+    # needs a download): ResNet generator with 9 blocks, 70x70 PatchGAN, least-squares loss,
+    # cycle 10, identity 0.5 x 10, history of 50, Adam(2e-4, 0.5), batch 1, 100 epochs at the
+    # rate then 100 falling linearly to zero.
+    "cyclegan": dict(
+        problem="image", game="cyclegan", dataset="domains:tfds:cycle_gan/horse2zebra", image_size=256,
+        res_blocks=9, patch_layers=3, cycle_weight=10.0, identity_weight=0.5, pool_size=50, optimizer="adam",
+        g_lr=2e-4, d_lr=2e-4, beta_1=0.5, beta_2=0.999, batch_size=1, steps_per_epoch=1067, epochs=200,
+        linear_decay_epochs=100, width=64),
+    # The same at digit size, offline: scikit-learn's digits into MNIST's (data/unpaired.py), 6
+    # blocks (the paper's 128 px choice) on 7x7 maps, the 16x16 PatchGAN, jitter without
+    # mirroring, batch 1 as the paper.
+    "cyclegan-digits2mnist": dict(
+        problem="image", game="cyclegan", dataset="digits2mnist:tfds:mnist:test", res_blocks=6, patch_layers=1,
+        cycle_weight=10.0, identity_weight=0.5, pool_size=50, mirror=False, optimizer="adam", g_lr=2e-4,
+        d_lr=2e-4, beta_1=0.5, beta_2=0.999, batch_size=1, steps_per_epoch=1000, epochs=20,
+        linear_decay_epochs=10, width=32),
+    # SRResNet and SRGAN (Ledig et al. 2017) on the photographs scikit-image and scikit-learn
+    # bundle (offline): 96x96 HR crops, 4x bicubic downsamples, batch 16, Adam(1e-4, 0.9), 16
+    # residual blocks.  srresnet-photos trains G alone on the pixel MSE; srgan-photos adds the
+    # discriminator at 1e-3 (with --init-from a srresnet-photos run, as the paper starts) and
+    # keeps the pixel content loss offline (the paper's SRGAN-MSE; --content vgg19 with
+    # --content-weights FILE is its VGG54).
+    "srresnet-photos": dict(
+        problem="image", game="srgan", dataset="sr-photos", image_size=96, res_blocks=16, gan_weight=0.0,
+        content="pixels", optimizer="adam", g_lr=1e-4, d_lr=1e-4, beta_1=0.9, beta_2=0.999, batch_size=16,
+        steps_per_epoch=500, epochs=20, width=64),
+    "srgan-photos": dict(
+        problem="image", game="srgan", dataset="sr-photos", image_size=96, res_blocks=16, gan_weight=1e-3,
+        content="pixels", optimizer="adam", g_lr=1e-4, d_lr=1e-4, beta_1=0.9, beta_2=0.999, batch_size=16,
+        steps_per_epoch=500, epochs=20, width=64),
 }
 # The same three on CIFAR-10 (32x32x3): attention at 16 px.
 for _name in ("sngan", "sagan", "biggan-lite"):

@@ -1,0 +1,122 @@
+"""Data sources: a config's data as an endless stream of batches that resumes exactly.
+
+    open_data(config) -> DataStream(batches(start_batch), shape, num_classes)
+
+Which source opens the data is one lookup in `SOURCES`, keyed by the kind of data:
+"toy" for the toy problems, else the scheme of `--dataset` (the part before its first
+colon).  Every source's batch i is a pure function of (seed, i), so a resumed run sees the
+batches an uninterrupted one would, and every opener decodes its first batch before
+returning (a source that cannot be read fails before a run directory is touched).
+
+    toy.py            gaussian1d, sine, ring8, grid25
+    images.py         tfds:, mnist-idx:, folder:, npz:  -> (images, labels)
+    paired.py         pairs:, edges2digits:             -> (input images, target images)
+    unpaired.py       domains:, digits2mnist:           -> (images of A, images of B), unpaired
+    superres.py       sr:, sr-photos                    -> (low-resolution images, high-resolution crops)
+    stacked_mnist.py  Stacked MNIST (written as npz: for the Q4 benchmark)
+    splits.py         the held-out part of a dataset the project's classifier never trains on
+
+A game with a new kind of data adds its module here and one line to SOURCES
+(docs/adding_a_game.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import tensorflow as tf
+
+from tfgan_app.config import Config
+from tfgan_app.data import images, paired, superres, toy, unpaired
+from tfgan_app.data.images import DataError
+
+
+@dataclasses.dataclass
+class DataStream:
+    """A run's data source, opened once: its batches from any batch index, and what it holds."""
+    batches: Callable[[int], tf.data.Dataset]  # start_batch -> batches of n_critic * batch_size examples
+    shape: tuple                               # one example's shape (a paired example: the target's)
+    num_classes: int                           # label values (0: unlabeled)
+
+
+def _toy(config: Config) -> DataStream:
+    per_step = config.batch_size * config.n_critic
+    return DataStream(lambda start: toy.toy_batches(config.problem, batch_size=per_step, seed=config.seed,
+                                                    start_batch=start),
+                      (toy.data_dim(config.problem),), 0)
+
+
+def _images(config: Config) -> DataStream:
+    per_step = config.batch_size * config.n_critic
+    examples, source = images.load_examples(config.dataset, image_size=config.image_size or None,
+                                            channels=config.channels or None, data_dir=config.data_dir or None)
+    check_first_batch(config, examples.take(per_step).batch(per_step))
+
+    def batches(start_batch: int) -> tf.data.Dataset:
+        ds = images.batches_of(examples, source, batch_size=per_step, seed=config.seed, start_batch=start_batch)
+        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
+
+    return DataStream(batches, source.image_shape, source.num_classes)
+
+
+def _paired(config: Config) -> DataStream:
+    stream = paired.open_pairs(config)
+    check_first_batch(config, stream.batches(0).take(1))
+    return DataStream(stream.batches, stream.shape, 0)
+
+
+def _unpaired(config: Config) -> DataStream:
+    stream = unpaired.open_domains(config)
+    check_first_batch(config, stream.batches(0).take(1))
+    return DataStream(stream.batches, stream.shape, 0)
+
+
+def _superres(config: Config) -> DataStream:
+    stream = superres.open_superres(config)
+    check_first_batch(config, stream.batches(0).take(1))
+    return DataStream(stream.batches, stream.shape, 0)
+
+
+# kind of data -> opener(config) -> DataStream.  The kind is "toy" for the toy problems, else
+# --dataset's scheme.
+SOURCES: dict[str, Callable[[Config], DataStream]] = {
+    "toy": _toy,
+    **{scheme: _images for scheme in images.SCHEMES},
+    **{scheme: _paired for scheme in paired.SCHEMES},
+    **{scheme: _unpaired for scheme in unpaired.SCHEMES},
+    **{scheme: _superres for scheme in superres.SCHEMES},
+}
+
+
+def check_first_batch(config: Config, dataset: tf.data.Dataset) -> None:
+    """Decodes one batch: a file that cannot be decoded fails now, naming --dataset."""
+    try:
+        next(iter(dataset))
+    except tf.errors.OpError as e:
+        raise DataError(f"--dataset {config.dataset}: cannot decode its first examples: "
+                        f"{str(e).splitlines()[0]}") from None
+
+
+def open_data(config: Config) -> DataStream:
+    """Opens config's data source (SOURCES) and decodes its first batch.
+
+    Raises:
+      DataError: an unknown --dataset scheme, or a source that cannot be read.
+    """
+    kind, colon, _ = ("toy", "", "") if not config.is_image else str(config.dataset).partition(":")
+    if kind not in SOURCES:
+        hint = f"; did you mean tfds:{config.dataset}?" if not colon and config.dataset else ""
+        raise DataError(f"--dataset {config.dataset!r}: unknown dataset spec; expected one of "
+                        f"{images.SPEC_FORMS}, {paired.SPEC_FORMS}, {unpaired.SPEC_FORMS}, "
+                        f"{superres.SPEC_FORMS}{hint}")
+    return SOURCES[kind](config)
+
+
+def data_stream(config: Config, start_batch: int = 0):
+    """(dataset of batches of n_critic * batch_size examples, data shape, num_classes)."""
+    data = open_data(config)
+    return data.batches(start_batch), data.shape, data.num_classes
+
+
+__all__ = ["SOURCES", "DataError", "DataStream", "open_data", "data_stream", "check_first_batch"]

@@ -129,7 +129,7 @@ def load_examples(spec: str, *, image_size: int | None = None, channels: int | N
         raise DataError(f"--dataset {spec}: images vary in size; pass --image-size")
     out_shape = (image_size or h, image_size or w, channels or {2: 1, 4: 3}.get(c, c))  # alpha dropped
     if (h, w, c) != out_shape:
-        ds = ds.map(lambda image, label: (_fit(image, (h, w, c), out_shape), label),
+        ds = ds.map(lambda image, label: (fit_image(image, (h, w, c), out_shape), label),
                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds, ImageSource(name=name, num_examples=int(n), num_classes=int(num_classes),
                            image_shape=tuple(int(d) for d in out_shape))
@@ -173,9 +173,10 @@ def image_batches(spec: str, *, batch_size: int, seed: int, image_size: int | No
 
 
 def batches_of(examples: tf.data.Dataset, source: ImageSource, *, batch_size: int, seed: int,
-               start_batch: int = 0) -> tf.data.Dataset:
+               start_batch: int = 0, transform=None) -> tf.data.Dataset:
     """`image_batches`'s stream of the examples `load_examples` returned (opened once, batched
-    from any start_batch as often as needed)."""
+    from any start_batch as often as needed).  `transform(images, labels, batch_index)`, if
+    given, maps each batch (random crops and flips drawn from the index stay reproducible)."""
     n, b = source.num_examples, int(batch_size)
     everything = examples.batch(n).take(1).cache().repeat()  # one element: ((N, H, W, C), (N,)), kept in memory
     seed = tf.constant(int(seed), tf.int64)
@@ -189,7 +190,8 @@ def batches_of(examples: tf.data.Dataset, source: ImageSource, *, batch_size: in
         j = tf.raw_ops.RandomIndexShuffle(index=i, seed=seeds, max_index=tf.fill([b], tf.constant(n - 1, tf.int64)),
                                           rounds=4)  # (B,)
         x = tf.cast(tf.gather(images, j), tf.float32) / 127.5 - 1.0  # (B, H, W, C) in [-1, 1]
-        return tf.ensure_shape(x, (b,) + source.image_shape), tf.ensure_shape(tf.gather(labels, j), (b,))
+        x, y = tf.ensure_shape(x, (b,) + source.image_shape), tf.ensure_shape(tf.gather(labels, j), (b,))
+        return (x, y) if transform is None else transform(x, y, index)
 
     ds = (tf.data.Dataset.zip(everything, tf.data.Dataset.counter(start=int(start_batch)))
           .map(batch)
@@ -200,7 +202,7 @@ def batches_of(examples: tf.data.Dataset, source: ImageSource, *, batch_size: in
 # --- image conversion ------------------------------------------------------------
 
 
-def _fit(image, shape, out_shape):
+def fit_image(image, shape, out_shape):
     """Center-crops, resizes and converts channels of one uint8 image (H, W, C) to out_shape."""
     h, w, c = shape
     size_h, size_w, channels = out_shape
@@ -375,14 +377,14 @@ def _folder_examples(spec, arg, image_size):
                         f"and resized to it)")
     folder = _existing(spec, arg, directory=True)
     subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    loose = _image_files(folder, recursive=False)
+    loose = image_files(folder, recursive=False)
     if subfolders and loose:
         raise DataError(f"--dataset {spec}: {folder} holds both class subfolders and loose images "
                         f"(e.g. {loose[0].name}); move the images into a subfolder")
     paths, labels = [], []
     if subfolders:
         for label, sub in enumerate(subfolders):
-            files = _image_files(sub, recursive=True)
+            files = image_files(sub, recursive=True)
             if not files:
                 raise DataError(f"--dataset {spec}: class folder {sub} has no images ({', '.join(IMAGE_EXTENSIONS)})")
             paths += files
@@ -392,7 +394,7 @@ def _folder_examples(spec, arg, image_size):
         labels = [-1] * len(paths)
     if not paths:
         raise DataError(f"--dataset {spec}: {folder} has no images ({', '.join(IMAGE_EXTENSIONS)})")
-    grey = all([_check_image(spec, p) for p in paths])  # check every file, not just up to the first colour one
+    grey = all([check_image(spec, p) for p in paths])  # check every file, not just up to the first colour one
 
     def decode(path, label):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
@@ -403,13 +405,13 @@ def _folder_examples(spec, arg, image_size):
     return ds, f"folder:{folder}", len(paths), len(subfolders), (None, None, 1 if grey else 3)
 
 
-def _image_files(folder: Path, recursive: bool) -> list[Path]:
+def image_files(folder: Path, recursive: bool) -> list[Path]:
     found = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(p for p in found if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def _check_image(spec, path: Path) -> bool:
+def check_image(spec, path: Path) -> bool:
     """Raises DataError naming `path` unless it is a readable PNG/JPEG/GIF/BMP; True if greyscale."""
     from PIL import Image
 

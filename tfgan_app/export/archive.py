@@ -44,11 +44,15 @@ import tensorflow as tf
 from tfgan_app.export import contract as contract_lib
 from tfgan_app.export.gan import GANSignatures
 from tfgan_app.export.signatures import ExportError, Signatures
+from tfgan_app.export.translation import CycleGANSignatures, Pix2PixSignatures, SRGANSignatures
 from tfgan_app.training import run_dir
 
 # config.game -> the class of its serving signatures (export/signatures.py).
 SIGNATURES = {
     "gan": GANSignatures,
+    "pix2pix": Pix2PixSignatures,
+    "cyclegan": CycleGANSignatures,
+    "srgan": SRGANSignatures,
 }
 
 DEFAULT_EXPORT_BASE = "exports"

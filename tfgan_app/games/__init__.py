@@ -7,6 +7,9 @@
     penalties.py   gp, lp, fd, dragan, R1, weight clipping, as pure functions
     optimizers.py  the optimizers a config asks for
     gan.py         "gan": Goodfellow et al.'s Algorithm 1 (+ cGAN, AC-GAN, PacGAN, R1, EMA)
+    pix2pix.py     "pix2pix": Isola et al.'s conditional GAN + L1 for paired image translation
+    cyclegan.py    "cyclegan": Zhu et al.'s two GANs tied by cycle consistency, unpaired domains
+    srgan.py       "srgan": Ledig et al.'s SRResNet and SRGAN, 4x super-resolution
 
 Training, evaluation and export all build games through `build`; a new game registers its
 `from_config` in GAMES (docs/adding_a_game.md).
@@ -15,12 +18,15 @@ Training, evaluation and export all build games through `build`; a new game regi
 from __future__ import annotations
 
 from tfgan_app.config import Config, ConfigError
-from tfgan_app.games import gan
+from tfgan_app.games import cyclegan, gan, pix2pix, srgan
 from tfgan_app.games.base import AdversarialGame, GameConfigError
 
 # config.game -> from_config(config, data_shape, num_classes) returning the compiled game.
 GAMES = {
     "gan": gan.from_config,
+    "pix2pix": pix2pix.from_config,
+    "cyclegan": cyclegan.from_config,
+    "srgan": srgan.from_config,
 }
 
 __all__ = ["GAMES", "AdversarialGame", "GameConfigError", "build"]

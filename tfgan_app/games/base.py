@@ -108,9 +108,11 @@ class AdversarialGame(keras.Model):
         The periodic evaluation, evaluate.py and the toy plots score and draw these."""
         raise NotImplementedError(f"{type(self).__name__} does not say how to draw samples")
 
-    def sample_grid(self, seed) -> tuple[Callable[[], np.ndarray], int]:
+    def sample_grid(self, seed, examples=None) -> tuple[Callable[[], np.ndarray], int]:
         """The monitor picture of an image game: (draw, rows), where draw() returns the grid's
-        images (N, H, W, C) in [-1, 1] from the current weights, always from the same inputs."""
+        images (N, H, W, C) in [-1, 1] from the current weights, always from the same inputs:
+        noise from `seed`, or real data: `examples()` returns the data's first 24 examples
+        (what a translation game translates)."""
         raise NotImplementedError(f"{type(self).__name__} does not say what its picture grid shows")
 
     def exported_networks(self) -> dict:
@@ -118,6 +120,11 @@ class AdversarialGame(keras.Model):
         WORKDIR/best/ keeps and `--weights best` restores; the game's export signatures serve
         the same networks."""
         raise NotImplementedError(f"{type(self).__name__} does not say which networks it exports")
+
+    def initialize_from(self, other: "AdversarialGame") -> None:
+        """--init-from: take the starting weights of the networks `other` (a finished run's game)
+        shares with this one (SRGAN from its SRResNet).  Called before the first step only."""
+        raise GameConfigError(f"--init-from: {type(self).__name__} does not start from another run's weights")
 
     # -- noise -----------------------------------------------------------------------
     def next_seed(self, n: int = 1):

@@ -218,7 +218,7 @@ class GAN(AdversarialGame):
         return np.concatenate([self.generate(z[i:i + batch], None if labels is None else labels[i:i + batch]).numpy()
                                for i in range(0, n, batch)])
 
-    def sample_grid(self, seed):
+    def sample_grid(self, seed, examples=None):
         """8x8 samples, or one row of 8 per class when conditional (the same noise in each column)."""
         seed = tf.constant(seed, tf.int64)
         if self.conditional:
@@ -470,8 +470,8 @@ def from_config(config, data_shape: tuple | None = None, num_classes: int = 0) -
               seed=config.seed, update=config.update, pack=config.pack, g_steps=config.g_steps,
               ema_decay=config.g_ema, r1_weight=config.r1_weight, ortho_weight=config.ortho_weight)
     decay_epochs = config.lr_decay_epochs * config.steps_per_epoch
-    g_opt = optimizers.from_config(config, config.g_lr, decay_epochs * config.g_steps)
-    d_opt = optimizers.from_config(config, config.d_lr, decay_epochs * config.n_critic)
+    g_opt = optimizers.from_config(config, config.g_lr, decay_epochs * config.g_steps, config.g_steps)
+    d_opt = optimizers.from_config(config, config.d_lr, decay_epochs * config.n_critic, config.n_critic)
     gan.compile(g_optimizer=g_opt, d_optimizer=d_opt, jit_compile=config.jit_compile,
                 steps_per_execution=config.steps_per_execution)
     return gan

@@ -5,6 +5,9 @@ computes log-sigmoids with softplus:  log D = -softplus(-l),
 log(1 - D) = -softplus(l), where D = sigmoid(l).  That is exact and does not
 overflow where log(sigmoid(l)) does.
 
+Logits are (B, 1), or (B, h, w, 1) for a PatchGAN (pix2pix, CycleGAN): a loss is then taken
+at every patch and averaged over the patches of each example, as the pix2pix code does.
+
 `reduce` turns per-example values into the loss.  The default is the batch mean;
 under a tf.distribute strategy the GAN passes `tf.nn.compute_average_loss`,
 which divides by the *global* batch so summed replica gradients are right.
@@ -17,11 +20,15 @@ from typing import Callable
 import tensorflow as tf
 
 Reduce = Callable[[tf.Tensor], tf.Tensor]
+_t = tf.convert_to_tensor
 
 
-def _per_example(logits: tf.Tensor) -> tf.Tensor:
-    logits = tf.convert_to_tensor(logits)
-    return tf.reshape(logits, [tf.shape(logits)[0]])  # (B, 1) -> (B,)
+def _per_example(values) -> tf.Tensor:
+    """(B, 1) -> (B,); (B, h, w, 1) patch values -> their mean per example (B,)."""
+    values = tf.convert_to_tensor(values)
+    if values.shape.rank == 2 and values.shape[1] == 1:
+        return tf.reshape(values, [tf.shape(values)[0]])
+    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
 
 
 def minimax_discriminator_loss(real_logits, fake_logits, reduce: Reduce = tf.reduce_mean):
@@ -29,8 +36,8 @@ def minimax_discriminator_loss(real_logits, fake_logits, reduce: Reduce = tf.red
 
     Equals 2 ln 2 at the optimum of the game, D = 1/2 everywhere.
     """
-    real, fake = _per_example(real_logits), _per_example(fake_logits)
-    return reduce(tf.nn.softplus(-real)) + reduce(tf.nn.softplus(fake))
+    return (reduce(_per_example(tf.nn.softplus(-_t(real_logits))))
+            + reduce(_per_example(tf.nn.softplus(_t(fake_logits)))))
 
 
 def minimax_generator_loss(fake_logits, reduce: Reduce = tf.reduce_mean):
@@ -38,12 +45,12 @@ def minimax_generator_loss(fake_logits, reduce: Reduce = tf.reduce_mean):
 
     Its gradient vanishes when D confidently rejects the fakes.
     """
-    return -reduce(tf.nn.softplus(_per_example(fake_logits)))
+    return -reduce(_per_example(tf.nn.softplus(_t(fake_logits))))
 
 
 def non_saturating_generator_loss(fake_logits, reduce: Reduce = tf.reduce_mean):
     """L_G = -E[log D(G(z))]   (Goodfellow et al. 2014, section 3, the "-log D trick")."""
-    return reduce(tf.nn.softplus(-_per_example(fake_logits)))
+    return reduce(_per_example(tf.nn.softplus(-_t(fake_logits))))
 
 
 def wasserstein_discriminator_loss(real_scores, fake_scores, reduce: Reduce = tf.reduce_mean):
@@ -65,8 +72,8 @@ def hinge_discriminator_loss(real_scores, fake_scores, reduce: Reduce = tf.reduc
 
     The critic's scores are pushed past the margins +1 (real) and -1 (fake) and no further.
     """
-    real, fake = _per_example(real_scores), _per_example(fake_scores)
-    return reduce(tf.nn.relu(1.0 - real)) + reduce(tf.nn.relu(1.0 + fake))
+    return (reduce(_per_example(tf.nn.relu(1.0 - _t(real_scores))))
+            + reduce(_per_example(tf.nn.relu(1.0 + _t(fake_scores)))))
 
 
 def hinge_generator_loss(fake_scores, reduce: Reduce = tf.reduce_mean):
@@ -76,13 +83,13 @@ def hinge_generator_loss(fake_scores, reduce: Reduce = tf.reduce_mean):
 
 def least_squares_discriminator_loss(real_scores, fake_scores, reduce: Reduce = tf.reduce_mean):
     """L_D = 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]   (Mao et al. 2017, LSGAN, eq. 9 with a=0, b=1)."""
-    real, fake = _per_example(real_scores), _per_example(fake_scores)
-    return 0.5 * reduce(tf.square(real - 1.0)) + 0.5 * reduce(tf.square(fake))
+    return (0.5 * reduce(_per_example(tf.square(_t(real_scores) - 1.0)))
+            + 0.5 * reduce(_per_example(tf.square(_t(fake_scores)))))
 
 
 def least_squares_generator_loss(fake_scores, reduce: Reduce = tf.reduce_mean):
     """L_G = 1/2 E[(D(G(z)) - 1)^2]   (Mao et al. 2017, LSGAN, eq. 9 with c=1)."""
-    return 0.5 * reduce(tf.square(_per_example(fake_scores) - 1.0))
+    return 0.5 * reduce(_per_example(tf.square(_t(fake_scores) - 1.0)))
 
 
 def auxiliary_classifier_loss(class_logits, labels, reduce: Reduce = tf.reduce_mean):

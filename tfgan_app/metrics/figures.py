@@ -1,4 +1,4 @@
-"""Sample-quality figures: toy problems (docs/benchmarks.md Q1, Q2) and images (Q4).
+"""Sample-quality figures: toy problems (docs/benchmarks.md Q1, Q2), images (Q4) and translations (Q5-Q7).
 
 Toys compare samples with the known density.  Images are compared in the feature
 space of a classifier (tfgan_app/metrics/classifier.py): Frechet distance, KID, a
@@ -103,6 +103,53 @@ def mode_coverage(mode_ids, num_modes: int) -> dict:
     nz = p > 0
     return {"modes": int(nz.sum()), "num_modes": int(num_modes),
             "kl": float(np.sum(p[nz] * np.log(p[nz] * num_modes)))}
+
+
+# --- translations: an output against its true target, images in [-1, 1] ------------------------
+
+
+def l1_error(outputs, targets) -> float:
+    """Mean |y - G(x)| over every pixel (pix2pix's L1, eq. 3), images in [-1, 1]."""
+    return float(np.mean(np.abs(np.asarray(outputs, np.float64) - np.asarray(targets, np.float64))))
+
+
+def psnr(outputs, targets, data_range: float = 2.0) -> float:
+    """Peak signal-to-noise ratio in dB, 10 log10(range^2 / MSE) per image, averaged over images
+    (range 2 for images in [-1, 1]); an exact image counts as 100 dB."""
+    diff = np.asarray(outputs, np.float64) - np.asarray(targets, np.float64)
+    mse = np.mean(diff.reshape(len(diff), -1) ** 2, axis=1)
+    per_image = np.where(mse > 0, 10 * np.log10(data_range ** 2 / np.maximum(mse, 1e-20)), 100.0)
+    return float(per_image.mean())
+
+
+def sharpness(images) -> float:
+    """Mean gradient magnitude sqrt(dx^2 + dy^2) of images (N, H, W, C), forward differences over
+    the interior: blur (what an L1-only generator gives: the median of the possible outputs)
+    lowers it; compare outputs with their targets as a ratio."""
+    x = np.asarray(images, np.float64)
+    dx, dy = x[:, :-1, 1:] - x[:, :-1, :-1], x[:, 1:, :-1] - x[:, :-1, :-1]
+    return float(np.mean(np.sqrt(dx ** 2 + dy ** 2)))
+
+
+def luma(images) -> np.ndarray:
+    """ITU-R BT.601 Y of RGB images in [-1, 1], on [16, 235] (MATLAB's rgb2ycbcr, which the
+    super-resolution literature scores on): (N, H, W, 3) -> (N, H, W, 1)."""
+    x = (np.asarray(images, np.float64) + 1.0) / 2.0  # [0, 1]
+    return (16.0 + x @ np.array([65.481, 128.553, 24.966]))[..., None]
+
+
+def ssim(outputs, targets, data_range: float = 2.0) -> float:
+    """Structural similarity (Wang et al. 2004): Gaussian window sigma 1.5 (truncated at 11 px),
+    K1 0.01, K2 0.03, per channel, averaged over pixels, channels and images."""
+    from scipy.ndimage import gaussian_filter
+
+    x, y = np.asarray(outputs, np.float64), np.asarray(targets, np.float64)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    blur = lambda a: gaussian_filter(a, sigma=(0, 1.5, 1.5, 0), truncate=3.5)  # noqa: E731  (11x11 window)
+    mx, my = blur(x), blur(y)
+    vx, vy, cov = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
+    return float(s.mean())
 
 
 def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:

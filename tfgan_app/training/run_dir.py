@@ -163,9 +163,12 @@ class TrainingState:
 MODEL_SPEC_FILE = "model.json"
 
 
-def write_model_spec(workdir: Path, data_shape: tuple, num_classes: int) -> None:
-    """What the data told us (sample shape, classes): enough to rebuild the nets without the data."""
-    spec = {"data_shape": [int(d) for d in data_shape], "num_classes": int(num_classes)}
+def write_model_spec(workdir: Path, data_shape, num_classes: int) -> None:
+    """What the data told us (sample shape, or name -> shape for data of several parts such as
+    paired images; classes): enough to rebuild the nets without the data."""
+    shape = ({k: [int(d) for d in v] for k, v in data_shape.items()} if isinstance(data_shape, dict)
+             else [int(d) for d in data_shape])
+    spec = {"data_shape": shape, "num_classes": int(num_classes)}
     tmp = Path(workdir) / f".{MODEL_SPEC_FILE}.tmp"
     tmp.write_text(json.dumps(spec) + "\n")
     os.replace(tmp, Path(workdir) / MODEL_SPEC_FILE)
@@ -185,7 +188,9 @@ def restore_run(workdir) -> tuple[Config, games.AdversarialGame, int]:
         spec = json.loads((workdir / MODEL_SPEC_FILE).read_text())
     except (OSError, ValueError) as e:
         raise RunDirError(f"--workdir {workdir}: cannot read {MODEL_SPEC_FILE}: {e}") from None
-    gan = games.build(config, tuple(spec["data_shape"]), spec["num_classes"])
+    shape = spec["data_shape"]
+    shape = {k: tuple(v) for k, v in shape.items()} if isinstance(shape, dict) else tuple(shape)
+    gan = games.build(config, shape, spec["num_classes"])
     state = TrainingState(workdir, gan, keep=config.keep_checkpoints)
     if not state.manager.latest_checkpoint:
         raise RunDirError(f"--workdir {workdir}: has no checkpoint yet (no finished epoch)")

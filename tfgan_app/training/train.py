@@ -6,14 +6,13 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Callable
 
 import keras
 import tensorflow as tf
 
 from tfgan_app import games
 from tfgan_app.config import Config, ConfigError
-from tfgan_app.data import images, toy
+from tfgan_app.data import DataStream, open_data, toy
 from tfgan_app.metrics import figures
 from tfgan_app.training import callbacks as cb
 from tfgan_app.training import distribute, run_dir
@@ -31,50 +30,14 @@ class TrainResult:
     seconds: float
 
 
-@dataclasses.dataclass
-class DataStream:
-    """A run's data source, opened once: its batches from any batch index, and what it holds."""
-    batches: Callable[[int], tf.data.Dataset]  # start_batch -> batches of n_critic * batch_size examples
-    shape: tuple                               # one example's shape
-    num_classes: int                           # label values (0: unlabeled)
+def image_grids(config: Config, game, workdir: Path, data: DataStream) -> cb.ImageGrids:
+    """The fixed-input grid monitor: whatever the game's `sample_grid` shows (of noise drawn
+    from the seed, or of the data's first examples)."""
+    def examples():  # read only by a game that shows real data: the first 24 examples
+        first = next(iter(data.batches(0).unbatch().batch(24)))
+        return tf.nest.map_structure(lambda t: t.numpy(), first)
 
-
-def open_data(config: Config) -> DataStream:
-    """Opens config's data source and decodes its first batch of examples (a source that cannot
-    be read fails here, before a run directory is touched).
-
-    Raises:
-      images.DataError: the source cannot be read.
-    """
-    per_step = config.batch_size * config.n_critic
-    if not config.is_image:
-        return DataStream(lambda start: toy.toy_batches(config.problem, batch_size=per_step, seed=config.seed,
-                                                        start_batch=start),
-                          (toy.data_dim(config.problem),), 0)
-    examples, source = images.load_examples(config.dataset, image_size=config.image_size or None,
-                                            channels=config.channels or None, data_dir=config.data_dir or None)
-    try:
-        next(iter(examples.take(per_step).batch(per_step)))
-    except tf.errors.OpError as e:  # a file that cannot be decoded
-        raise images.DataError(f"--dataset {config.dataset}: cannot decode its first examples: "
-                               f"{str(e).splitlines()[0]}") from None
-
-    def batches(start_batch: int) -> tf.data.Dataset:
-        ds = images.batches_of(examples, source, batch_size=per_step, seed=config.seed, start_batch=start_batch)
-        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
-
-    return DataStream(batches, source.image_shape, source.num_classes)
-
-
-def data_stream(config: Config, start_batch: int = 0):
-    """(dataset of batches of n_critic * batch_size examples, data shape, num_classes)."""
-    data = open_data(config)
-    return data.batches(start_batch), data.shape, data.num_classes
-
-
-def image_grids(config: Config, game, workdir: Path) -> cb.ImageGrids:
-    """The fixed-input grid monitor: whatever the game's `sample_grid` shows."""
-    draw, rows = game.sample_grid([config.seed, -3])
+    draw, rows = game.sample_grid([config.seed, -3], examples)
     writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "samples"))
     return cb.ImageGrids(workdir, draw, rows, config.plot_every, config.epochs, writer)
 
@@ -92,6 +55,16 @@ def _build(config: Config, data: DataStream, strategy):
         return games.build(config, data.shape, data.num_classes)
 
 
+def _initialize_from(config: Config, game) -> None:
+    """--init-from: the starting weights from a finished run's game (after the strategy exists)."""
+    if config.init_from:
+        try:
+            _, source, _ = run_dir.restore_run(config.init_from)
+        except run_dir.RunDirError as e:
+            raise run_dir.RunDirError(f"--init-from {config.init_from}: {str(e).partition(': ')[2]}") from None
+        game.initialize_from(source)
+
+
 def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose: int = 1,
           extra_callbacks=()) -> TrainResult:
     """Trains `config` in `workdir`, resuming a run that is already there.
@@ -105,7 +78,7 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     Returns:
       TrainResult.
     Raises:
-      run_dir.RunDirError, ConfigError, images.DataError, callbacks.Diverged.
+      run_dir.RunDirError, ConfigError, data.DataError, callbacks.Diverged.
     """
     start = time.time()
     workdir = Path(workdir)
@@ -124,12 +97,16 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     evaluation = []  # eval_* figures and WORKDIR/best/; before MetricsLog and TensorBoard read the logs
     if chief and config.eval_every:
         evaluation.append(PeriodicEvaluation(config, workdir, data.shape))
+    if config.init_from and not run_dir.has_run(Path(config.init_from)):
+        raise run_dir.RunDirError(f"--init-from {config.init_from}: holds no run; expected a run directory "
+                                  f"written by train.py")
     if multiworker:
         _check_packs(config, distribute.multi_worker_replicas())
     else:
         strategy = distribute.make_strategy(config)  # before anything else touches the devices
         _check_packs(config, strategy.num_replicas_in_sync)
         gan = _build(config, data, strategy)
+        _initialize_from(config, gan)  # refuses a run of another game now; a resumed run's checkpoint wins later
     if chief:
         config, _ = run_dir.prepare(workdir, config, fresh=fresh, compare=compare)
         run_dir.write_model_spec(workdir, data.shape, data.num_classes or config.num_classes)
@@ -140,6 +117,7 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
             config = run_dir.load_config(workdir)
             data = open_data(config)
         gan = _build(config, data, strategy)
+        _initialize_from(config, gan)
     with strategy.scope():  # the checkpoint's variables
         if chief:
             state = run_dir.TrainingState(workdir, gan, keep=config.keep_checkpoints)
@@ -171,7 +149,7 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
                  cb.Checkpointer(state, guard),
                  keras.callbacks.TensorBoard(str(workdir / "tensorboard"), write_graph=False)]
     if config.is_image:
-        callbacks.append(image_grids(config, gan, workdir))
+        callbacks.append(image_grids(config, gan, workdir, data))
     else:
         real = toy.sample(config.problem, config.eval_samples, [config.seed, -1]).numpy()
         callbacks.append(cb.ToyPlots(config.problem, workdir, real, toy_samples, config.plot_every,

@@ -1,0 +1,141 @@
+"""Paired image data (data/paired.py): pairs:DIR, pairs:DIR_A,DIR_B, edges2digits:SPEC, the jitter."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tfgan_app import config as cfg
+from tfgan_app import data
+from tfgan_app.data import paired, splits
+from tfgan_app.data.images import DataError
+
+
+def config(spec, **overrides):
+    base = cfg.preset("pix2pix-edges2digits", dataset=spec, batch_size=4, jitter=1.0, mirror=False)
+    return dataclasses.replace(base, **overrides)
+
+
+def write_side_by_side(folder, n=5, size=8, seed=0):
+    """n A|B files whose B is 255 - A, so a pair can be recognised after any shuffle or crop."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    for i in range(n):
+        Image.fromarray(np.concatenate([a[i], 255 - a[i]], 1)).save(folder / f"{i:03d}.png")
+    return a
+
+
+def test_side_by_side_pairs_keep_each_input_with_its_target(tmp_path):
+    a = write_side_by_side(tmp_path / "ab")
+    x, y = next(iter(data.open_data(config(f"pairs:{tmp_path / 'ab'}")).batches(0)))
+    assert x.shape == y.shape == (4, 8, 8, 3)
+    np.testing.assert_allclose(y.numpy(), -x.numpy(), atol=1e-6)  # (255 - v) / 127.5 - 1 = -(v / 127.5 - 1)
+    # Every input is one of the files' left halves, exactly.
+    left = a.astype(np.float32) / 127.5 - 1
+    assert all(any(np.array_equal(xi, l) for l in left) for xi in x.numpy())
+
+
+def test_btoa_swaps_input_and_target(tmp_path):
+    a = write_side_by_side(tmp_path / "ab", n=4)
+    x, y = next(iter(data.open_data(config(f"pairs:{tmp_path / 'ab'}", direction="BtoA")).batches(0)))
+    right = (255 - a).astype(np.float32) / 127.5 - 1
+    assert all(any(np.array_equal(xi, r) for r in right) for xi in x.numpy())
+
+
+def test_an_image_that_is_not_two_halves_is_named(tmp_path):
+    write_side_by_side(tmp_path / "ab", n=2)
+    Image.fromarray(np.zeros((8, 10, 3), np.uint8)).save(tmp_path / "ab" / "odd.png")
+    with pytest.raises(DataError, match=r"odd\.png is 10x8 pixels; .* width must be twice its height"):
+        data.open_data(config(f"pairs:{tmp_path / 'ab'}"))
+
+
+def test_two_folders_pair_by_file_name_and_name_a_missing_one(tmp_path):
+    a = np.random.default_rng(1).integers(0, 256, (3, 6, 6), dtype=np.uint8)
+    for side, images in (("A", a), ("B", 255 - a)):
+        (tmp_path / side).mkdir()
+        for i, image in enumerate(images):
+            Image.fromarray(image).save(tmp_path / side / f"{i}.png")
+    spec = f"pairs:{tmp_path / 'A'},{tmp_path / 'B'}"
+    x, y = next(iter(data.open_data(config(spec, batch_size=3)).batches(0)))
+    assert x.shape == (3, 6, 6, 1)  # greyscale files: one channel
+    np.testing.assert_allclose(y.numpy(), -x.numpy(), atol=1e-6)
+    (tmp_path / "B" / "2.png").rename(tmp_path / "B" / "2b.png")
+    with pytest.raises(DataError, match=r"same file names; 2\.png is in .*A but not in .*B"):
+        data.open_data(config(spec))
+
+
+def test_an_empty_folder_and_a_missing_one_are_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="has no images"):
+        data.open_data(config(f"pairs:{tmp_path / 'empty'}"))
+    with pytest.raises(DataError, match="is not a directory"):
+        data.open_data(config(f"pairs:{tmp_path / 'nope'}"))
+
+
+def test_jitter_crops_and_mirrors_both_images_alike_and_is_a_function_of_the_batch_index(tmp_path):
+    write_side_by_side(tmp_path / "ab", n=8, size=16)
+    stream = data.open_data(config(f"pairs:{tmp_path / 'ab'}", jitter=1.25, mirror=True, batch_size=8))
+    plain = data.open_data(config(f"pairs:{tmp_path / 'ab'}", batch_size=8))
+    first = [b for b in stream.batches(0).take(3)]
+    for x, y in first:
+        np.testing.assert_allclose(y.numpy(), -x.numpy(), atol=1e-6)  # the same crop and flip for both
+    # Resumed at batch 2: the same crops as batch 2 of the uninterrupted stream.
+    x2, _ = next(iter(stream.batches(2)))
+    np.testing.assert_array_equal(x2.numpy(), first[2][0].numpy())
+    # The jitter changes the images (same data order: only the crops differ).
+    x0, _ = next(iter(plain.batches(0)))
+    assert not np.array_equal(x0.numpy(), first[0][0].numpy())
+
+
+def test_jitter_of_a_known_image():
+    # A 4x4 ramp, factor 1.5 -> 6x6 by nearest neighbour, then a 4x4 crop: every row of the
+    # result is one of the three 4-wide windows of the upsampled ramp's row.
+    ramp = tf.constant(np.tile(np.arange(4, dtype=np.float32), (4, 1))[None, ..., None])  # (1, 4, 4, 1)
+    big = tf.image.resize(ramp, (6, 6), method="nearest")[0, 0, :, 0].numpy()
+    windows = {tuple(big[i:i + 4]) for i in range(3)}
+    for seed in range(8):
+        out = paired.jitter(ramp, tf.constant([seed, 0], tf.int64), 1.5, mirror=False)
+        assert tuple(out[0, 0, :, 0].numpy()) in windows
+
+
+def test_edge_maps_mark_the_two_sides_of_a_step():
+    # A vertical step 0 -> 255 between columns 2 and 3: the Sobel x response is 4 (> 2) in
+    # columns 2 and 3, and 0 elsewhere (tf.image.sobel_edges pads by reflection).
+    digit = np.zeros((1, 6, 6, 1), np.uint8)
+    digit[:, :, 3:] = 255
+    edges = paired.edge_maps(digit)[0, :, :, 0]
+    expected = np.zeros((6, 6), np.uint8)
+    expected[:, 2:4] = 255
+    np.testing.assert_array_equal(edges, expected)
+    assert paired.edge_maps(np.full((1, 5, 5, 1), 200, np.uint8)).max() == 0  # a flat image has no edges
+
+
+def test_edges2digits_trains_on_what_the_classifier_trains_on_and_keeps_its_held_out_part(tmp_path):
+    n = splits.HELD_OUT + 30
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (n, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(n) % 10)
+    train_idx, held_idx = splits.split_examples(n)
+    edges, digits, labels = paired.edges2digits(f"npz:{tmp_path / 'd.npz'}", "held_out")
+    np.testing.assert_array_equal(digits[..., 0], x[held_idx])
+    np.testing.assert_array_equal(labels, held_idx % 10)
+    np.testing.assert_array_equal(edges, paired.edge_maps(x[held_idx][..., None]))
+    stream = data.open_data(config(f"edges2digits:npz:{tmp_path / 'd.npz'}", batch_size=30))
+    _, y = next(iter(stream.batches(0)))
+    train = x[train_idx].astype(np.float32) / 127.5 - 1
+    assert sorted(map(bytes, y.numpy()[..., 0].astype(np.float32))) == sorted(map(bytes, train))
+    assert stream.shape == {"inputs": (8, 8, 1), "targets": (8, 8, 1)}
+
+
+def test_edges2digits_needs_more_images_than_it_holds_out(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.zeros((100, 8, 8), np.uint8), y=np.arange(100) % 10)
+    with pytest.raises(DataError, match="holds out 2000 for scoring"):
+        data.open_data(config(f"edges2digits:npz:{tmp_path / 'd.npz'}"))
+
+
+def test_an_unknown_scheme_lists_the_paired_forms_too():
+    with pytest.raises(DataError, match="pairs:DIR"):
+        data.open_data(config("pears:x"))

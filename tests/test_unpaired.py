@@ -1,0 +1,78 @@
+"""Unpaired domains (data/unpaired.py): domains:A,B, digits2mnist, independent orders, jitter."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tfgan_app import config as cfg
+from tfgan_app import data
+from tfgan_app.data import splits, unpaired
+from tfgan_app.data.images import DataError
+
+
+def config(spec, **overrides):
+    base = cfg.preset("cyclegan-digits2mnist", dataset=spec, batch_size=4, jitter=1.0)
+    return dataclasses.replace(base, **overrides)
+
+
+def write_folder(folder, values, size=8):
+    folder.mkdir(parents=True)
+    for i, v in enumerate(values):
+        Image.fromarray(np.full((size, size), v, np.uint8)).save(folder / f"{i}.png")
+
+
+def test_two_folders_are_two_domains_drawn_independently(tmp_path):
+    write_folder(tmp_path / "A", range(0, 60, 10))   # A: flat images 0, 10, ..., 50
+    write_folder(tmp_path / "B", range(200, 250, 10))
+    stream = data.open_data(config(f"domains:{tmp_path / 'A'},{tmp_path / 'B'}", image_size=8))
+    assert stream.shape == {"a": (8, 8, 1), "b": (8, 8, 1)}
+    batches = list(stream.batches(0).take(3))
+    levels = lambda x: [int(round((v + 1) * 127.5)) for v in x[:, 0, 0, 0]]  # noqa: E731
+    for a, b in batches:
+        assert set(levels(a.numpy())) <= set(range(0, 60, 10)) and set(levels(b.numpy())) <= set(range(200, 250, 10))
+    # Their own orders: A's sequence of levels is not B's shifted by 200.
+    seq_a = sum((levels(a.numpy()) for a, _ in batches), [])
+    seq_b = sum((levels(b.numpy()) for _, b in batches), [])
+    assert [v + 200 for v in seq_a] != seq_b
+    # Resumed at batch 2: the same batch as the uninterrupted stream's third.
+    a2, b2 = next(iter(stream.batches(2)))
+    np.testing.assert_array_equal(a2.numpy(), batches[2][0].numpy())
+    np.testing.assert_array_equal(b2.numpy(), batches[2][1].numpy())
+
+
+def test_a_domain_that_is_missing_or_empty_is_named(tmp_path):
+    write_folder(tmp_path / "A", [1, 2])
+    (tmp_path / "B").mkdir()
+    with pytest.raises(DataError, match=r"domain .*B.*no images"):
+        data.open_data(config(f"domains:{tmp_path / 'A'},{tmp_path / 'B'}", image_size=8))
+    with pytest.raises(DataError, match=r"domain 'nowhere' is neither a directory nor an image spec"):
+        data.open_data(config(f"domains:{tmp_path / 'A'},nowhere", image_size=8))
+    with pytest.raises(DataError, match="name two domains"):
+        data.open_data(config(f"domains:{tmp_path / 'A'}", image_size=8))
+
+
+def test_tfds_cycle_gan_names_its_two_splits():
+    with pytest.raises(DataError, match=r"cycle_gan/horse2zebra:trainA"):  # not prepared here: named in the error
+        unpaired.load_domains("domains:tfds:cycle_gan/horse2zebra", image_size=32, data_dir="/nonexistent")
+
+
+def test_sklearn_digits_in_mnists_framing_and_the_held_out_third():
+    x, y = unpaired.sklearn_digits("all")
+    assert x.shape == (1797, 28, 28, 1) and x.dtype == np.uint8
+    assert x[:, :4].max() == 0 and x[:, -4:].max() == 0 and x[:, :, :4].max() == 0  # the 4-pixel frame
+    assert x.max() == 255  # 16 -> 255
+    train, held = unpaired.sklearn_digits("train"), unpaired.sklearn_digits("held_out")
+    assert len(train[0]) == 1797 - unpaired.DIGITS_HELD_OUT and len(held[0]) == unpaired.DIGITS_HELD_OUT
+    _, held_idx = splits.split_examples(1797, unpaired.DIGITS_HELD_OUT)
+    np.testing.assert_array_equal(held[1], y[held_idx])
+
+
+def test_digits2mnist_pairs_sklearn_digits_with_mnists_training_part(tmp_path):
+    n = splits.HELD_OUT + 10
+    x = np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "m.npz", x=x, y=np.arange(n) % 10)
+    a, b, _ = unpaired.load_domains(f"digits2mnist:npz:{tmp_path / 'm.npz'}")
+    assert a.shape == (1797 - unpaired.DIGITS_HELD_OUT, 28, 28, 1)
+    np.testing.assert_array_equal(b[..., 0], x[splits.split_examples(n)[0]])
