@@ -1,6 +1,6 @@
 """The networks: generators and discriminators, and the layers they are made of.
 
-    build(config, data_shape, num_classes) -> (generator, discriminator)
+    build(config, data_shape, num_classes) -> (generator, discriminator)   (the "gan" game's)
 
     mlp.py        the toy problems' MLPs
     dcgan.py      DCGAN and the TF tutorial's DCGAN (W1/W2), with conditional heads
@@ -8,6 +8,10 @@
     spectral_norm.py  layers using W / sigma(W) (Miyato et al. 2018)
     attention.py  SAGAN's self-attention block
     conditional.py    conditional BatchNorm and the projection discriminator's head
+    unet.py, patchgan.py  pix2pix's U-Net generator and PatchGAN discriminator
+    resnet.py     CycleGAN's ResNet generator
+    srresnet.py   SRGAN's SRResNet generator and discriminator
+    blocks.py     layers the translation nets share (instance norm, reflection padding)
     layers.py     Keras layers with the same function and faster CPU kernels
     conv_ops.py   those layers' convolution kernels
     precision.py  the dtype policy networks are built under (--precision)
