@@ -37,8 +37,11 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+import budget  # noqa: E402  (benchmarks/budget.py)
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 MNIST = REPO.parent / "shared" / "data" / "mnist"
 STACKED = ("dcgan", "sngan", "sagan")       # on Stacked MNIST
 CONDITIONAL = ("cgan-mnist", "biggan-lite")  # on MNIST, class-conditional
@@ -98,27 +101,14 @@ def main(argv=None) -> int:
     from tfgan_app import config as cfg
     from tfgan_app import evaluate
     from tfgan_app.data import stacked_mnist
-    from tfgan_app.metrics import classifier as clf
     from tfgan_app.training import train as training
 
     root = Path(args.workdir)
     root.mkdir(parents=True, exist_ok=True)
-    if not Path(args.classifier).is_file():
-        clf.train_classifier(f"mnist-idx:{args.mnist}", args.classifier)
-    featurizer = clf.load_classifier(args.classifier)
+    featurizer = budget.classifier(args.classifier, args.mnist)
     stacked = root / "stacked_mnist_50000.npz"
     if any(p in STACKED for p in args.presets) and not stacked.is_file():
         stacked_mnist.write_npz(args.mnist, stacked, 50_000, seed=0)
-    budget = args.minutes * 60
-
-    class Budget(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start = time.time()
-
-        def on_train_batch_end(self, batch, logs=None):
-            if time.time() - self.start > budget:
-                self.model.stop_training = True
-
     results = {}
     for preset in args.presets:
         results[preset] = []
@@ -138,7 +128,8 @@ def main(argv=None) -> int:
                 config = cfg.preset(preset, **data, **width, seed=seed, steps_per_epoch=EPOCH_STEPS, epochs=10**6,
                                     plot_every=10**6, eval_classifier=str(args.classifier))
                 start = time.time()
-                result = training.train(config, workdir, fresh=True, verbose=0, extra_callbacks=[Budget()])
+                result = training.train(config, workdir, fresh=True, verbose=0,
+                                        extra_callbacks=[budget.wall_clock_budget(args.minutes)])
                 trained = time.time() - start
                 report = evaluate.evaluate(workdir, samples=args.samples, classifier=args.classifier, seed=seed,
                                            truncation=([float(t) for t in args.truncation.split(",")]

@@ -32,8 +32,11 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+import budget  # noqa: E402  (benchmarks/budget.py)
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 SHAVE = 4  # border pixels left out of PSNR / SSIM (the scale factor, as the SR literature)
 EPOCH_STEPS = 100
 
@@ -71,16 +74,6 @@ def main(argv=None) -> int:
 
     root = Path(args.workdir)
     root.mkdir(parents=True, exist_ok=True)
-    budget = args.minutes * 60
-
-    class Budget(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start = time.time()
-
-        def on_train_batch_end(self, batch, logs=None):
-            if time.time() - self.start > budget:
-                self.model.stop_training = True
-
     overrides = {k: v for k, v in (("width", args.width), ("res_blocks", args.res_blocks)) if v}
     models, rows = {}, {}
     for name, preset in (("srresnet", "srresnet-photos"), ("srgan", "srgan-photos")):
@@ -96,7 +89,8 @@ def main(argv=None) -> int:
             rows[name] = json.loads(report.read_text())
         else:
             start = time.time()
-            game = training.train(config, workdir, fresh=True, verbose=0, extra_callbacks=[Budget()]).gan
+            game = training.train(config, workdir, fresh=True, verbose=0,
+                                  extra_callbacks=[budget.wall_clock_budget(args.minutes)]).gan
             rows[name] = {"steps": int(game.g_optimizer.iterations), "train_seconds": round(time.time() - start, 1)}
         models[name] = game
 

@@ -36,8 +36,11 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+import budget  # noqa: E402  (benchmarks/budget.py)
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 MNIST = REPO.parent / "shared" / "data" / "mnist"
 EPOCH_STEPS = 200
 RUNS = {"edges2digits": {"pix2pix": ("pix2pix-edges2digits", {}),
@@ -99,25 +102,12 @@ def main(argv=None) -> int:
     import keras
 
     from tfgan_app import config as cfg
-    from tfgan_app.metrics import classifier as clf
     from tfgan_app.training import train as training
 
     root = Path(args.workdir)
     root.mkdir(parents=True, exist_ok=True)
-    if not Path(args.classifier).is_file():
-        clf.train_classifier(f"mnist-idx:{args.mnist}", args.classifier)
-    featurizer = clf.load_classifier(args.classifier)
+    featurizer = budget.classifier(args.classifier, args.mnist)
     spec = f"mnist-idx:{args.mnist}"
-    budget = args.minutes * 60
-
-    class Budget(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start = time.time()
-
-        def on_train_batch_end(self, batch, logs=None):
-            if time.time() - self.start > budget:
-                self.model.stop_training = True
-
     results = {}
     for name, (preset, overrides) in RUNS[args.benchmark].items():
         results[name] = []
@@ -133,7 +123,8 @@ def main(argv=None) -> int:
                 config = cfg.preset(preset, dataset=dataset, seed=seed, steps_per_epoch=EPOCH_STEPS, epochs=10**6,
                                     linear_decay_epochs=0, plot_every=10**6, **overrides, **width)
                 start = time.time()
-                result = training.train(config, workdir, fresh=True, verbose=0, extra_callbacks=[Budget()])
+                result = training.train(config, workdir, fresh=True, verbose=0,
+                                        extra_callbacks=[budget.wall_clock_budget(args.minutes)])
                 row = {"steps": int(result.gan.g_optimizer.iterations) if hasattr(result.gan, "g_optimizer")
                        else int(result.gan.g_ab_optimizer.iterations),
                        "train_seconds": round(time.time() - start, 1)}
