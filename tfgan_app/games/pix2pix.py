@@ -71,11 +71,7 @@ class Pix2Pix(AdversarialGame):
             g_loss = self.gan_weight * g_gan + self.l1_weight * g_l1
             scaled = self.scaled(self.g_optimizer, g_loss)
         self.descend("g_optimizer", g_tape, scaled, ok=d_ok)
-        for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("g_gan", g_gan), ("g_l1", g_l1)):
-            self.track(name, value)
-        self.track("d_real", tf.reduce_mean(tf.sigmoid(real_logits)), global_loss=False)
-        self.track("d_fake", tf.reduce_mean(tf.sigmoid(fake_logits)), global_loss=False)
-        return self.results()
+        return self._track_step(d_loss, g_loss, g_gan, g_l1, real_logits, fake_logits)
 
     def simultaneous_step(self, x, y):
         """The TF pix2pix tutorial's step (`--update simultaneous`): one forward pass of G and of
@@ -94,6 +90,10 @@ class Pix2Pix(AdversarialGame):
             g_scaled = self.scaled(self.g_optimizer, g_loss)
         d_ok = self.descend("d_optimizer", d_tape, d_scaled)
         self.descend("g_optimizer", g_tape, g_scaled, ok=d_ok)
+        return self._track_step(d_loss, g_loss, g_gan, g_l1, real_logits, fake_logits)
+
+    def _track_step(self, d_loss, g_loss, g_gan, g_l1, real_logits, fake_logits) -> dict:
+        """The step's losses and D's mean outputs into the trackers; their values."""
         for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("g_gan", g_gan), ("g_l1", g_l1)):
             self.track(name, value)
         self.track("d_real", tf.reduce_mean(tf.sigmoid(real_logits)), global_loss=False)
