@@ -29,6 +29,7 @@ Command line:
     python serving/client.py --contract exports/generator/1 png --seeds 1 2 3 --out-dir samples/
     python serving/client.py --protocol grpc metadata
     python serving/client.py --model edges translate --png edges.png --out digit.png   # pix2pix
+    python serving/client.py --model digits text2image "a thin two leaning left" --out two.png   # StackGAN
     python serving/client.py contract > signature_contract.json
 
 REST is plain `urllib` + `json` (TF Serving's columnar "inputs" format). gRPC needs
@@ -538,6 +539,23 @@ class Client:
         out = self.predict("generate_png", inputs)
         return [bytes(b) for b in out["images_bytes"].reshape(-1)]
 
+    def text_to_image_png(self, texts, seeds) -> list[bytes]:
+        """One PNG (bytes) per sentence from a text-to-image export's `generate_from_text_png`
+        (StackGAN); `seeds` is one per text, or one for all."""
+        name = "generate_from_text_png"
+        if name not in self.contract["signatures"]:
+            raise ValueError(f"text2image: this export has no {name} signature (is it a StackGAN export?)")
+        texts = [str(t) for t in texts]
+        seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+        if len(seeds) == 1:
+            seeds = np.repeat(seeds, len(texts))
+        if len(seeds) != len(texts):
+            raise ValueError(f"text2image: {len(texts)} texts and {len(seeds)} seeds; give one seed per text, or one")
+        inputs = self._contract_inputs(name, {"text": np.array([t.encode("utf-8") for t in texts], dtype=object),
+                                              "seeds": seeds})
+        out = self.predict(name, inputs)
+        return [bytes(b) for b in out["images_bytes"].reshape(-1)]
+
     def translate_png(self, images, signature: str = "translate") -> list[bytes]:
         """Image files (bytes: PNG, JPEG, GIF or BMP) translated by an image-to-image export:
         one PNG (bytes) per image, from `<signature>_png` (translate_png for pix2pix; a_to_b_png
@@ -659,6 +677,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="translate (pix2pix; default), a_to_b or b_to_a (CycleGAN): its _png form is called")
     tr.add_argument("--png", required=True, help="the input image file (PNG, JPEG, GIF or BMP)")
     tr.add_argument("--out", required=True, help="writes the translated PNG here")
+    ti = sub.add_parser("text2image", help="an image drawn from a sentence by a text-to-image export "
+                                           "(generate_from_text_png)")
+    ti.add_argument("text", help='the sentence, e.g. "a thin two leaning left"')
+    ti.add_argument("--seed", type=int, default=0, help="which image for that sentence (default 0)")
+    ti.add_argument("--out", required=True, help="writes the PNG here")
     m = sub.add_parser("metadata", help="list the served signatures")
     m.add_argument("--json", action="store_true", help="print the full metadata JSON")
     sub.add_parser("contract", help="print the contract document in use (JSON; from "
@@ -700,6 +723,9 @@ def main(argv=None) -> int:
                 print(f"error: --png {args.png}: {e.strerror or e}", file=sys.stderr)
                 return 1
             Path(args.out).write_bytes(client.translate_png([data], args.signature)[0])
+            print(args.out)
+        elif args.command == "text2image":
+            Path(args.out).write_bytes(client.text_to_image_png([args.text], [args.seed])[0])
             print(args.out)
         elif args.command == "contract":
             print(json.dumps(client.contract, indent=2, sort_keys=True))

@@ -42,27 +42,23 @@ from tfgan_app import data, games
 from tfgan_app.training import distribute
 from tfgan_app.training import train as training
 
-def nets(gan):  # (generators, discriminators) of any game here
-    if hasattr(gan, "g_ab"):
-        return [gan.g_ab, gan.g_ba], [gan.d_a, gan.d_b]
-    return [gan.generator], [gan.discriminator]
+def nets(gan):  # every network of any game, in its registry order (a GAN's generator first)
+    return list(gan.networks.values())
 
 def weights(gan):
-    gs, ds = nets(gan)
     average = gan.generator_ema.weights if getattr(gan, "generator_ema", None) is not None else []
     pools = [gan.pool_a.images, gan.pool_b.images] if hasattr(gan, "pool_a") else []
-    return [w.numpy() for net in gs + ds for w in net.weights] + [w.numpy() for w in average + pools]
+    return [w.numpy() for net in nets(gan) for w in net.weights] + [w.numpy() for w in average + pools]
 
 def seed_states(gan):  # the layers' random state (dropout), not among get_weights()
-    return [v for net in sum(nets(gan), []) for v in net.non_trainable_variables
-            if v.path.endswith("seed_generator_state")]
+    return [v for net in nets(gan) for v in net.non_trainable_variables if v.path.endswith("seed_generator_state")]
 
 def one_step(config, strategy, shape, dataset, start):
     with strategy.scope():
         gan = games.build(config, shape, 10 if config.conditioning != "none" else 0)
-    for net, values in zip(sum(nets(gan), []), start[0] + start[1]):  # the same start for both runs
+    for net, values in zip(nets(gan), start[0]):  # the same start for both runs
         net.set_weights(values)
-    for v, value in zip(seed_states(gan), start[2]):
+    for v, value in zip(seed_states(gan), start[1]):
         v.assign(value)
     if getattr(gan, "generator_ema", None) is not None:
         gan.generator_ema.set_weights(start[0][0])
@@ -97,6 +93,9 @@ cases = {
     # images, from the global batch: all-gathered, so both replicas keep one device's pool).
     "CycleGAN, history pools": cfg.preset("cyclegan-digits2mnist", **dict(image, width=4, res_blocks=1, pool_size=3,
                                                                           g_lr=0.01, d_lr=0.01)),
+    # Three levels, each a GAN on its band; dropout masks drawn for the global batch.
+    "LAPGAN, every level": cfg.preset("lapgan-mnist", **dict(image, width=4, g_hidden=(16, 16), d_hidden=(16,),
+                                                              latent_dim=8, g_lr=0.01, d_lr=0.01)),
 }
 # One strategy per process: a second MirroredStrategy reuses the first one's collective keys.
 mirrored = distribute.make_strategy(dataclasses.replace(cfg.Config(), strategy="mirrored"))
@@ -120,18 +119,26 @@ for name, config in cases.items():
         dataset = data.data_stream(config)[0]
     keras.utils.set_random_seed(config.seed)
     start_gan = games.build(config, shape, 10 if config.conditioning != "none" else 0)
-    gs, ds = nets(start_gan)
-    start = [[g.get_weights() for g in gs], [d.get_weights() for d in ds], [v.numpy() for v in seed_states(start_gan)]]
+    start = [[net.get_weights() for net in nets(start_gan)], [v.numpy() for v in seed_states(start_gan)]]
     one = one_step(config, tf.distribute.get_strategy(), shape, dataset, start)
     two = one_step(config, mirrored, shape, dataset, start)
-    flat = [w for values in start[0] + start[1] for w in values]  # every network's weights, as weights() lists them
+    flat = [w for values in start[0] for w in values]  # every network's weights, as weights() lists them
     before = flat + (start[0][0] if config.g_ema else [])
-    all_weights = [w for net in gs + ds for w in net.weights]
+    all_weights = [w for net in nets(start_gan) for w in net.weights]
     trainable = [i for i, w in enumerate(all_weights) if w.trainable]
     if config.g_ema:  # the average moved too (by half the generator's step)
         trainable += [len(flat) + i for i, w in enumerate(start_gan.generator.weights) if w.trainable]
     out[name] = {"difference": max(float(np.abs(a - b).max()) for a, b in zip(one, two)),
                  "update": max(float(np.abs(one[i] - before[i]).max()) for i in trainable)}
+
+# StackGAN is refused under two replicas, before anything is built (its string captions).
+try:
+    with mirrored.scope():
+        games.build(cfg.preset("stackgan-captions2digits", dataset="captions:unused", text_encoder="unused.keras"),
+                    (28, 28, 1))
+    out["stackgan"] = "built"
+except cfg.ConfigError as e:
+    out["stackgan"] = str(e)
 
 # Dropout masks differ between replicas (Keras's Dropout draws the same on each).
 from tfgan_app.nets.layers import Dropout
@@ -177,13 +184,14 @@ def test_two_replicas_compute_one_devices_step(tmp_path):
     results = json.loads(run_python(TWO_REPLICAS, tmp_path, timeout=240))
     for name in ("non-saturating", "wgan-gp, 3 critic steps", "non-saturating, R1 penalty",
                  "BatchNorm in G, synchronized", "BatchNorm in G, synchronized, weight average",
-                 "BigGAN-lite, synchronized", "pix2pix, dropout", "CycleGAN, history pools"):
+                 "BigGAN-lite, synchronized", "pix2pix, dropout", "CycleGAN, history pools", "LAPGAN, every level"):
         r = results[name]
         assert r["update"] > 1e-3, (name, r)  # the step moved the weights, so the match means something
         assert r["difference"] < 1e-6, (name, r)
     # Per-replica BatchNorm normalises each half batch by its own statistics: a different step.
     assert results["BatchNorm in G, per replica"]["difference"] > 1e-4, results
     assert not results["dropout masks equal"]
+    assert results["stackgan"].startswith("--strategy: stackgan trains on one device for now"), results
     # train() under MirroredStrategy: resumed from its checkpoint, ends where one device ends,
     # weight average included (6 steps: the 1e-7 rounding differences compound a little).
     assert results["train"]["resumed_at"] == 1, results

@@ -220,6 +220,15 @@ def test_image_run_logs_image_figures_and_the_report_has_them_all(image_setup, i
     assert report["classifier"]["held_out_accuracy"] == image_setup[2]["held_out_accuracy"]
 
 
+def test_swd_option_adds_one_figure_per_pyramid_level(image_setup, image_run, monkeypatch):
+    workdir, cache = image_run
+    monkeypatch.setenv("TFGAN_APP_CACHE", str(cache))
+    report = evaluate.evaluate(workdir, samples=48, swd=True, write=False)
+    bands = report["metrics"]["swd"]
+    assert len(bands) == 3 and all(b > 0 for b in bands)  # 28, 14 and 7 px; an untrained G is not the data
+    assert "swd" not in evaluate.evaluate(workdir, samples=48, write=False)["metrics"]  # opt-in: it is slow
+
+
 def test_image_figures_of_real_images_beat_those_of_noise(image_setup):
     root, spec, _, _ = image_setup
     featurizer = clf.load_classifier(root / "halves.keras")

@@ -115,3 +115,26 @@ def test_patch_logits_average_the_loss_over_each_examples_patches():
         mean(per_example), rel=1e-3)
     ls = mean([mean([(l - 1) ** 2 for l in REAL + [0.0]]), mean([(l - 1) ** 2 for l in FAKE + [3.0]])]) / 2
     assert float(losses.least_squares_generator_loss(patches)) == pytest.approx(ls, rel=1e-6)
+
+
+def test_conditioning_augmentation_kl_by_hand():
+    assert float(losses.conditioning_augmentation_kl(tf.zeros((3, 4)), tf.zeros((3, 4)))) == 0.0
+    # dims (mu 1, sigma 1) and (mu 2, sigma 2): 0.5 (1 + 1 - 1) and -log 2 + 0.5 (4 + 4 - 1), averaged.
+    got = float(losses.conditioning_augmentation_kl(tf.constant([[1.0, 2.0]]), tf.constant([[0.0, math.log(2.0)]])))
+    assert got == pytest.approx((0.5 + 3.5 - math.log(2.0)) / 2, rel=1e-6)
+    # Against KL(p || q) = integral of p log(p / q), summed numerically, for one dimension.
+    mu, sigma = 0.5, 0.7
+    x = np.linspace(-10, 10, 200_001)
+    p = np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    q = np.exp(-0.5 * x ** 2) / math.sqrt(2 * math.pi)
+    numeric = float(np.sum(p * np.log(p / q)) * (x[1] - x[0]))
+    closed = float(losses.conditioning_augmentation_kl(tf.constant([[mu]]), tf.constant([[math.log(sigma)]])))
+    assert closed == pytest.approx(numeric, rel=1e-6)
+
+
+def test_matching_aware_discriminator_loss_by_hand():
+    zero = tf.zeros((2, 1))
+    # Every D output 1/2: -log 1/2 + (-log 1/2 - log 1/2) / 2 = 2 log 2.
+    assert float(losses.matching_aware_discriminator_loss(zero, zero, zero)) == pytest.approx(2 * math.log(2.0))
+    big = tf.fill((2, 1), 30.0)  # real sure-real, wrong and fake sure-fake: no loss
+    assert float(losses.matching_aware_discriminator_loss(big, -big, -big)) == pytest.approx(0.0, abs=1e-9)

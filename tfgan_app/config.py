@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any
 
-GAMES = ("gan", "pix2pix", "cyclegan", "srgan")
+GAMES = ("gan", "pix2pix", "cyclegan", "srgan", "lapgan", "stackgan")
 TRANSLATION_GAMES = ("pix2pix", "cyclegan", "srgan")  # image in, image out: no samples of their own
 LOSSES = ("minimax", "non-saturating", "wasserstein", "hinge", "least-squares", "wgan-clip")
 # Old loss names and what they mean now: loss -> (loss, penalty).
@@ -142,6 +142,21 @@ class Config:
     identity_weight: float = 0.5
     pool_size: int = 50
     res_blocks: int = 9
+    # LAPGAN: levels of the Laplacian pyramid (3 on 28-px digits: 7 -> 14 -> 28; the image side
+    # must halve levels - 1 times), and the one level a run trains (-1: all of them together;
+    # levels trained one at a time join with --init-from).
+    levels: int = 3
+    level: int = -1
+    # StackGAN: the stage a run trains (1; 2 with --init-from a Stage-I run, Stage I frozen), the
+    # size of the Conditioning Augmentation's c (the paper's 128), the weight of its KL term (the
+    # authors' TRAIN.COEFF.KL, 2), augment false for the no-CA ablation (c = mu, no KL), and the
+    # frozen text encoder (a .keras of nets/text_encoder.py; "" = the one cached for --dataset,
+    # trained on first use).
+    stage: int = 1
+    c_dim: int = 128
+    kl_weight: float = 2.0
+    augment: bool = True
+    text_encoder: str = ""
 
     # --- the game --------------------------------------------------------------
     # minimax (Goodfellow's original, saturating G loss), non-saturating, wasserstein
@@ -322,6 +337,34 @@ class Config:
             if self.n_critic != 1 or self.g_steps != 1:
                 raise ConfigError("n_critic", "cyclegan alternates one G step and one D step: leave --n-critic "
                                   "and --g-steps at 1")
+        if self.game == "lapgan":
+            if not self.is_image:
+                raise ConfigError("problem", "lapgan generates images: use --problem image with a --dataset")
+            if self.n_critic != 1 or self.g_steps != 1:
+                raise ConfigError("n_critic", "each LAPGAN level alternates one D step and one G step: leave "
+                                  "--n-critic and --g-steps at 1")
+            if self.levels < 2:
+                raise ConfigError("levels", f"expected 2 or more pyramid levels, got {self.levels}")
+            if not -1 <= self.level < self.levels:
+                raise ConfigError("level", f"expected -1 (all levels) or a level 0..{self.levels - 1} "
+                                  f"(0 the finest), got {self.level}")
+            if self.conditioning != "none" or self.pack != 1:
+                raise ConfigError("conditioning", "lapgan is unconditional and unpacked here: leave "
+                                  "--conditioning none and --pack 1")
+        if self.game == "stackgan":
+            if not self.is_image:
+                raise ConfigError("problem", "stackgan makes images from text: use --problem image with --dataset "
+                                  "captions2digits:SPEC or captions:FILE")
+            if self.stage not in (1, 2):
+                raise ConfigError("stage", f"expected 1 (Stage I) or 2 (Stage II), got {self.stage}")
+            if self.stage == 2 and not self.init_from:
+                raise ConfigError("stage", "Stage II starts from a trained Stage I: give --init-from STAGE1_RUN")
+            if self.n_critic != 1 or self.g_steps != 1 or self.pack != 1 or self.conditioning != "none":
+                raise ConfigError("n_critic", "stackgan alternates one D step and one G step and conditions on "
+                                  "text: leave --n-critic, --g-steps, --pack at 1 and --conditioning none")
+            if self.c_dim <= 0 or not self.kl_weight >= 0:
+                raise ConfigError("c_dim", f"expected --c-dim > 0 and --kl-weight >= 0, got {self.c_dim}, "
+                                  f"{self.kl_weight}")
         if self.pool_size < 0:
             raise ConfigError("pool_size", f"expected 0 (no history) or more images, got {self.pool_size}")
         if not 0 <= self.linear_decay_epochs <= self.epochs:
@@ -566,6 +609,24 @@ PRESETS: dict[str, dict[str, Any]] = {
         problem="image", game="srgan", dataset="sr-photos", image_size=96, res_blocks=16, gan_weight=1e-3,
         content="pixels", optimizer="adam", g_lr=1e-4, d_lr=1e-4, beta_1=0.9, beta_2=0.999, batch_size=16,
         steps_per_epoch=500, epochs=20, width=64),
+    # LAPGAN (Denton et al. 2015) on 28-px digits: 3 levels, 7 -> 14 -> 28, as the paper's 28x28
+    # CIFAR-10 crops (8 -> 14 -> 28 there).  The paper's base MLPs (G 1200, D 600 units), band nets
+    # of 64 channels (the authors' code), uniform noise, SGD(0.02, momentum 0.5) with the rate
+    # divided by 1 + 4e-5 every epoch, batch 128.  The paper raises momentum by 0.0008 an epoch up
+    # to 0.8: not done here (over 25 epochs it would reach 0.52).
+    "lapgan-mnist": dict(
+        problem="image", game="lapgan", dataset="tfds:mnist", levels=3, latent_dim=100, noise="uniform",
+        g_hidden=(1200, 1200), d_hidden=(600, 600), width=64, optimizer="sgd", g_lr=0.02, d_lr=0.02,
+        momentum=0.5, lr_decay=1 / (1 + 4e-5), lr_decay_epochs=1, batch_size=128, steps_per_epoch=78,
+        epochs=25),
+    # StackGAN (Zhang et al. 2017) on captioned digits (data/captions.py): Stage I at 14 px, Stage II
+    # at 28 (--stage 2 --init-from STAGE1_RUN), CA with c of 128 and KL weight 2, z of 100, Adam(2e-4,
+    # 0.5), batch 64, the rate halved every 50 epochs (the authors' Stage-I setting); width 32
+    # (the code's 128 channels at 64 px are out of reach of 2 cores).
+    "stackgan-captions2digits": dict(
+        problem="image", game="stackgan", dataset="captions2digits:tfds:mnist:test", stage=1, c_dim=128,
+        kl_weight=2.0, latent_dim=100, res_blocks=2, width=32, optimizer="adam", g_lr=2e-4, d_lr=2e-4, beta_1=0.5,
+        beta_2=0.999, lr_decay=0.5, lr_decay_epochs=50, batch_size=64, steps_per_epoch=125, epochs=100),
 }
 # The same three on CIFAR-10 (32x32x3): attention at 16 px.
 for _name in ("sngan", "sagan", "biggan-lite"):

@@ -13,8 +13,11 @@ returning (a source that cannot be read fails before a run directory is touched)
     paired.py         pairs:, edges2digits:             -> (input images, target images)
     unpaired.py       domains:, digits2mnist:           -> (images of A, images of B), unpaired
     superres.py       sr:, sr-photos                    -> (low-resolution images, high-resolution crops)
+    captions.py       captions2digits:, captions:       -> (images, captions): text-to-image
+    morphometry.py    Morpho-MNIST's thickness, slant and width of a digit (captions2digits' words)
     stacked_mnist.py  Stacked MNIST (written as npz: for the Q4 benchmark)
     splits.py         the held-out part of a dataset the project's classifier never trains on
+    cache.py          where derived data (classifiers, measurements) is kept
 
 A game with a new kind of data adds its module here and one line to SOURCES
 (docs/adding_a_game.md).
@@ -28,7 +31,7 @@ from typing import Callable
 import tensorflow as tf
 
 from tfgan_app.config import Config
-from tfgan_app.data import images, paired, superres, toy, unpaired
+from tfgan_app.data import captions, images, paired, superres, toy, unpaired
 from tfgan_app.data.images import DataError
 
 
@@ -78,6 +81,12 @@ def _superres(config: Config) -> DataStream:
     return DataStream(stream.batches, stream.shape, 0)
 
 
+def _captioned(config: Config) -> DataStream:
+    stream = captions.open_captions(config)
+    check_first_batch(config, stream.batches(0).take(1))
+    return DataStream(stream.batches, stream.shape, 0)
+
+
 # kind of data -> opener(config) -> DataStream.  The kind is "toy" for the toy problems, else
 # --dataset's scheme.
 SOURCES: dict[str, Callable[[Config], DataStream]] = {
@@ -86,7 +95,15 @@ SOURCES: dict[str, Callable[[Config], DataStream]] = {
     **{scheme: _paired for scheme in paired.SCHEMES},
     **{scheme: _unpaired for scheme in unpaired.SCHEMES},
     **{scheme: _superres for scheme in superres.SCHEMES},
+    **{scheme: _captioned for scheme in captions.SCHEMES},
 }
+
+
+def reference_spec(spec: str) -> str:
+    """The image spec whose images a game's samples are compared with (evaluate.py): the spec
+    itself, or for captioned digits (captions2digits:SPEC) the digits' SPEC."""
+    scheme, _, arg = spec.partition(":")
+    return arg if scheme == "captions2digits" and arg else spec
 
 
 def check_first_batch(config: Config, dataset: tf.data.Dataset) -> None:

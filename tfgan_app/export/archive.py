@@ -43,6 +43,8 @@ import tensorflow as tf
 
 from tfgan_app.export import contract as contract_lib
 from tfgan_app.export.gan import GANSignatures
+from tfgan_app.export.lapgan import LAPGANSignatures
+from tfgan_app.export.stackgan import StackGANSignatures
 from tfgan_app.export.signatures import ExportError, Signatures
 from tfgan_app.export.translation import CycleGANSignatures, Pix2PixSignatures, SRGANSignatures
 from tfgan_app.training import run_dir
@@ -53,6 +55,8 @@ SIGNATURES = {
     "pix2pix": Pix2PixSignatures,
     "cyclegan": CycleGANSignatures,
     "srgan": SRGANSignatures,
+    "lapgan": LAPGANSignatures,
+    "stackgan": StackGANSignatures,
 }
 
 DEFAULT_EXPORT_BASE = "exports"

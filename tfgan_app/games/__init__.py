@@ -10,6 +10,8 @@
     pix2pix.py     "pix2pix": Isola et al.'s conditional GAN + L1 for paired image translation
     cyclegan.py    "cyclegan": Zhu et al.'s two GANs tied by cycle consistency, unpaired domains
     srgan.py       "srgan": Ledig et al.'s SRResNet and SRGAN, 4x super-resolution
+    lapgan.py      "lapgan": Denton et al.'s Laplacian pyramid of GANs, sampled coarse to fine
+    stackgan.py    "stackgan": Zhang et al.'s two-stage text-to-image GAN with Conditioning Augmentation
 
 Training, evaluation and export all build games through `build`; a new game registers its
 `from_config` in GAMES (docs/adding_a_game.md).
@@ -18,7 +20,7 @@ Training, evaluation and export all build games through `build`; a new game regi
 from __future__ import annotations
 
 from tfgan_app.config import Config, ConfigError
-from tfgan_app.games import cyclegan, gan, pix2pix, srgan
+from tfgan_app.games import cyclegan, gan, lapgan, pix2pix, srgan, stackgan
 from tfgan_app.games.base import AdversarialGame, GameConfigError
 
 # config.game -> from_config(config, data_shape, num_classes) returning the compiled game.
@@ -27,6 +29,8 @@ GAMES = {
     "pix2pix": pix2pix.from_config,
     "cyclegan": cyclegan.from_config,
     "srgan": srgan.from_config,
+    "lapgan": lapgan.from_config,
+    "stackgan": stackgan.from_config,
 }
 
 __all__ = ["GAMES", "AdversarialGame", "GameConfigError", "build"]

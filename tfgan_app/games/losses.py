@@ -99,6 +99,32 @@ def auxiliary_classifier_loss(class_logits, labels, reduce: Reduce = tf.reduce_m
     return reduce(per_example)
 
 
+def matching_aware_discriminator_loss(real_logits, wrong_logits, fake_logits, reduce: Reduce = tf.reduce_mean):
+    """L_D = -E[log D(x, t)] - (E[log(1 - D(x, t'))] + E[log(1 - D(G(z, t), t))]) / 2
+
+    Reed et al. 2016's GAN-CLS, as StackGAN trains its discriminators (Zhang et al. 2017, and
+    the authors' code): a real image with its own text is real; a real image with a mismatched
+    text t' ("wrong") and a generated image with the text are fake, each with half the weight.
+    """
+    real = tf.nn.softplus(-_per_example(_t(real_logits)))
+    wrong = tf.nn.softplus(_per_example(_t(wrong_logits)))
+    fake = tf.nn.softplus(_per_example(_t(fake_logits)))
+    return reduce(real + 0.5 * (wrong + fake))
+
+
+def conditioning_augmentation_kl(mu, log_sigma, reduce: Reduce = tf.reduce_mean):
+    """KL(N(mu, diag(sigma^2)) || N(0, I)) of StackGAN's Conditioning Augmentation, per dimension:
+
+        mean over the c dimensions of  -log sigma + (sigma^2 + mu^2 - 1) / 2
+
+    (Zhang et al. 2017, eq. 3's regulariser; the authors' `KL_loss` averages over the batch and
+    the dimensions alike, and weights it by TRAIN.COEFF.KL = 2).  0 exactly when mu = 0, sigma = 1.
+    """
+    mu, log_sigma = tf.cast(mu, tf.float32), tf.cast(log_sigma, tf.float32)
+    per_dim = -log_sigma + 0.5 * (tf.exp(2.0 * log_sigma) + tf.square(mu) - 1.0)
+    return reduce(tf.reduce_mean(per_dim, axis=-1))
+
+
 # name -> (discriminator loss, generator loss).  "wgan-clip" is the Wasserstein loss with
 # Arjovsky et al.'s weight clipping (penalties.clip_weights after every critic step);
 # "wgan-gp" (config.LOSS_ALIASES) is "wasserstein" with --penalty gp.

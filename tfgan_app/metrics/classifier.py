@@ -35,6 +35,7 @@ import numpy as np
 
 from tfgan_app.cli import error_reason
 from tfgan_app.data import splits
+from tfgan_app.data.cache import cache_dir  # noqa: F401 (classifier.cache_dir(): where the classifier lives)
 from tfgan_app.data.splits import HELD_OUT  # noqa: F401 (the CLI's default; data/splits.py says why)
 
 FEATURE_LAYER = "features"   # penultimate layer: the metrics' feature space
@@ -46,11 +47,6 @@ KERAS_INCEPTION_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 
 class ClassifierError(ValueError):
     """A classifier or weights file is missing or unusable; the message names the flag."""
-
-
-def cache_dir() -> Path:
-    """Where tfgan_app keeps classifiers and reference statistics: $TFGAN_APP_CACHE or ~/.cache/tfgan_app."""
-    return Path(os.environ.get("TFGAN_APP_CACHE") or Path.home() / ".cache" / "tfgan_app")
 
 
 def default_classifier_path() -> Path:

@@ -11,6 +11,11 @@
     unet.py, patchgan.py  pix2pix's U-Net generator and PatchGAN discriminator
     resnet.py     CycleGAN's ResNet generator
     srresnet.py   SRGAN's SRResNet generator and discriminator
+    lapgan.py     LAPGAN's per-level generators and discriminators
+    pyramid.py    Gaussian and Laplacian pyramids as TF ops (LAPGAN, per-band SWD)
+    stackgan.py   StackGAN's two stages and matching-aware discriminators, with Conditioning Augmentation
+    text.py       the in-graph word tokenizer and the joint embedding's text and image encoders
+    text_encoder.py   the frozen text encoder StackGAN conditions on: trained (joint embedding), cached, loaded
     blocks.py     layers the translation nets share (instance norm, reflection padding)
     layers.py     Keras layers with the same function and faster CPU kernels
     conv_ops.py   those layers' convolution kernels

@@ -3,6 +3,8 @@
     Conv2D, Conv2DTranspose   keras.layers' classes; gradients from tfgan_app.nets.conv_ops
     BatchNormalization        keras.layers.BatchNormalization; one fused op when training
     Dropout                   keras.layers.Dropout; cheaper masks, different on every replica
+    GlobalDropout             dropout whose masks are drawn for the global batch (or per example
+                              from given seeds): R replicas apply one device's masks
 
 They are subclasses (or, for Dropout, a drop-in) with the same arguments, variables
 and saved config, so checkpoints and exports see the same model.  Each falls back to
@@ -140,3 +142,52 @@ class Dropout(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class GlobalDropout(keras.layers.Layer):
+    """Dropout(rate) whose masks do not depend on the device count, or come from given seeds.
+
+    Training: the mask of the global batch (R replicas x B rows) is drawn from the layer's
+    seed, and each replica keeps its rows (as games.base.AdversarialGame.draw does with the
+    noise), so two replicas apply exactly the masks one device applies.  With `seeds`
+    (B, 2) int: example i's mask is drawn from fold_in(seeds[i], salt) -- the same image and
+    seed give the same output whoever else is in the batch (pix2pix's `translate_sampled`).
+    Otherwise (inference): the identity.
+    """
+
+    def __init__(self, rate: float, salt: int = 0, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"rate: expected a number in [0, 1), got {rate}")
+        self.rate, self.salt, self.seed = float(rate), int(salt), seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="dropout_seed")
+
+    def _keep(self, mask):
+        return tf.cast(mask >= self.rate, self.compute_dtype) * (1.0 / (1.0 - self.rate))
+
+    def call(self, inputs, training=False, seeds=None):
+        if self.rate == 0:
+            return inputs
+        if seeds is not None:
+            def one(seed):
+                seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), self.salt)
+                return tf.random.stateless_uniform(tf.shape(inputs)[1:], seed)
+            masks = tf.map_fn(one, seeds, fn_output_signature=tf.float32)  # (B, H, W, C)
+            return inputs * self._keep(masks)
+        if not training:
+            return inputs
+        seed = self.seed_generator.next()
+        ctx = tf.distribute.get_replica_context()
+        replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+        shape = tf.shape(inputs)
+        masks = tf.random.stateless_uniform(tf.concat([[shape[0] * replicas], shape[1:]], 0), seed)
+        if replicas > 1:
+            start = ctx.replica_id_in_sync_group * shape[0]
+            masks = masks[start:start + shape[0]]
+        return inputs * self._keep(masks)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "salt": self.salt, "seed": self.seed}
