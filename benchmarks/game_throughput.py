@@ -1,4 +1,7 @@
-"""W3 `pix2pix-step` and W4 `cyclegan-step` (docs/benchmarks.md): translation train steps per second.
+"""Train steps per second of the games other than the GAN, against the same step written by hand.
+
+W3 `pix2pix-step`, W4 `cyclegan-step` (docs/benchmarks.md), and the cascades' `lapgan-step`,
+`stackgan-step`:
 
 W3: the TF pix2pix tutorial's models and `train_step` (benchmarks/hand_written_translation.py)
 against the project's pix2pix game through `fit` on the same models: `--update simultaneous`
@@ -8,10 +11,16 @@ W4: the keras.io CycleGAN example's models and `train_step` against the project'
 (history pools of 50, D updated after G, as the authors' code).  256x256x3, batch 1, float32;
 the images are seeded random pixels written as files, read by each side's own pipeline with
 pix2pix's jitter (resize 286, crop 256, mirror).
+lapgan-step / stackgan-step: the `lapgan-mnist` / `stackgan-captions2digits` (Stage I) presets
+through `fit` against the same networks in a plain `@tf.function` step
+(benchmarks/hand_written_cascades.py: no public TF 2 version of either exists), on seeded random
+28x28 digits (StackGAN: with captions, an untrained text encoder), batch 128 / 64, float32.
 
-    python benchmarks/translation_throughput.py --workload pix2pix-step
-    python benchmarks/translation_throughput.py --workload cyclegan-step --steps 12 --block 3
-    python benchmarks/translation_throughput.py --workload pix2pix-step --size 64 --steps 8   # smoke test
+    python benchmarks/game_throughput.py --workload pix2pix-step
+    python benchmarks/game_throughput.py --workload cyclegan-step --steps 12 --block 3
+    python benchmarks/game_throughput.py --workload pix2pix-step --size 64 --steps 8   # smoke test
+    python benchmarks/game_throughput.py --workload lapgan-step
+    python benchmarks/game_throughput.py --workload stackgan-step
 
 Contenders run in alternating blocks of --block steps after a warm-up block; the ratio is the
 median over rounds of (hand block median / ours).  Last line: `<workload>: steps/s=<ours>
@@ -35,7 +44,7 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
-WORKLOADS = ("pix2pix-step", "cyclegan-step")
+WORKLOADS = ("pix2pix-step", "cyclegan-step", "lapgan-step", "stackgan-step")
 
 
 def parse(argv=None):
@@ -46,7 +55,7 @@ def parse(argv=None):
     p.add_argument("--block", type=int, default=4, help="steps per block (default 4)")
     p.add_argument("--images", type=int, default=8, help="distinct images per domain (default 8)")
     args = p.parse_args(argv)
-    if args.size < 32 or args.size & (args.size - 1):
+    if args.workload in ("pix2pix-step", "cyclegan-step") and (args.size < 32 or args.size & (args.size - 1)):
         p.error(f"--size {args.size}: expected a power of two >= 32 (the tutorial's U-Net halves it 8 times at 256)")
     return args
 
@@ -161,17 +170,92 @@ def cyclegan_contenders(args, root: Path) -> dict:
     return contenders
 
 
+def write_digits(path: Path, n: int) -> str:
+    """n seeded random 28x28 'digits' with labels, as an npz spec."""
+    rng = np.random.default_rng(0)
+    np.savez(path, x=rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8), y=np.arange(n) % 10)
+    return f"npz:{path}"
+
+
+def lapgan_contenders(args, root: Path) -> dict:
+    import keras
+    import tensorflow as tf
+
+    import hand_written_cascades as hw
+    from tfgan_app import config as cfg
+    from tfgan_app import data as data_lib
+    from tfgan_app import games
+    from tfgan_app.nets import lapgan as lapgan_nets
+    from tfgan_app.nets import pyramid
+
+    spec = write_digits(root / "digits.npz", 512)
+    config = cfg.preset("lapgan-mnist", dataset=spec)
+    dataset = data_lib.open_data(config).batches(0)
+    keras.utils.set_random_seed(0)
+    contenders = {"fit": Contender(game=games.build(config, (28, 28, 1)), dataset=dataset)}
+    keras.utils.set_random_seed(0)
+    sides = pyramid.sides(28, config.levels)
+    step = hw.lapgan_step(lapgan_nets.build_levels(config, sides, 1), sides, config.latent_dim)
+    with np.load(root / "digits.npz") as f:
+        x = f["x"].astype(np.float32) / 127.5 - 1.0
+    it = iter(tf.data.Dataset.from_tensor_slices(x).repeat().shuffle(512, seed=0).batch(config.batch_size)
+              .prefetch(tf.data.AUTOTUNE))
+    contenders["hand"] = Contender(step=lambda: step(next(it)))
+    return contenders
+
+
+def stackgan_contenders(args, root: Path) -> dict:
+    import keras
+    import tensorflow as tf
+    from PIL import Image
+
+    import hand_written_cascades as hw
+    from tfgan_app import config as cfg
+    from tfgan_app import data as data_lib
+    from tfgan_app import games
+    from tfgan_app.data import captions
+    from tfgan_app.nets import stackgan as stackgan_nets
+    from tfgan_app.nets import text_encoder
+
+    rng = np.random.default_rng(0)
+    lines, pixels = [], rng.integers(0, 256, (256, 28, 28), dtype=np.uint8)
+    for i, image in enumerate(pixels):
+        Image.fromarray(image).save(root / f"{i}.png")
+        lines.append(f"{i}.png\t{captions.caption(i % 10, i % 3, (i // 3) % 3, i % 2, i % 4)}")
+    (root / "captions.tsv").write_text("\n".join(lines) + "\n")
+    keras.utils.set_random_seed(0)
+    text_encoder.text_model(captions.vocabulary()).save(root / "encoder.keras")
+    config = cfg.preset("stackgan-captions2digits", dataset=f"captions:{root / 'captions.tsv'}",
+                        text_encoder=str(root / "encoder.keras"))
+    dataset = data_lib.open_data(config).batches(0)
+    keras.utils.set_random_seed(0)
+    contenders = {"fit": Contender(game=games.build(config, (28, 28, 1)), dataset=dataset)}
+    keras.utils.set_random_seed(0)
+    text_model = text_encoder.load_text_encoder(root / "encoder.keras")
+    phi_dim = int(text_model.output.shape[-1])
+    g1 = stackgan_nets.stage1_generator(config, 14, 1, phi_dim, config.c_dim)
+    d1 = stackgan_nets.discriminator(config, 14, 1, phi_dim, config.c_dim, "d1")
+    step = hw.stackgan_step(text_model, g1, d1, config.latent_dim, config.c_dim, config.kl_weight)
+    texts = np.array([line.split("\t")[1] for line in lines])
+    it = iter(tf.data.Dataset.from_tensor_slices((pixels[..., None].astype(np.float32) / 127.5 - 1.0, texts))
+              .repeat().shuffle(256, seed=0).batch(config.batch_size).prefetch(tf.data.AUTOTUNE))
+    contenders["hand"] = Contender(step=lambda: step(*next(it)))
+    return contenders
+
+
 def main(argv=None) -> int:
     args = parse(argv)
     import tensorflow as tf
 
     from train_throughput import machine_load
 
-    with tempfile.TemporaryDirectory(prefix="translation_throughput-") as tmp:
-        make = pix2pix_contenders if args.workload == "pix2pix-step" else cyclegan_contenders
+    with tempfile.TemporaryDirectory(prefix="game_throughput-") as tmp:
+        make = {"pix2pix-step": pix2pix_contenders, "cyclegan-step": cyclegan_contenders,
+                "lapgan-step": lapgan_contenders, "stackgan-step": stackgan_contenders}[args.workload]
         contenders = make(args, Path(tmp))
-        print(f"{args.workload}: {args.size}x{args.size}x3, batch 1, float32, tensorflow {tf.__version__}, "
-              f"{machine_load()}", flush=True)
+        what = ("28x28x1, the preset's batch" if args.workload in ("lapgan-step", "stackgan-step")
+                else f"{args.size}x{args.size}x3, batch 1")
+        print(f"{args.workload}: {what}, float32, tensorflow {tf.__version__}, {machine_load()}", flush=True)
         for c in contenders.values():  # trace, build the kernels, fill the pipelines
             c.run(args.block, record=False)
         start = time.time()

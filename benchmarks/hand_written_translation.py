@@ -1,6 +1,6 @@
 """Hand-written reference steps for the translation workloads W3 and W4, models included.
 
-These are the baselines `translation_throughput.py` compares the project's games with,
+These are the baselines `game_throughput.py` compares the project's games with,
 written as the public examples write them and using nothing of tfgan_app:
 
 - W3: the TensorFlow pix2pix tutorial (tensorflow.org/tutorials/generative/pix2pix): its
