@@ -30,3 +30,21 @@ def classifier(path, mnist):
     if not Path(path).is_file():
         clf.train_classifier(f"mnist-idx:{mnist}", path)
     return clf.load_classifier(path)
+
+
+def mnist_arguments(p, mnist) -> None:
+    """The flags every MNIST quality benchmark takes: --mnist, --classifier, --minutes, --workdir."""
+    from tfgan_app.metrics import classifier as clf
+
+    p.add_argument("--mnist", default=str(mnist), help=f"MNIST IDX directory (default {mnist})")
+    p.add_argument("--classifier", default=str(clf.default_classifier_path()),
+                   help="the project's MNIST classifier (trained here if missing)")
+    p.add_argument("--minutes", type=float, default=30.0, help="training budget per run (default 30)")
+    p.add_argument("--workdir", required=True, help="runs and reports; an interrupted protocol continues")
+
+
+def check_mnist(p, mnist: str) -> None:
+    """p.error unless `mnist` holds MNIST's IDX files."""
+    if not (Path(mnist).is_dir() and list(Path(mnist).glob("*-images-idx3-ubyte*"))):
+        p.error(f"--mnist {mnist}: no MNIST IDX files (t10k-images-idx3-ubyte.gz and its labels); "
+                f"see docs/benchmarks.md for where they come from")

@@ -42,21 +42,13 @@ EPOCH_STEPS = 100
 
 
 def parse(argv=None):
-    from tfgan_app.metrics import classifier as clf
-
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mnist", default=str(MNIST), help=f"MNIST IDX directory (default {MNIST})")
-    p.add_argument("--classifier", default=str(clf.default_classifier_path()),
-                   help="the project's MNIST classifier (trained here if missing)")
-    p.add_argument("--minutes", type=float, default=30.0, help="training budget per run (default 30)")
+    budget.mnist_arguments(p, MNIST)
     p.add_argument("--samples", type=int, default=4096, help="samples scored per run (default 4096)")
     p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 (default 1)")
     p.add_argument("--width", type=int, default=None, help="--width of both presets (default: theirs, 64)")
-    p.add_argument("--workdir", required=True, help="runs and reports; an interrupted protocol continues")
     args = p.parse_args(argv)
-    if not (Path(args.mnist).is_dir() and list(Path(args.mnist).glob("*-images-idx3-ubyte*"))):
-        p.error(f"--mnist {args.mnist}: no MNIST IDX files (t10k-images-idx3-ubyte.gz and its labels); "
-                f"see docs/benchmarks.md for where to get them")
+    budget.check_mnist(p, args.mnist)
     return args
 
 

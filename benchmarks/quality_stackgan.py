@@ -44,20 +44,13 @@ RUNS = {"stage1": dict(stage=1), "stage2": dict(stage=2), "stage1-no-ca": dict(s
 
 
 def parse(argv=None):
-    from tfgan_app.metrics import classifier as clf
-
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mnist", default=str(MNIST), help=f"MNIST IDX directory (default {MNIST})")
-    p.add_argument("--classifier", default=str(clf.default_classifier_path()),
-                   help="the project's MNIST classifier (trained here if missing)")
-    p.add_argument("--minutes", type=float, default=30.0, help="training budget per run (default 30)")
+    budget.mnist_arguments(p, MNIST)
     p.add_argument("--per-caption", type=int, default=8, help="images per held-out caption (default 8)")
     p.add_argument("--width", type=int, default=None, help="--width of every run (default: the preset's)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workdir", required=True, help="runs and reports; an interrupted protocol continues")
     args = p.parse_args(argv)
-    if not (Path(args.mnist).is_dir() and list(Path(args.mnist).glob("*-images-idx3-ubyte*"))):
-        p.error(f"--mnist {args.mnist}: no MNIST IDX files (t10k-images-idx3-ubyte.gz and its labels)")
+    budget.check_mnist(p, args.mnist)
     return args
 
 

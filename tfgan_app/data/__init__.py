@@ -63,28 +63,16 @@ def _images(config: Config) -> DataStream:
     return DataStream(batches, source.image_shape, source.num_classes)
 
 
-def _paired(config: Config) -> DataStream:
-    stream = paired.open_pairs(config)
-    check_first_batch(config, stream.batches(0).take(1))
-    return DataStream(stream.batches, stream.shape, 0)
+def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:
+    """The opener of a source whose `open_stream(config)` returns its batches and example shape
+    (paired, unpaired, super-resolution, captioned): opened, its first batch decoded, no labels."""
 
+    def opener(config: Config) -> DataStream:
+        stream = open_stream(config)
+        check_first_batch(config, stream.batches(0).take(1))
+        return DataStream(stream.batches, stream.shape, 0)
 
-def _unpaired(config: Config) -> DataStream:
-    stream = unpaired.open_domains(config)
-    check_first_batch(config, stream.batches(0).take(1))
-    return DataStream(stream.batches, stream.shape, 0)
-
-
-def _superres(config: Config) -> DataStream:
-    stream = superres.open_superres(config)
-    check_first_batch(config, stream.batches(0).take(1))
-    return DataStream(stream.batches, stream.shape, 0)
-
-
-def _captioned(config: Config) -> DataStream:
-    stream = captions.open_captions(config)
-    check_first_batch(config, stream.batches(0).take(1))
-    return DataStream(stream.batches, stream.shape, 0)
+    return opener
 
 
 # kind of data -> opener(config) -> DataStream.  The kind is "toy" for the toy problems, else
@@ -92,10 +80,10 @@ def _captioned(config: Config) -> DataStream:
 SOURCES: dict[str, Callable[[Config], DataStream]] = {
     "toy": _toy,
     **{scheme: _images for scheme in images.SCHEMES},
-    **{scheme: _paired for scheme in paired.SCHEMES},
-    **{scheme: _unpaired for scheme in unpaired.SCHEMES},
-    **{scheme: _superres for scheme in superres.SCHEMES},
-    **{scheme: _captioned for scheme in captions.SCHEMES},
+    **{scheme: _unlabelled(paired.open_pairs) for scheme in paired.SCHEMES},
+    **{scheme: _unlabelled(unpaired.open_domains) for scheme in unpaired.SCHEMES},
+    **{scheme: _unlabelled(superres.open_superres) for scheme in superres.SCHEMES},
+    **{scheme: _unlabelled(captions.open_captions) for scheme in captions.SCHEMES},
 }
 
 
