@@ -30,6 +30,7 @@ Command line:
     python serving/client.py --protocol grpc metadata
     python serving/client.py --model edges translate --png edges.png --out digit.png   # pix2pix
     python serving/client.py --model digits text2image "a thin two leaning left" --out two.png   # StackGAN
+    python serving/client.py --model chars text --seeds 1 2 3                                    # chargan
     python serving/client.py contract > signature_contract.json
 
 REST is plain `urllib` + `json` (TF Serving's columnar "inputs" format). gRPC needs
@@ -539,6 +540,14 @@ class Client:
         out = self.predict("generate_png", inputs)
         return [bytes(b) for b in out["images_bytes"].reshape(-1)]
 
+    def generate_text(self, seeds) -> list[str]:
+        """One line of text per seed, from a language model's `generate_text` (chargan)."""
+        if "generate_text" not in self.contract["signatures"]:
+            raise ValueError("text: this export has no generate_text signature (is it a chargan export?)")
+        inputs = self._contract_inputs("generate_text", {"seeds": np.asarray(seeds, dtype=np.int64).reshape(-1)})
+        out = self.predict("generate_text", inputs)
+        return [(t if isinstance(t, str) else bytes(t).decode("utf-8")) for t in out["text"].reshape(-1)]
+
     def text_to_image_png(self, texts, seeds) -> list[bytes]:
         """One PNG (bytes) per sentence from a text-to-image export's `generate_from_text_png`
         (StackGAN); `seeds` is one per text, or one for all."""
@@ -682,6 +691,8 @@ def _parser() -> argparse.ArgumentParser:
     ti.add_argument("text", help='the sentence, e.g. "a thin two leaning left"')
     ti.add_argument("--seed", type=int, default=0, help="which image for that sentence (default 0)")
     ti.add_argument("--out", required=True, help="writes the PNG here")
+    tx = sub.add_parser("text", help="lines of text from seeds, by a language-model export (generate_text)")
+    tx.add_argument("--seeds", type=int, nargs="+", required=True, help="one line per seed")
     m = sub.add_parser("metadata", help="list the served signatures")
     m.add_argument("--json", action="store_true", help="print the full metadata JSON")
     sub.add_parser("contract", help="print the contract document in use (JSON; from "
@@ -727,6 +738,9 @@ def main(argv=None) -> int:
         elif args.command == "text2image":
             Path(args.out).write_bytes(client.text_to_image_png([args.text], [args.seed])[0])
             print(args.out)
+        elif args.command == "text":
+            for seed, line in zip(args.seeds, client.generate_text(args.seeds)):
+                print(f"{seed}\t{line}")
         elif args.command == "contract":
             print(json.dumps(client.contract, indent=2, sort_keys=True))
         else:

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any
 
-GAMES = ("gan", "pix2pix", "cyclegan", "srgan", "lapgan", "stackgan")
+GAMES = ("gan", "pix2pix", "cyclegan", "srgan", "lapgan", "stackgan", "chargan")
 TRANSLATION_GAMES = ("pix2pix", "cyclegan", "srgan")  # image in, image out: no samples of their own
 LOSSES = ("minimax", "non-saturating", "wasserstein", "hinge", "least-squares", "wgan-clip")
 # Old loss names and what they mean now: loss -> (loss, penalty).
@@ -23,6 +23,8 @@ RENAMED_FIELDS = {"gp_weight": "penalty_weight"}
 NOISES = ("normal", "uniform", "stratified")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 TOY_PROBLEMS = ("gaussian1d", "sine", "ring8", "grid25")
+# Problems whose data is named by --dataset: images, and lines of text (the chargan game).
+DATA_PROBLEMS = ("image", "text")
 IMAGE_ARCHITECTURES = ("dcgan", "dcgan-tutorial", "sngan")
 NORMS = ("batch", "layer", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "elu")
@@ -34,7 +36,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 LAYER_IMPLS = ("auto", "tfgan", "keras")
 # Figures eval_metric may name (lower is better: reverse_kl, mode_kl, ks, w1, mean_error, rmse, fcd, kid).
 EVAL_METRICS = ("auto", "modes", "high_quality", "reverse_kl", "mean_error", "ks", "w1", "rmse",
-                "fcd", "kid", "is", "precision", "recall", "mode_kl")
+                "fcd", "kid", "is", "precision", "recall", "mode_kl", "js1", "js2", "js3", "js4")
 
 
 class ConfigError(ValueError):
@@ -56,12 +58,13 @@ class Config:
     # --- problem -------------------------------------------------------------
     # The game (tfgan_app/games/): "gan" is Goodfellow et al.'s Algorithm 1 with its variants.
     game: str = "gan"
-    # A toy distribution (gaussian1d, sine, ring8, grid25), or "image" for a
+    # A toy distribution (gaussian1d, sine, ring8, grid25), or "image" or "text" for a
     # dataset named by `dataset`.
     problem: str = "ring8"
     # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR or npz:FILE; paired images for
     # translation: pairs:DIR (A|B side by side), pairs:DIR_A,DIR_B or edges2digits:SPEC
-    # (tfgan_app/data/paired.py).
+    # (tfgan_app/data/paired.py).  Text (--problem text): pydoc-topics (offline), text:FILE,
+    # text:DIR or tfds:lm1b (tfgan_app/data/text.py).
     dataset: str = ""
     # Where tensorflow-datasets keeps prepared data (None: its default).
     data_dir: str = ""
@@ -157,6 +160,10 @@ class Config:
     kl_weight: float = 2.0
     augment: bool = True
     text_encoder: str = ""
+    # Text (chargan): characters per line (lines are cut or padded; the paper's 32) and the
+    # vocabulary's size, PAD and UNKNOWN included (the paper's 2,048; the rest is UNKNOWN).
+    seq_len: int = 32
+    vocab: int = 2048
 
     # --- the game --------------------------------------------------------------
     # minimax (Goodfellow's original, saturating G loss), non-saturating, wasserstein
@@ -258,7 +265,7 @@ class Config:
     # logs as eval_<figure> (metrics.csv, TensorBoard) and the best generator to WORKDIR/best/.
     eval_every: int = 0
     # The figure that picks the best generator: auto (modes for ring8/grid25, ks for
-    # gaussian1d, rmse for sine, fcd for images), or one of EVAL_METRICS; see
+    # gaussian1d, rmse for sine, fcd for images, js4 for text), or one of EVAL_METRICS; see
     # tfgan_app/metrics/figures.py for which problem has which figures and their direction.
     eval_metric: str = "auto"
     # The project's classifier for image figures ("" = ~/.cache/tfgan_app/mnist_classifier.keras;
@@ -291,9 +298,13 @@ class Config:
     def is_image(self) -> bool:
         return self.problem == "image"
 
+    @property
+    def is_text(self) -> bool:
+        return self.problem == "text"
+
     def validate(self) -> "Config":
         """Checks every field; raises ConfigError naming the first bad one."""
-        _one_of("problem", self.problem, TOY_PROBLEMS + ("image",))
+        _one_of("problem", self.problem, TOY_PROBLEMS + DATA_PROBLEMS)
         _one_of("game", self.game, GAMES)
         _one_of("loss", self.loss, LOSSES + tuple(LOSS_ALIASES))
         _one_of("penalty", self.penalty, PENALTIES)
@@ -365,6 +376,18 @@ class Config:
             if self.c_dim <= 0 or not self.kl_weight >= 0:
                 raise ConfigError("c_dim", f"expected --c-dim > 0 and --kl-weight >= 0, got {self.c_dim}, "
                                   f"{self.kl_weight}")
+        if self.is_text != (self.game == "chargan"):
+            raise ConfigError("game" if self.is_text else "problem",
+                              "text is learnt by the chargan game: use --problem text with --game chargan"
+                              if self.is_text else "chargan learns text: use --problem text with a text --dataset "
+                              "(pydoc-topics, text:FILE, text:DIR or tfds:lm1b)")
+        if self.is_text:
+            if self.pack != 1 or self.conditioning != "none" or self.update != "alternating":
+                raise ConfigError("pack", "chargan is unconditional, unpacked and alternating: leave --pack 1, "
+                                  "--conditioning none and --update alternating")
+            if self.seq_len < 4 or self.vocab < 3:
+                raise ConfigError("seq_len", f"expected --seq-len >= 4 (the 4-gram figures) and --vocab >= 3 "
+                                  f"(PAD, UNKNOWN and a character), got {self.seq_len}, {self.vocab}")
         if self.pool_size < 0:
             raise ConfigError("pool_size", f"expected 0 (no history) or more images, got {self.pool_size}")
         if not 0 <= self.linear_decay_epochs <= self.epochs:
@@ -407,9 +430,11 @@ class Config:
             raise ConfigError("noise", "stratified noise is one-dimensional: set --latent-dim 1")
         if self.is_image and not self.dataset:
             raise ConfigError("dataset", "--problem image needs --dataset (tfds:NAME, mnist-idx:DIR, folder:DIR or npz:FILE)")
-        if not self.is_image and self.dataset:
+        if self.is_text and not self.dataset:
+            raise ConfigError("dataset", "--problem text needs --dataset (pydoc-topics, text:FILE, text:DIR or tfds:lm1b)")
+        if self.problem not in DATA_PROBLEMS and self.dataset:
             raise ConfigError("dataset", f"--problem {self.problem} is a toy distribution; use --problem image with --dataset")
-        if self.conditioning != "none" and not self.is_image:
+        if self.conditioning != "none" and not self.is_image and not self.is_text:
             raise ConfigError("conditioning", "conditional models need labelled image data (--problem image)")
         if self.steps_per_epoch % self.steps_per_execution:  # fit would run whole executions past the epoch
             raise ConfigError("steps_per_execution", f"{self.steps_per_execution} does not divide "
@@ -633,6 +658,17 @@ for _name in ("sngan", "sagan", "biggan-lite"):
     PRESETS[f"{_name}-cifar10"] = dict(PRESETS[_name], dataset="tfds:cifar10")
     if PRESETS[_name].get("attention"):
         PRESETS[f"{_name}-cifar10"]["attention"] = 16
+# The character-level WGAN-GP language model (Gulrajani et al. 2017, gan_language.py) on the
+# English text CPython ships (offline): 32 characters a line, 5 residual blocks a net, lambda 10,
+# 10 critic steps, Adam(1e-4, 0.5, 0.9), batch 64, z of 128 -- the paper's, but for the width:
+# 64 channels, not 512.  A train step (10 critic steps with the penalty's double backprop, 1
+# generator step) costs ~0.6 TFLOP at 128 channels: a few hundred steps in 30 minutes on 2 cores;
+# 64 channels is a quarter of that (docs/quality.md Q10 says what 30 minutes give).
+PRESETS["text-wgan-gp"] = dict(
+    problem="text", game="chargan", dataset="pydoc-topics", seq_len=32, vocab=2048, latent_dim=128, width=64,
+    res_blocks=5, loss="wasserstein", penalty="gp", penalty_weight=10.0, n_critic=10, optimizer="adam",
+    g_lr=1e-4, d_lr=1e-4, beta_1=0.5, beta_2=0.9, batch_size=64, steps_per_epoch=100, epochs=20, eval_every=1,
+    eval_samples=1000, plot_every=1)
 for _values in PRESETS.values():  # image runs draw their sample grid every epoch
     if _values.get("problem") == "image":
         _values.setdefault("plot_every", 1)

@@ -10,6 +10,8 @@ Data flows one way:
                                     export (only its serving signatures, as any client would call them)
       -> N samples                  fixed by --seed; conditional models get every class equally often
       -> toy figures                metrics.toy_quality (Q1, Q2)
+         or text figures            n-gram JS divergences from the held-out lines, next to the floor,
+                                    unigram and 4-gram Markov baselines' (metrics/ngrams.py)
          or image figures           classifier features and probabilities (tfgan_app/metrics/classifier.py)
                                     against the dataset's reference statistics (cached):
                                     FCD, KID, classifier score, precision/recall, modes
@@ -48,9 +50,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfgan_app.data import reference_spec  # noqa: E402
+from tfgan_app.data import text as text_data  # noqa: E402
 from tfgan_app.export import archive  # noqa: E402
 from tfgan_app.metrics import classifier as clf  # noqa: E402
 from tfgan_app.metrics import figures as metrics  # noqa: E402
+from tfgan_app.metrics import ngrams  # noqa: E402
 from tfgan_app.metrics.figures import PROBLEM_FIGURES, jsonable  # noqa: E402
 from tfgan_app.metrics.reference import image_metrics, inception_metrics, reference_figures, reference_statistics  # noqa: E402
 from tfgan_app.training import plotting, run_dir  # noqa: E402
@@ -75,7 +79,7 @@ class Source:
     Attributes:
       kind: "run" or "export".
       path: the run directory or export version directory.
-      problem: toy problem name or "image".
+      problem: toy problem name, "image" or "text".
       sample_shape: shape of one sample.
       config: the run's config fields (an export's, when it recorded them), as a dict.
       epoch: epochs the weights were trained for (None: unknown).
@@ -99,7 +103,9 @@ def open_run(path, weights: str = "latest") -> Source:
         epoch = restore_best(path, game)
     spec = json.loads((Path(path) / run_dir.MODEL_SPEC_FILE).read_text())
     signatures = archive.SIGNATURES.get(config.game)
-    return Source("run", Path(path), config.problem, tuple(spec["data_shape"]),
+    shape = spec["data_shape"]
+    shape = tuple(shape["tokens"]) if config.is_text else tuple(shape)  # text: {"tokens", "vocabulary"}
+    return Source("run", Path(path), config.problem, shape,
                   dataclasses.asdict(config), epoch,
                   lambda n, seed: game.samples(n, [seed, -5], batch=1000),
                   signatures.game_truncated_sampler(game) if signatures else None)
@@ -200,7 +206,11 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
                               f"normal noise; an export needs its generate_truncated signature)")
     report = {"source": str(source.path), "kind": source.kind, "problem": source.problem,
               "epoch": source.epoch, "weights": weights, "seed": seed}
-    if source.problem != "image":
+    if source.problem == "text":
+        if truncation:
+            raise EvaluationError("--truncation: a text model has no truncation sweep")
+        report.update(_text_figures(source, dataset, seed))
+    elif source.problem != "image":
         n = samples or int(source.config.get("eval_samples") or TOY_SAMPLES)
         report["samples"] = n
         report["metrics"] = metrics.toy_quality(source.problem, source.draw(n, seed))
@@ -254,6 +264,21 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
         name = "evaluation.json" if weights == "latest" else f"evaluation_{weights}.json"
         write_json(source.path / name, report)
     return report
+
+
+def _text_figures(source: Source, dataset: str | None, seed: int) -> dict:
+    """A text model's n-gram JS figures against the held-out lines of its dataset, and the
+    baselines' (floor, unigram, 4-gram Markov), all from as many lines as are held out
+    (metrics/ngrams.py)."""
+    config = source.config
+    spec = dataset or config.get("dataset")
+    if not spec:
+        raise EvaluationError(f"--dataset: {source.path} records no dataset; pass --dataset SPEC (its text)")
+    data = text_data.load_text(spec, int(config.get("seq_len", 32)), int(config.get("vocab", 2048)),
+                               config.get("data_dir") or None)
+    m = len(data.held_out)
+    report = ngrams.js_report(source.draw(m, seed), data.held_out, data.train, seed=seed)
+    return {"samples": m, "dataset": spec, "metrics": report.pop("model"), "baselines": report}
 
 
 def _swd(x, spec: str, data_dir, seed: int) -> list[float]:

@@ -463,12 +463,21 @@ def from_config(config, data_shape: tuple | None = None, num_classes: int = 0) -
     """
     num_classes = num_classes or config.num_classes
     generator, discriminator = nets.build(config, data_shape, num_classes)
-    gan = GAN(generator, discriminator, latent_dim=config.latent_dim, loss=config.loss,
-              penalty=config.penalty, penalty_weight=config.penalty_weight, n_critic=config.n_critic,
-              clip_value=config.clip_value, noise=config.noise, noise_range=config.noise_range,
-              conditioning=config.conditioning, num_classes=num_classes, aux_weight=config.aux_weight,
-              seed=config.seed, update=config.update, pack=config.pack, g_steps=config.g_steps,
-              ema_decay=config.g_ema, r1_weight=config.r1_weight, ortho_weight=config.ortho_weight)
+    return compiled(GAN(generator, discriminator, **game_arguments(config, num_classes)), config)
+
+
+def game_arguments(config, num_classes: int = 0) -> dict:
+    """GAN's keyword arguments from `config` (its game settings: loss, penalty, n_critic, ...)."""
+    return dict(latent_dim=config.latent_dim, loss=config.loss, penalty=config.penalty,
+                penalty_weight=config.penalty_weight, n_critic=config.n_critic, clip_value=config.clip_value,
+                noise=config.noise, noise_range=config.noise_range, conditioning=config.conditioning,
+                num_classes=num_classes, aux_weight=config.aux_weight, seed=config.seed, update=config.update,
+                pack=config.pack, g_steps=config.g_steps, ema_decay=config.g_ema, r1_weight=config.r1_weight,
+                ortho_weight=config.ortho_weight)
+
+
+def compiled(gan: GAN, config) -> GAN:
+    """`gan` compiled with config's optimizers: the rate schedules count each net's own steps."""
     decay_epochs = config.lr_decay_epochs * config.steps_per_epoch
     g_opt = optimizers.from_config(config, config.g_lr, decay_epochs * config.g_steps, config.g_steps)
     d_opt = optimizers.from_config(config, config.d_lr, decay_epochs * config.n_critic, config.n_critic)

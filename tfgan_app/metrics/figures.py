@@ -303,7 +303,8 @@ def precision_recall(real, fake, k: int = 3) -> dict:
 
 # Which way is better for each figure a run can be judged by (`--eval-metric`).
 HIGHER_IS_BETTER = ("modes", "high_quality", "is", "precision", "recall")
-LOWER_IS_BETTER = ("reverse_kl", "mode_kl", "ks", "w1", "mean_error", "rmse", "fcd", "kid", "fid")
+LOWER_IS_BETTER = ("reverse_kl", "mode_kl", "ks", "w1", "mean_error", "rmse", "fcd", "kid", "fid",
+                   "js1", "js2", "js3", "js4")
 
 
 # --- which figures, and which is better ------------------------------------------------------
@@ -315,8 +316,10 @@ PROBLEM_FIGURES = {
     "gaussian1d": ("mean_error", "ks", "w1"),
     "sine": ("rmse",),
     "image": ("fcd", "kid", "is", "precision", "recall", "modes", "mode_kl"),
+    "text": ("js1", "js2", "js3", "js4"),  # metrics/ngrams.py
 }
-AUTO_METRIC = {"ring8": "modes", "grid25": "modes", "gaussian1d": "ks", "sine": "rmse", "image": "fcd"}
+AUTO_METRIC = {"ring8": "modes", "grid25": "modes", "gaussian1d": "ks", "sine": "rmse", "image": "fcd",
+               "text": "js4"}
 
 
 def resolve_metric(problem: str, name: str) -> str:

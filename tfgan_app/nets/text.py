@@ -45,6 +45,9 @@ class Tokenizer(keras.layers.Layer):
         self.lookup = keras.layers.StringLookup(vocabulary=self.vocabulary, num_oov_indices=1, mask_token="",
                                                 output_mode="int", name="words")
 
+    def build(self, input_shape):
+        pass  # the vocabulary table is made in __init__: nothing depends on the input's shape
+
     def call(self, text):
         words = tf.strings.split(normalised(text))  # ragged (B, None)
         dense = words.to_tensor(default_value="", shape=[None, self.max_words])

@@ -160,6 +160,34 @@ class ImageGrids(keras.callbacks.Callback):
             self.writer.flush()
 
 
+class TextSamples(keras.callbacks.Callback):
+    """Generated lines as text every `every` epochs: WORKDIR/samples/epoch_NNNN.txt (one line
+    each), the latest also as WORKDIR/samples.txt and in TensorBoard (a text summary).
+
+    draw() returns the lines (strings) from the same inputs every time.
+    """
+
+    def __init__(self, workdir: Path, draw: Callable[[], list], every: int, epochs: int, writer=None):
+        super().__init__()
+        self.workdir, self.draw, self.every, self.epochs, self.writer = Path(workdir), draw, every, epochs, writer
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.epochs:
+            return
+        text = "".join(line.replace("\n", " ") + "\n" for line in self.draw())
+        path = self.workdir / "samples" / f"epoch_{done:04d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for target in (path, self.workdir / "samples.txt"):
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+        if self.writer is not None:
+            with self.writer.as_default():
+                tf.summary.text("samples", "    " + text.replace("\n", "\n    "), step=done)  # verbatim
+            self.writer.flush()
+
+
 class LearningRates(keras.callbacks.Callback):
     """Adds every optimizer's learning rate to the epoch logs (so TensorBoard and the CSV show
     them): optimizer NAME_optimizer as lr_NAME (a GAN's g_optimizer -> lr_g, d_optimizer -> lr_d)."""

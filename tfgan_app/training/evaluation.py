@@ -16,7 +16,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.data import text as text_data
 from tfgan_app.metrics import classifier as clf
+from tfgan_app.metrics import ngrams
 from tfgan_app.metrics import figures as metrics
 from tfgan_app.metrics.figures import jsonable, resolve_metric, score
 from tfgan_app.metrics.reference import image_metrics, reference_statistics
@@ -53,7 +55,8 @@ class PeriodicEvaluation(keras.callbacks.Callback):
     At the first epoch of every invocation of fit, every `eval_every` epochs and at the
     last epoch, draws `eval_samples` samples from fixed noise and computes the problem's
     figures (toys: metrics.toy_quality; images: image_metrics against the cached
-    reference statistics of the run's dataset, with the `eval_classifier`).  Every
+    reference statistics of the run's dataset, with the `eval_classifier`; text: n-gram JS
+    divergences from the held-out lines, as many lines on each side).  Every
     epoch's logs get `eval_<figure>` -- the latest measurement -- and `eval_epoch`, the
     epoch it was measured at, so metrics.csv keeps one column per figure and TensorBoard
     plots them.  Place it before MetricsLog and TensorBoard.
@@ -81,6 +84,9 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         self.every, self.epochs, self.n = int(config.eval_every), int(config.epochs), int(config.eval_samples)
         self.sample_shape = tuple(sample_shape)
         self.featurizer = self.reference = None
+        if self.problem == "text":  # the held-out lines (every tenth) as ids
+            self.reference = text_data.load_text(config.dataset, config.seq_len, config.vocab,
+                                                 config.data_dir or None).held_out
         if self.problem == "image":
             path = config.eval_classifier or clf.default_classifier_path()
             self.featurizer = clf.load_classifier(path, flag="--eval-classifier")
@@ -106,7 +112,10 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         x = self._sample()
         if not np.all(np.isfinite(x)):
             return None
-        if self.problem != "image":
+        if self.problem == "text":  # JS of n-grams, from as many lines on each side (metrics/ngrams.py)
+            k = min(len(x), len(self.reference))
+            q = ngrams.js_figures(x[:k], self.reference[:k])
+        elif self.problem != "image":
             q = metrics.toy_quality(self.problem, x)
         else:
             q = image_metrics(x, self.featurizer, self.reference, self.config.seed, kid_subsets=20)

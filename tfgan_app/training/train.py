@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_app import games
-from tfgan_app.config import Config, ConfigError
+from tfgan_app.config import TOY_PROBLEMS, Config, ConfigError
 from tfgan_app.data import DataStream, open_data, toy
 from tfgan_app.metrics import figures
 from tfgan_app.training import callbacks as cb
@@ -26,7 +26,7 @@ class TrainResult:
     workdir: Path
     initial_epoch: int       # epoch the run started from (0 unless resumed)
     history: dict            # per-epoch metrics of this invocation
-    quality: dict            # toy quality figures at the end (empty for images)
+    quality: dict            # toy quality figures at the end (empty for images and text)
     seconds: float
 
 
@@ -40,6 +40,13 @@ def image_grids(config: Config, game, workdir: Path, data: DataStream) -> cb.Ima
     draw, rows = game.sample_grid([config.seed, -3], examples)
     writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "samples"))
     return cb.ImageGrids(workdir, draw, rows, config.plot_every, config.epochs, writer)
+
+
+def text_samples(config: Config, game, workdir: Path) -> cb.TextSamples:
+    """The text monitor: 64 lines from fixed noise, decoded."""
+    writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "samples"))
+    return cb.TextSamples(workdir, lambda: game.decode(game.samples(64, [config.seed, -3])), config.plot_every,
+                          config.epochs, writer)
 
 
 def _check_packs(config: Config, replicas: int) -> None:
@@ -150,6 +157,8 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
                  keras.callbacks.TensorBoard(str(workdir / "tensorboard"), write_graph=False)]
     if config.is_image:
         callbacks.append(image_grids(config, gan, workdir, data))
+    elif config.is_text:
+        callbacks.append(text_samples(config, gan, workdir))
     else:
         real = toy.sample(config.problem, config.eval_samples, [config.seed, -1]).numpy()
         callbacks.append(cb.ToyPlots(config.problem, workdir, real, toy_samples, config.plot_every,
@@ -171,7 +180,7 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
         raise cb.Diverged(f"training diverged: {guard.diverged}; the last good checkpoint is kept "
                           f"in {workdir / run_dir.CHECKPOINT_DIR} (try a lower --g-lr/--d-lr)")
     quality = {}
-    if not config.is_image:
+    if config.problem in TOY_PROBLEMS:
         quality = figures.toy_quality(config.problem, toy_samples())
         (workdir / "quality.json").write_text(json.dumps(quality, indent=2) + "\n")
     return TrainResult(gan, config, workdir, initial_epoch, history, quality, time.time() - start)

@@ -1,0 +1,112 @@
+"""Lines of text as character ids (data/text.py): sources, vocabulary, held-out lines, batches, refusals."""
+
+import numpy as np
+import pytest
+
+from tfgan_app import config as cfg
+from tfgan_app.data import open_data
+from tfgan_app.data import text as text_data
+
+
+def write(path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return f"text:{path}"
+
+
+def test_lines_are_cut_padded_and_every_tenth_is_held_out(tmp_path):
+    lines = [f"line {i:02d} " + "x" * i for i in range(20)]
+    spec = write(tmp_path / "t.txt", "\n\n".join(lines) + "\n   \n")  # empty lines dropped, ends stripped
+    data = text_data.load_text(spec, seq_len=12, vocab=100)
+    assert data.train.shape == (18, 12) and data.held_out.shape == (2, 12)
+    # The vocabulary comes from the training lines: "9" is only in held-out ones, so it is UNKNOWN.
+    assert text_data.decode(data.held_out, data.vocabulary) == ["line 0\ufffd xxxx", "line 1\ufffd xxxx"]
+    assert text_data.decode(data.train[:2], data.vocabulary) == ["line 00", "line 01 x"]
+    assert data.train[0, 7:].tolist() == [text_data.PAD] * 5  # "line 00" is 7 characters, then PAD
+    assert data.shape == {"tokens": (12,), "vocabulary": data.vocabulary}
+
+
+def test_the_vocabulary_ranks_characters_by_count_then_code_point_and_the_rest_is_unknown(tmp_path):
+    spec = write(tmp_path / "t.txt", "\n".join(["aaab", "bbcd"] * 5 + ["zz"] * 5))
+    # Training lines (held out: line 9 "bbcd" and 19 "zz"): a 15, b 20 (5*1 + 5*2 - 1*2 ... counted below)
+    data = text_data.load_text(spec, seq_len=4, vocab=5)  # 3 characters fit
+    train_text = "".join(line for i, line in enumerate((["aaab", "bbcd"] * 5 + ["zz"] * 5)) if i % 10 != 9)
+    counts = {ch: train_text.count(ch) for ch in set(train_text)}
+    want = sorted(counts, key=lambda ch: (-counts[ch], ord(ch)))[:3]
+    assert data.vocabulary == tuple(ord(ch) for ch in want)
+    ids = text_data.encode(["abcd"], data.vocabulary, 4)[0]
+    assert [text_data.UNKNOWN if ch not in want else want.index(ch) + 2 for ch in "abcd"] == ids.tolist()
+    assert text_data.decode([ids], data.vocabulary)[0] == "".join(ch if ch in want else "\ufffd" for ch in "abcd")
+
+
+def test_the_offline_default_is_cpythons_own_english_text():
+    data = text_data.load_text("pydoc-topics", seq_len=32, vocab=2048)
+    from pydoc_data.topics import topics
+
+    lines = [line.strip() for key in sorted(topics) for line in topics[key].splitlines() if line.strip()]
+    assert len(data.train) + len(data.held_out) == len(lines) > 8000
+    assert len(data.held_out) == len(lines) // 10
+    assert text_data.decode(data.train[:1], data.vocabulary)[0] == lines[0][:32]
+    assert text_data.UNKNOWN not in data.train  # ~100 characters: all fit in 2,048
+
+
+def test_a_directory_is_read_file_by_file_in_path_order(tmp_path):
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "b.txt").write_text("\n".join(f"b{i}" for i in range(6)))
+    (tmp_path / "d" / "sub" / "a.txt").write_text("\n".join(f"s{i}" for i in range(6)))
+    data = text_data.load_text(f"text:{tmp_path / 'd'}", seq_len=4, vocab=50)
+    decoded = text_data.decode(np.concatenate([data.train, data.held_out]), data.vocabulary)
+    assert sorted(decoded) == sorted([f"b{i}" for i in range(6)] + [f"s{i}" for i in range(6)])
+    assert text_data.decode(data.held_out, data.vocabulary) == ["s3"]  # b0..b5 then s0..s5: line 9 is s3
+
+
+def test_batches_are_a_function_of_seed_and_index():
+    ids = np.arange(70, dtype=np.int32).reshape(35, 2)
+    whole = [b.numpy() for b in text_data.text_batches(ids, batch_size=8, seed=3).take(6)]
+    later = [b.numpy() for b in text_data.text_batches(ids, batch_size=8, seed=3, start_batch=4).take(2)]
+    np.testing.assert_array_equal(whole[4], later[0])
+    np.testing.assert_array_equal(whole[5], later[1])
+    first_epoch = np.concatenate(whole)[:35]  # 35 rows: each row once in the first epoch
+    assert sorted(first_epoch[:, 0].tolist()) == list(range(0, 70, 2))
+    other = next(iter(text_data.text_batches(ids, batch_size=8, seed=4))).numpy()
+    assert not np.array_equal(other, whole[0])
+
+
+def test_a_text_run_opens_its_data_with_the_vocabulary_as_its_shape(tmp_path):
+    spec = write(tmp_path / "t.txt", "\n".join(["hello world"] * 30))
+    config = cfg.preset("text-wgan-gp", dataset=spec, seq_len=8, batch_size=4, n_critic=2)
+    data = open_data(config)
+    # "hello wo" (cut to 8): l and o twice (by code point), then space, e, h, w once
+    assert data.shape == {"tokens": (8,), "vocabulary": tuple(ord(c) for c in "lo ehw")}
+    batch = next(iter(data.batches(0))).numpy()
+    assert batch.shape == (8, 8) and batch.dtype == np.int32
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "holds 0 non-empty lines"),
+    (b"\n  \n\t\n", "holds 0 non-empty lines"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is binary (a NUL byte at 8)"),
+    (b"caf\xe9 au lait\n" * 20, "is not UTF-8 text (byte 3"),
+])
+def test_unusable_text_is_one_clear_line(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(text_data.TextError, match=r"--dataset text:.*bad\.txt") as e:
+        text_data.load_text(f"text:{path}")
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_unknown_sources_and_settings_are_refused(tmp_path):
+    with pytest.raises(text_data.TextError, match="unknown text source; expected one of pydoc-topics"):
+        text_data.load_text("folder:x")
+    with pytest.raises(text_data.TextError, match="neither a file nor a directory"):
+        text_data.load_text(f"text:{tmp_path / 'missing'}")
+    with pytest.raises(text_data.TextError, match="only lm1b|are lm1b"):
+        text_data.load_text("tfds:mnist")
+    with pytest.raises(cfg.ConfigError, match="--game: text is learnt by the chargan game"):
+        cfg.Config(problem="text", dataset="pydoc-topics").validate()
+    with pytest.raises(cfg.ConfigError, match="--problem: chargan learns text"):
+        cfg.Config(game="chargan").validate()
+    with pytest.raises(cfg.ConfigError, match="--seq-len: expected --seq-len >= 4"):
+        cfg.preset("text-wgan-gp", seq_len=3)
+    with pytest.raises(cfg.ConfigError, match="--pack"):
+        cfg.preset("text-wgan-gp", pack=2)

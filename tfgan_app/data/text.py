@@ -1,0 +1,198 @@
+"""Lines of text as fixed-length character ids: the character language model's data, offline.
+
+A dataset spec names where the text comes from (`--problem text`):
+
+    pydoc-topics      the English reference text every CPython ships (`pydoc_data.topics`,
+                      ~465,000 characters in ~8,700 lines): the offline default
+    text:FILE         a UTF-8 text file
+    text:DIR          every file under DIR (sorted by path), each UTF-8 text
+    tfds:lm1b[:SPLIT] the One Billion Word benchmark the paper trained on (a prepared
+                      tensorflow-datasets copy; its first TFDS_MAX_LINES sentences)
+
+As the paper's code (`language_helpers.load_dataset`): one example per line, cut to
+`--seq-len` characters (32) and padded after its end; characters are Unicode code points (the
+paper's Python 2 read bytes); the vocabulary is PAD (id 0), UNKNOWN (id 1) and the most frequent
+characters of the training lines, at most `--vocab` ids in all (the paper's 2,048), most frequent
+first (ties by code point), every other character UNKNOWN.  Lines are stripped of surrounding
+white space and empty lines dropped.  Every tenth line (line i with i % 10 == 9) is held out:
+the n-gram evaluation (metrics/ngrams.py) compares samples with those.
+
+The vocabulary travels with the run as the data's shape, {"tokens": (L,), "vocabulary": code
+points of ids 2, 3, ...}: model.json keeps it, and the export's decoder is built from it.
+Batch i of a run is a pure function of (seed, i), as for images: a resumed run sees the same.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app.data.images import SHUFFLE_SALT, DataError
+
+SPEC_FORMS = "pydoc-topics, text:FILE, text:DIR, tfds:lm1b[:SPLIT]"
+PAD, UNKNOWN = 0, 1          # the two ids before the characters
+SPECIAL = 2
+HELD_OUT_EVERY = 10          # line i is held out when i % 10 == 9
+TFDS_MAX_LINES = 1_000_000   # lm1b has 30M sentences; the paper read at most 10M: a million fit in memory
+
+
+class TextError(DataError):
+    """A text source that cannot be used; the message names --dataset and the file."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TextData:
+    """Training and held-out lines as ids, and the vocabulary (code points of ids 2, 3, ...)."""
+    train: np.ndarray        # (N, L) int32
+    held_out: np.ndarray     # (M, L) int32
+    vocabulary: tuple        # code points
+
+    @property
+    def shape(self) -> dict:
+        return {"tokens": (self.train.shape[1],), "vocabulary": self.vocabulary}
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def _decode(spec: str, path: Path, raw: bytes) -> str:
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise TextError(f"--dataset {spec}: {path} is binary (a NUL byte at {nul}); expected UTF-8 text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TextError(f"--dataset {spec}: {path} is not UTF-8 text (byte {e.start}: {raw[e.start:e.start + 1]!r})"
+                        ) from None
+
+
+def _pydoc_text() -> str:
+    from pydoc_data.topics import topics  # in every CPython
+
+    return "\n".join(topics[key] for key in sorted(topics))
+
+
+def _files_text(spec: str, arg: str) -> str:
+    root = Path(arg).expanduser()
+    if root.is_file():
+        files = [root]
+    elif root.is_dir():
+        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise TextError(f"--dataset {spec}: {root} holds no files; expected UTF-8 text files")
+    else:
+        raise TextError(f"--dataset {spec}: {root} is neither a file nor a directory")
+    return "\n".join(_decode(spec, f, f.read_bytes()) for f in files)
+
+
+def _tfds_lines(spec: str, arg: str, data_dir) -> list[str]:
+    import tensorflow_datasets as tfds  # slow import: only for tfds specs
+
+    name, _, split = arg.partition(":")
+    if name != "lm1b":
+        raise TextError(f"--dataset {spec}: the text sources of tensorflow-datasets read here are lm1b; got {name!r}")
+    builder = tfds.builder(name, data_dir=data_dir)
+    try:
+        ds = builder.as_dataset(split=split or "train", shuffle_files=False)
+    except AssertionError:
+        raise TextError(f"--dataset {spec}: no prepared lm1b in {builder.data_dir_root}; run `python -c \"import "
+                        f"tensorflow_datasets as tfds; tfds.load('lm1b')\"` on a machine with internet") from None
+    return [t.decode("utf-8", "replace") for t in tfds.as_numpy(ds.take(TFDS_MAX_LINES).map(lambda e: e["text"]))]
+
+
+def read_lines(spec: str, data_dir=None) -> list[str]:
+    """The non-empty, stripped lines of `spec`, in order."""
+    scheme, colon, arg = spec.partition(":")
+    if spec == "pydoc-topics":
+        text = _pydoc_text()
+    elif scheme == "text" and arg:
+        text = _files_text(spec, arg)
+    elif scheme == "tfds" and arg:
+        lines = _tfds_lines(spec, arg, data_dir)
+        text = "\n".join(lines)
+    else:
+        raise TextError(f"--dataset {spec!r}: unknown text source; expected one of {SPEC_FORMS}")
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) < HELD_OUT_EVERY:
+        raise TextError(f"--dataset {spec}: holds {len(lines)} non-empty lines; expected at least {HELD_OUT_EVERY} "
+                        f"(every tenth is held out)")
+    return lines
+
+
+# --- vocabulary and ids ----------------------------------------------------------------
+
+
+def build_vocabulary(lines, seq_len: int, size: int) -> tuple:
+    """Code points of the most frequent characters of the lines' first seq_len characters,
+    at most size - 2 (ids 2, 3, ...), most frequent first, ties by code point."""
+    if size <= SPECIAL:
+        raise TextError(f"--vocab {size}: expected more than {SPECIAL} (PAD and UNKNOWN come first)")
+    counts = collections.Counter(ch for line in lines for ch in line[:seq_len])
+    ranked = sorted(counts, key=lambda ch: (-counts[ch], ord(ch)))
+    return tuple(ord(ch) for ch in ranked[:size - SPECIAL])
+
+
+def encode(lines, vocabulary, seq_len: int) -> np.ndarray:
+    """(N, L) int32 ids: each line cut to L characters, unknown characters UNKNOWN, PAD after."""
+    index = {chr(c): i + SPECIAL for i, c in enumerate(vocabulary)}
+    out = np.full((len(lines), seq_len), PAD, np.int32)
+    for row, line in enumerate(lines):
+        ids = [index.get(ch, UNKNOWN) for ch in line[:seq_len]]
+        out[row, :len(ids)] = ids
+    return out
+
+
+def decode(ids, vocabulary) -> list[str]:
+    """Strings of (N, L) ids: PAD is nothing, UNKNOWN U+FFFD (the export's decoder does the same)."""
+    table = np.array(["", "\ufffd"] + [chr(c) for c in vocabulary], dtype=object)
+    return ["".join(table[np.asarray(row)]) for row in np.asarray(ids)]
+
+
+def load_text(spec: str, seq_len: int = 32, vocab: int = 2048, data_dir=None) -> TextData:
+    """The lines of `spec` as ids: training lines, held-out lines (every tenth) and the vocabulary
+    (from the training lines)."""
+    if seq_len <= 0:
+        raise TextError(f"--seq-len {seq_len}: expected a positive number of characters")
+    lines = read_lines(spec, data_dir)
+    train = [line for i, line in enumerate(lines) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1]
+    held = [line for i, line in enumerate(lines) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+    vocabulary = build_vocabulary(train, seq_len, vocab)
+    return TextData(encode(train, vocabulary, seq_len), encode(held, vocabulary, seq_len), vocabulary)
+
+
+def text_batches(ids: np.ndarray, *, batch_size: int, seed: int, start_batch: int = 0) -> tf.data.Dataset:
+    """Endless batches (B, L) int32 of the rows of `ids`, each epoch a stateless permutation of
+    (seed, epoch): batch i is a pure function of (seed, i)."""
+    n, b = len(ids), int(batch_size)
+    table = tf.constant(ids)
+    seed = tf.constant(int(seed), tf.int64)
+
+    def batch(index):
+        k = index * b + tf.range(b, dtype=tf.int64)
+        epoch, i = k // n, k % n
+        seeds = tf.stack([tf.fill([b], seed), epoch, tf.fill([b], tf.constant(SHUFFLE_SALT, tf.int64))], 1)
+        j = tf.raw_ops.RandomIndexShuffle(index=i, seed=seeds, max_index=tf.fill([b], tf.constant(n - 1, tf.int64)),
+                                          rounds=4)
+        return tf.ensure_shape(tf.gather(table, j), (b, ids.shape[1]))
+
+    return tf.data.Dataset.counter(start=int(start_batch)).map(batch).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass
+class TextStream:
+    batches: object   # start_batch -> tf.data.Dataset of (n_critic * batch_size, L) int32
+    shape: dict
+    data: TextData
+
+
+def open_text(config) -> TextStream:
+    """config.dataset's lines as batches of n_critic x batch_size ids a step."""
+    data = load_text(config.dataset, config.seq_len, config.vocab, config.data_dir or None)
+    per_step = config.batch_size * config.n_critic
+    return TextStream(lambda start: text_batches(data.train, batch_size=per_step, seed=config.seed,
+                                                 start_batch=start), data.shape, data)
