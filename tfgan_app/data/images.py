@@ -172,6 +172,20 @@ def image_batches(spec: str, *, batch_size: int, seed: int, image_size: int | No
     return batches_of(examples, source, batch_size=batch_size, seed=seed, start_batch=start_batch), source
 
 
+def shuffled_positions(index, batch_size: int, n: int, seed) -> tf.Tensor:
+    """Which of n examples batch `index` holds (B,) int64: positions index * B ... of an endless
+    sequence in which epoch e is a stateless permutation of (seed, e).  A pure function of
+    (seed, index), so batch i is the same in a resumed run."""
+    b = int(batch_size)
+    k = tf.cast(index, tf.int64) * b + tf.range(b, dtype=tf.int64)  # (B,) positions in the endless sequence
+    epoch, i = k // n, k % n
+    seed = tf.cast(seed, tf.int64)
+    seeds = tf.stack([tf.fill([b], seed), epoch, tf.fill([b], tf.constant(SHUFFLE_SALT, tf.int64))], 1)  # (B, 3)
+    # tf.random.experimental.index_shuffle mis-pads a batch of seeds ((B, 2) -> (B+1, 2)): call the op.
+    return tf.raw_ops.RandomIndexShuffle(index=i, seed=seeds, max_index=tf.fill([b], tf.constant(n - 1, tf.int64)),
+                                         rounds=4)
+
+
 def batches_of(examples: tf.data.Dataset, source: ImageSource, *, batch_size: int, seed: int,
                start_batch: int = 0, transform=None) -> tf.data.Dataset:
     """`image_batches`'s stream of the examples `load_examples` returned (opened once, batched
@@ -183,12 +197,7 @@ def batches_of(examples: tf.data.Dataset, source: ImageSource, *, batch_size: in
 
     def batch(arrays, index):
         images, labels = arrays  # (N, H, W, C) uint8, (N,) int32
-        k = index * b + tf.range(b, dtype=tf.int64)  # (B,) positions in the endless sequence
-        epoch, i = k // n, k % n
-        seeds = tf.stack([tf.fill([b], seed), epoch, tf.fill([b], tf.constant(SHUFFLE_SALT, tf.int64))], 1)  # (B, 3)
-        # tf.random.experimental.index_shuffle mis-pads a batch of seeds ((B, 2) -> (B+1, 2)): call the op.
-        j = tf.raw_ops.RandomIndexShuffle(index=i, seed=seeds, max_index=tf.fill([b], tf.constant(n - 1, tf.int64)),
-                                          rounds=4)  # (B,)
+        j = shuffled_positions(index, b, n, seed)  # (B,)
         x = tf.cast(tf.gather(images, j), tf.float32) / 127.5 - 1.0  # (B, H, W, C) in [-1, 1]
         x, y = tf.ensure_shape(x, (b,) + source.image_shape), tf.ensure_shape(tf.gather(labels, j), (b,))
         return (x, y) if transform is None else transform(x, y, index)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.data.images import SHUFFLE_SALT, DataError
+from tfgan_app.data.images import DataError, shuffled_positions
 
 SPEC_FORMS = "pydoc-topics, text:FILE, text:DIR, tfds:lm1b[:SPLIT]"
 PAD, UNKNOWN = 0, 1          # the two ids before the characters
@@ -173,12 +173,7 @@ def text_batches(ids: np.ndarray, *, batch_size: int, seed: int, start_batch: in
     seed = tf.constant(int(seed), tf.int64)
 
     def batch(index):
-        k = index * b + tf.range(b, dtype=tf.int64)
-        epoch, i = k // n, k % n
-        seeds = tf.stack([tf.fill([b], seed), epoch, tf.fill([b], tf.constant(SHUFFLE_SALT, tf.int64))], 1)
-        j = tf.raw_ops.RandomIndexShuffle(index=i, seed=seeds, max_index=tf.fill([b], tf.constant(n - 1, tf.int64)),
-                                          rounds=4)
-        return tf.ensure_shape(tf.gather(table, j), (b, ids.shape[1]))
+        return tf.ensure_shape(tf.gather(table, shuffled_positions(index, b, n, seed)), (b, ids.shape[1]))
 
     return tf.data.Dataset.counter(start=int(start_batch)).map(batch).prefetch(tf.data.AUTOTUNE)
 
