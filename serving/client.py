@@ -31,6 +31,7 @@ Command line:
     python serving/client.py --model edges translate --png edges.png --out digit.png   # pix2pix
     python serving/client.py --model digits text2image "a thin two leaning left" --out two.png   # StackGAN
     python serving/client.py --model chars text --seeds 1 2 3                                    # chargan
+    python serving/client.py --model tunes melody --seed 3 --chords C,G,Am,F --out tune.mid       # midinet
     python serving/client.py contract > signature_contract.json
 
 REST is plain `urllib` + `json` (TF Serving's columnar "inputs" format). gRPC needs
@@ -182,6 +183,21 @@ def contract_from_metadata(metadata: dict, source: str = "model metadata") -> di
 
 
 # ---------------------------------------------------------------------- arrays
+_ROOTS = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6, "G": 7,
+          "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11}
+
+
+def chord_id(name: str) -> int:
+    """A chord name (C, F#, Bb, Am, C#m, ...) -> MidiNet's chord id: root + 12 for minor."""
+    text = name.strip()
+    minor = text.endswith("m")
+    root = text[:-1] if minor else text
+    if root not in _ROOTS:
+        raise ValueError(f"--chords: {name!r} is not a chord; expected a root C..B (with # or b) and an optional "
+                         f"m for minor, e.g. C,G,Am,F")
+    return _ROOTS[root] + 12 * minor
+
+
 def _b64_object(value) -> bool:
     return isinstance(value, dict) and set(value) == {"b64"}
 
@@ -548,6 +564,23 @@ class Client:
         out = self.predict("generate_text", inputs)
         return [(t if isinstance(t, str) else bytes(t).decode("utf-8")) for t in out["text"].reshape(-1)]
 
+    def melody_midi(self, seed: int, chords=None) -> bytes:
+        """A Standard MIDI file from a melody export's `generate_midi` (MidiNet): chord names per bar
+        ("C", "F#", "Bbm", ...) for a model trained on chords, none for one trained without."""
+        name = "generate_midi"
+        if name not in self.contract["signatures"]:
+            raise ValueError("melody: this export has no generate_midi signature (is it a midinet export?)")
+        takes_chords = "chords" in self.contract["signatures"][name]["inputs"]
+        inputs = {"seeds": np.array([seed], dtype=np.int64)}
+        if takes_chords:
+            if not chords:
+                raise ValueError("melody: this model plays over chords: give --chords, e.g. C,G,Am,F (one a bar)")
+            inputs["chords"] = np.array([[chord_id(c) for c in chords]], dtype=np.int32)
+        elif chords:
+            raise ValueError("melody: this model was trained without chords: leave out --chords")
+        out = self.predict(name, self._contract_inputs(name, inputs))
+        return bytes(out["midi_bytes"].reshape(-1)[0])
+
     def text_to_image_png(self, texts, seeds) -> list[bytes]:
         """One PNG (bytes) per sentence from a text-to-image export's `generate_from_text_png`
         (StackGAN); `seeds` is one per text, or one for all."""
@@ -693,6 +726,10 @@ def _parser() -> argparse.ArgumentParser:
     ti.add_argument("--out", required=True, help="writes the PNG here")
     tx = sub.add_parser("text", help="lines of text from seeds, by a language-model export (generate_text)")
     tx.add_argument("--seeds", type=int, nargs="+", required=True, help="one line per seed")
+    me = sub.add_parser("melody", help="a MIDI file from a melody export (generate_midi)")
+    me.add_argument("--seed", type=int, default=0, help="which melody (default 0)")
+    me.add_argument("--chords", default="", help="one chord a bar, e.g. C,G,Am,F (models trained on chords)")
+    me.add_argument("--out", required=True, help="writes the MIDI file here")
     m = sub.add_parser("metadata", help="list the served signatures")
     m.add_argument("--json", action="store_true", help="print the full metadata JSON")
     sub.add_parser("contract", help="print the contract document in use (JSON; from "
@@ -741,6 +778,10 @@ def main(argv=None) -> int:
         elif args.command == "text":
             for seed, line in zip(args.seeds, client.generate_text(args.seeds)):
                 print(f"{seed}\t{line}")
+        elif args.command == "melody":
+            chords = [c for c in args.chords.split(",") if c.strip()]
+            Path(args.out).write_bytes(client.melody_midi(args.seed, chords))
+            print(args.out)
         elif args.command == "contract":
             print(json.dumps(client.contract, indent=2, sort_keys=True))
         else:

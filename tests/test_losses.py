@@ -138,3 +138,11 @@ def test_matching_aware_discriminator_loss_by_hand():
     assert float(losses.matching_aware_discriminator_loss(zero, zero, zero)) == pytest.approx(2 * math.log(2.0))
     big = tf.fill((2, 1), 30.0)  # real sure-real, wrong and fake sure-fake: no loss
     assert float(losses.matching_aware_discriminator_loss(big, -big, -big)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_midinets_smoothed_discriminator_loss_and_feature_matching_by_hand():
+    real, fake = tf.constant([[2.0], [-1.0]]), tf.constant([[0.5], [-3.0]])
+    sp = lambda x: np.log1p(np.exp(x))  # noqa: E731  softplus
+    want = np.mean([0.9 * sp(-2) + 0.1 * sp(2), 0.9 * sp(1) + 0.1 * sp(-1)]) + np.mean([sp(0.5), sp(-3)])
+    assert losses.smoothed_discriminator_loss(real, fake, 0.9).numpy() == pytest.approx(want, rel=1e-6)
+    assert losses.feature_matching_loss([1.0, 2.0], [0.0, 4.0]).numpy() == pytest.approx(0.5 * (1 + 4))

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any
 
-GAMES = ("gan", "pix2pix", "cyclegan", "srgan", "lapgan", "stackgan", "chargan")
+GAMES = ("gan", "pix2pix", "cyclegan", "srgan", "lapgan", "stackgan", "chargan", "midinet")
 TRANSLATION_GAMES = ("pix2pix", "cyclegan", "srgan")  # image in, image out: no samples of their own
 LOSSES = ("minimax", "non-saturating", "wasserstein", "hinge", "least-squares", "wgan-clip")
 # Old loss names and what they mean now: loss -> (loss, penalty).
@@ -23,8 +23,11 @@ RENAMED_FIELDS = {"gp_weight": "penalty_weight"}
 NOISES = ("normal", "uniform", "stratified")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 TOY_PROBLEMS = ("gaussian1d", "sine", "ring8", "grid25")
-# Problems whose data is named by --dataset: images, and lines of text (the chargan game).
-DATA_PROBLEMS = ("image", "text")
+# Problems whose data is named by --dataset: images, lines of text (the chargan game) and
+# bars of melody (the midinet game).
+DATA_PROBLEMS = ("image", "text", "music")
+# The game each non-image data problem is learnt by.
+PROBLEM_GAMES = {"text": "chargan", "music": "midinet"}
 IMAGE_ARCHITECTURES = ("dcgan", "dcgan-tutorial", "sngan")
 NORMS = ("batch", "layer", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "elu")
@@ -36,7 +39,8 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 LAYER_IMPLS = ("auto", "tfgan", "keras")
 # Figures eval_metric may name (lower is better: reverse_kl, mode_kl, ks, w1, mean_error, rmse, fcd, kid).
 EVAL_METRICS = ("auto", "modes", "high_quality", "reverse_kl", "mean_error", "ks", "w1", "rmse",
-                "fcd", "kid", "is", "precision", "recall", "mode_kl", "js1", "js2", "js3", "js4")
+                "fcd", "kid", "is", "precision", "recall", "mode_kl", "js1", "js2", "js3", "js4",
+                "pitch_js", "interval_js", "scale", "empty", "chord_tones")
 
 
 class ConfigError(ValueError):
@@ -58,13 +62,14 @@ class Config:
     # --- problem -------------------------------------------------------------
     # The game (tfgan_app/games/): "gan" is Goodfellow et al.'s Algorithm 1 with its variants.
     game: str = "gan"
-    # A toy distribution (gaussian1d, sine, ring8, grid25), or "image" or "text" for a
-    # dataset named by `dataset`.
+    # A toy distribution (gaussian1d, sine, ring8, grid25), or "image", "text" or "music"
+    # for a dataset named by `dataset`.
     problem: str = "ring8"
     # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR or npz:FILE; paired images for
     # translation: pairs:DIR (A|B side by side), pairs:DIR_A,DIR_B or edges2digits:SPEC
     # (tfgan_app/data/paired.py).  Text (--problem text): pydoc-topics (offline), text:FILE,
-    # text:DIR or tfds:lm1b (tfgan_app/data/text.py).
+    # text:DIR or tfds:lm1b (tfgan_app/data/text.py).  Music (--problem music): chorales
+    # (offline) or midi:DIR (tfgan_app/data/melody.py).
     dataset: str = ""
     # Where tensorflow-datasets keeps prepared data (None: its default).
     data_dir: str = ""
@@ -164,6 +169,10 @@ class Config:
     # vocabulary's size, PAD and UNKNOWN included (the paper's 2,048; the rest is UNKNOWN).
     seq_len: int = 32
     vocab: int = 2048
+    # Music (midinet): condition each bar on its chord (false: melodies alone, e.g. MIDI files of
+    # one part), and how many bars a generated melody has (samples, the chord-free export).
+    chords: bool = True
+    bars: int = 8
 
     # --- the game --------------------------------------------------------------
     # minimax (Goodfellow's original, saturating G loss), non-saturating, wasserstein
@@ -265,7 +274,7 @@ class Config:
     # logs as eval_<figure> (metrics.csv, TensorBoard) and the best generator to WORKDIR/best/.
     eval_every: int = 0
     # The figure that picks the best generator: auto (modes for ring8/grid25, ks for
-    # gaussian1d, rmse for sine, fcd for images, js4 for text), or one of EVAL_METRICS; see
+    # gaussian1d, rmse for sine, fcd for images, js4 for text, pitch_js for music), or one of EVAL_METRICS; see
     # tfgan_app/metrics/figures.py for which problem has which figures and their direction.
     eval_metric: str = "auto"
     # The project's classifier for image figures ("" = ~/.cache/tfgan_app/mnist_classifier.keras;
@@ -301,6 +310,10 @@ class Config:
     @property
     def is_text(self) -> bool:
         return self.problem == "text"
+
+    @property
+    def is_music(self) -> bool:
+        return self.problem == "music"
 
     def validate(self) -> "Config":
         """Checks every field; raises ConfigError naming the first bad one."""
@@ -376,11 +389,18 @@ class Config:
             if self.c_dim <= 0 or not self.kl_weight >= 0:
                 raise ConfigError("c_dim", f"expected --c-dim > 0 and --kl-weight >= 0, got {self.c_dim}, "
                                   f"{self.kl_weight}")
-        if self.is_text != (self.game == "chargan"):
-            raise ConfigError("game" if self.is_text else "problem",
-                              "text is learnt by the chargan game: use --problem text with --game chargan"
-                              if self.is_text else "chargan learns text: use --problem text with a text --dataset "
-                              "(pydoc-topics, text:FILE, text:DIR or tfds:lm1b)")
+        for problem, game in PROBLEM_GAMES.items():
+            if (self.problem == problem) != (self.game == game):
+                raise ConfigError("game" if self.problem == problem else "problem",
+                                  f"{problem} is learnt by the {game} game: use --problem {problem} with --game {game}"
+                                  if self.problem == problem else
+                                  f"{game} learns {problem}: use --problem {problem} with a {problem} --dataset")
+        if self.is_music and (self.pack != 1 or self.conditioning != "none" or self.n_critic != 1
+                              or self.update != "alternating"):
+            raise ConfigError("n_critic", "midinet takes one D step and --g-steps G steps, unpacked and conditioned "
+                              "on chords: leave --n-critic 1, --pack 1, --conditioning none, --update alternating")
+        if self.bars < 1:
+            raise ConfigError("bars", f"expected a positive number of bars, got {self.bars}")
         if self.is_text:
             if self.pack != 1 or self.conditioning != "none" or self.update != "alternating":
                 raise ConfigError("pack", "chargan is unconditional, unpacked and alternating: leave --pack 1, "
@@ -432,9 +452,11 @@ class Config:
             raise ConfigError("dataset", "--problem image needs --dataset (tfds:NAME, mnist-idx:DIR, folder:DIR or npz:FILE)")
         if self.is_text and not self.dataset:
             raise ConfigError("dataset", "--problem text needs --dataset (pydoc-topics, text:FILE, text:DIR or tfds:lm1b)")
+        if self.is_music and not self.dataset:
+            raise ConfigError("dataset", "--problem music needs --dataset (chorales or midi:DIR)")
         if self.problem not in DATA_PROBLEMS and self.dataset:
             raise ConfigError("dataset", f"--problem {self.problem} is a toy distribution; use --problem image with --dataset")
-        if self.conditioning != "none" and not self.is_image and not self.is_text:
+        if self.conditioning != "none" and self.problem not in DATA_PROBLEMS:
             raise ConfigError("conditioning", "conditional models need labelled image data (--problem image)")
         if self.steps_per_epoch % self.steps_per_execution:  # fit would run whole executions past the epoch
             raise ConfigError("steps_per_execution", f"{self.steps_per_execution} does not divide "
@@ -669,6 +691,14 @@ PRESETS["text-wgan-gp"] = dict(
     res_blocks=5, loss="wasserstein", penalty="gp", penalty_weight=10.0, n_critic=10, optimizer="adam",
     g_lr=1e-4, d_lr=1e-4, beta_1=0.5, beta_2=0.9, batch_size=64, steps_per_epoch=100, epochs=20, eval_every=1,
     eval_samples=1000, plot_every=1)
+# MidiNet (Yang et al. 2017) on the Bach chorales music21 ships (offline): 16-step bars of two
+# octaves with their chords, the previous bar as condition, z of 100, batch 72, one-sided label
+# smoothing 0.9, feature matching 0.1 / 0.01 and two G steps per D step, Adam(beta_1 0.5) at the
+# code's rate 5e-5 (its help string says 2e-4), 20 epochs (the code's), ~35k transposed bars.
+PRESETS["midinet-chorales"] = dict(
+    problem="music", game="midinet", dataset="chorales", chords=True, bars=8, latent_dim=100, width=128,
+    n_critic=1, g_steps=2, optimizer="adam", g_lr=5e-5, d_lr=5e-5, beta_1=0.5, beta_2=0.999, batch_size=72,
+    steps_per_epoch=500, epochs=20, eval_every=1, eval_samples=2000, plot_every=1)
 for _values in PRESETS.values():  # image runs draw their sample grid every epoch
     if _values.get("problem") == "image":
         _values.setdefault("plot_every", 1)

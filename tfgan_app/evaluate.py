@@ -12,6 +12,8 @@ Data flows one way:
       -> toy figures                metrics.toy_quality (Q1, Q2)
          or text figures            n-gram JS divergences from the held-out lines, next to the floor,
                                     unigram and 4-gram Markov baselines' (metrics/ngrams.py)
+         or melody figures          pitch-class and interval JS, scale consistency, empty bars, chord
+                                    tones, next to held-out, shuffled-real and Markov baselines' (metrics/melody.py)
          or image figures           classifier features and probabilities (tfgan_app/metrics/classifier.py)
                                     against the dataset's reference statistics (cached):
                                     FCD, KID, classifier score, precision/recall, modes
@@ -50,10 +52,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfgan_app.data import reference_spec  # noqa: E402
+from tfgan_app.data import melody as melody_data  # noqa: E402
 from tfgan_app.data import text as text_data  # noqa: E402
 from tfgan_app.export import archive  # noqa: E402
 from tfgan_app.metrics import classifier as clf  # noqa: E402
 from tfgan_app.metrics import figures as metrics  # noqa: E402
+from tfgan_app.metrics import melody as melody_metrics  # noqa: E402
 from tfgan_app.metrics import ngrams  # noqa: E402
 from tfgan_app.metrics.figures import PROBLEM_FIGURES, jsonable  # noqa: E402
 from tfgan_app.metrics.reference import image_metrics, inception_metrics, reference_figures, reference_statistics  # noqa: E402
@@ -62,6 +66,7 @@ from tfgan_app.training.evaluation import restore_best, write_json  # noqa: E402
 
 IMAGE_SAMPLES = 10_000        # default generated images (Q4 asks for 26,000: --samples 26000)
 TOY_SAMPLES = 2_500           # default toy samples when the source does not say (Q2's count)
+MELODY_SAMPLES = 2_400        # one-bar melodies scored (100 per chord)
 DRAW_BATCH = 256              # an export's largest batch (serving/batching_parameters.txt)
 
 
@@ -79,7 +84,7 @@ class Source:
     Attributes:
       kind: "run" or "export".
       path: the run directory or export version directory.
-      problem: toy problem name, "image" or "text".
+      problem: toy problem name, "image", "text" or "music".
       sample_shape: shape of one sample.
       config: the run's config fields (an export's, when it recorded them), as a dict.
       epoch: epochs the weights were trained for (None: unknown).
@@ -104,7 +109,12 @@ def open_run(path, weights: str = "latest") -> Source:
     spec = json.loads((Path(path) / run_dir.MODEL_SPEC_FILE).read_text())
     signatures = archive.SIGNATURES.get(config.game)
     shape = spec["data_shape"]
-    shape = tuple(shape["tokens"]) if config.is_text else tuple(shape)  # text: {"tokens", "vocabulary"}
+    if config.is_text:  # {"tokens": (L,), "vocabulary"}
+        shape = tuple(shape["tokens"])
+    elif config.is_music:  # {"bar": (16, P), "chord"}: samples are rows of 16 steps
+        shape = (shape["bar"][0],)
+    else:
+        shape = tuple(shape)
     return Source("run", Path(path), config.problem, shape,
                   dataclasses.asdict(config), epoch,
                   lambda n, seed: game.samples(n, [seed, -5], batch=1000),
@@ -210,6 +220,10 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
         if truncation:
             raise EvaluationError("--truncation: a text model has no truncation sweep")
         report.update(_text_figures(source, dataset, seed))
+    elif source.problem == "music":
+        if truncation:
+            raise EvaluationError("--truncation: a melody model has no truncation sweep")
+        report.update(_melody_figures(source, dataset, samples or MELODY_SAMPLES, seed))
     elif source.problem != "image":
         n = samples or int(source.config.get("eval_samples") or TOY_SAMPLES)
         report["samples"] = n
@@ -279,6 +293,24 @@ def _text_figures(source: Source, dataset: str | None, seed: int) -> dict:
     m = len(data.held_out)
     report = ngrams.js_report(source.draw(m, seed), data.held_out, data.train, seed=seed)
     return {"samples": m, "dataset": spec, "metrics": report.pop("model"), "baselines": report}
+
+
+def _melody_figures(source: Source, dataset: str | None, n: int, seed: int) -> dict:
+    """A melody model's figures on n one-bar samples (the evaluation chords) against the held-out
+    pieces' bars, next to the baselines' (metrics/melody.py)."""
+    config = source.config
+    spec = dataset or config.get("dataset")
+    if not spec:
+        raise EvaluationError(f"--dataset: {source.path} records no dataset; pass --dataset SPEC (its music)")
+    data = melody_data.load_melodies(spec, chords=bool(config.get("chords", True)))
+    held_rows, held_chords = melody_data.held_out_rows(data)
+    if not len(held_rows):
+        raise EvaluationError(f"--dataset {spec}: no held-out bar (every tenth piece is held out: give it at "
+                              f"least 10 pieces)")
+    report = melody_metrics.melody_report(source.draw(n, seed), melody_data.evaluation_chords(n)[:, 0], held_rows,
+                                          held_chords, melody_data.training_rows(data), seed=seed)
+    return {"samples": n, "dataset": spec, "held_out_bars": len(held_rows), "metrics": report.pop("model"),
+            "baselines": report}
 
 
 def _swd(x, spec: str, data_dir, seed: int) -> list[float]:

@@ -3,8 +3,8 @@
     open_data(config) -> DataStream(batches(start_batch), shape, num_classes)
 
 Which source opens the data is one lookup in `SOURCES`, keyed by the kind of data:
-"toy" for the toy problems, "text" for --problem text, else the scheme of `--dataset` (the
-part before its first colon).  Every source's batch i is a pure function of (seed, i), so a resumed run sees the
+"toy" for the toy problems, "text" and "music" for those problems, else the scheme of
+`--dataset` (the part before its first colon).  Every source's batch i is a pure function of (seed, i), so a resumed run sees the
 batches an uninterrupted one would, and every opener decodes its first batch before
 returning (a source that cannot be read fails before a run directory is touched).
 
@@ -15,6 +15,8 @@ returning (a source that cannot be read fails before a run directory is touched)
     superres.py       sr:, sr-photos                    -> (low-resolution images, high-resolution crops)
     captions.py       captions2digits:, captions:       -> (images, captions): text-to-image
     text.py           pydoc-topics, text:, tfds:lm1b    -> lines as character ids (--problem text)
+    melody.py         chorales, midi:                   -> bars of melody with chords (--problem music)
+    midi.py           melodies as Standard MIDI File bytes, in TF ops
     morphometry.py    Morpho-MNIST's thickness, slant and width of a digit (captions2digits' words)
     stacked_mnist.py  Stacked MNIST (written as npz: for the Q4 benchmark)
     splits.py         the held-out part of a dataset the project's classifier never trains on
@@ -32,7 +34,7 @@ from typing import Callable
 import tensorflow as tf
 
 from tfgan_app.config import Config
-from tfgan_app.data import captions, images, paired, superres, text, toy, unpaired
+from tfgan_app.data import captions, images, melody, paired, superres, text, toy, unpaired
 from tfgan_app.data.images import DataError
 
 
@@ -86,6 +88,7 @@ SOURCES: dict[str, Callable[[Config], DataStream]] = {
     **{scheme: _unlabelled(superres.open_superres) for scheme in superres.SCHEMES},
     **{scheme: _unlabelled(captions.open_captions) for scheme in captions.SCHEMES},
     "text": _unlabelled(text.open_text),
+    "music": _unlabelled(melody.open_melodies),
 }
 
 
@@ -111,8 +114,8 @@ def open_data(config: Config) -> DataStream:
     Raises:
       DataError: an unknown --dataset scheme, or a source that cannot be read.
     """
-    if config.is_text:
-        kind, colon = "text", ":"
+    if config.problem in ("text", "music"):
+        kind, colon = config.problem, ":"
     else:
         kind, colon, _ = ("toy", "", "") if not config.is_image else str(config.dataset).partition(":")
     if kind not in SOURCES:

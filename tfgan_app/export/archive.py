@@ -45,6 +45,7 @@ from tfgan_app.export import contract as contract_lib
 from tfgan_app.export.chargan import CharGANSignatures
 from tfgan_app.export.gan import GANSignatures
 from tfgan_app.export.lapgan import LAPGANSignatures
+from tfgan_app.export.midinet import MidiNetSignatures
 from tfgan_app.export.stackgan import StackGANSignatures
 from tfgan_app.export.signatures import ExportError, Signatures
 from tfgan_app.export.translation import CycleGANSignatures, Pix2PixSignatures, SRGANSignatures
@@ -59,6 +60,7 @@ SIGNATURES = {
     "lapgan": LAPGANSignatures,
     "stackgan": StackGANSignatures,
     "chargan": CharGANSignatures,
+    "midinet": MidiNetSignatures,
 }
 
 DEFAULT_EXPORT_BASE = "exports"

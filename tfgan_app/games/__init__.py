@@ -13,6 +13,7 @@
     lapgan.py      "lapgan": Denton et al.'s Laplacian pyramid of GANs, sampled coarse to fine
     stackgan.py    "stackgan": Zhang et al.'s two-stage text-to-image GAN with Conditioning Augmentation
     chargan.py     "chargan": Gulrajani et al.'s character-level WGAN-GP language model
+    midinet.py     "midinet": Yang et al.'s melodies bar by bar, on chords and the bar before
 
 Training, evaluation and export all build games through `build`; a new game registers its
 `from_config` in GAMES (docs/adding_a_game.md).
@@ -21,7 +22,7 @@ Training, evaluation and export all build games through `build`; a new game regi
 from __future__ import annotations
 
 from tfgan_app.config import Config, ConfigError
-from tfgan_app.games import chargan, cyclegan, gan, lapgan, pix2pix, srgan, stackgan
+from tfgan_app.games import chargan, cyclegan, gan, lapgan, midinet, pix2pix, srgan, stackgan
 from tfgan_app.games.base import AdversarialGame, GameConfigError
 
 # config.game -> from_config(config, data_shape, num_classes) returning the compiled game.
@@ -33,6 +34,7 @@ GAMES = {
     "lapgan": lapgan.from_config,
     "stackgan": stackgan.from_config,
     "chargan": chargan.from_config,
+    "midinet": midinet.from_config,
 }
 
 __all__ = ["GAMES", "AdversarialGame", "GameConfigError", "build"]

@@ -125,6 +125,28 @@ def conditioning_augmentation_kl(mu, log_sigma, reduce: Reduce = tf.reduce_mean)
     return reduce(tf.reduce_mean(per_dim, axis=-1))
 
 
+def smoothed_discriminator_loss(real_logits, fake_logits, real_target: float = 0.9,
+                                reduce: Reduce = tf.reduce_mean):
+    """L_D = -E[t log D(x) + (1 - t) log(1 - D(x))] - E[log(1 - D(G(z)))],  t = 0.9
+
+    One-sided label smoothing (Salimans et al. 2016): real targets t < 1, fake ones stay 0; as
+    MidiNet's code trains its discriminator (`sigmoid_cross_entropy(D_logits, 0.9 * ones)`)."""
+    real = _per_example(_t(real_logits))
+    fake = _per_example(_t(fake_logits))
+    real_loss = real_target * tf.nn.softplus(-real) + (1.0 - real_target) * tf.nn.softplus(real)
+    return reduce(real_loss) + reduce(tf.nn.softplus(fake))
+
+
+def feature_matching_loss(real_mean, fake_mean):
+    """1/2 ||E[f(x)] - E[f(G(z))]||^2 of batch means of features (or of samples themselves)
+
+    (Salimans et al. 2016's feature matching, with TF's l2_loss = sum of squares / 2, as MidiNet's
+    code adds 0.1 x it on the discriminator's first layer and 0.01 x it on the bars).  The means
+    are over the global batch (the caller's)."""
+    diff = tf.cast(real_mean, tf.float32) - tf.cast(fake_mean, tf.float32)
+    return 0.5 * tf.reduce_sum(tf.square(diff))
+
+
 # name -> (discriminator loss, generator loss).  "wgan-clip" is the Wasserstein loss with
 # Arjovsky et al.'s weight clipping (penalties.clip_weights after every critic step);
 # "wgan-gp" (config.LOSS_ALIASES) is "wasserstein" with --penalty gp.

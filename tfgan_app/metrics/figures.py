@@ -302,9 +302,9 @@ def precision_recall(real, fake, k: int = 3) -> dict:
 
 
 # Which way is better for each figure a run can be judged by (`--eval-metric`).
-HIGHER_IS_BETTER = ("modes", "high_quality", "is", "precision", "recall")
+HIGHER_IS_BETTER = ("modes", "high_quality", "is", "precision", "recall", "scale", "chord_tones")
 LOWER_IS_BETTER = ("reverse_kl", "mode_kl", "ks", "w1", "mean_error", "rmse", "fcd", "kid", "fid",
-                   "js1", "js2", "js3", "js4")
+                   "js1", "js2", "js3", "js4", "pitch_js", "interval_js", "empty")
 
 
 # --- which figures, and which is better ------------------------------------------------------
@@ -317,9 +317,10 @@ PROBLEM_FIGURES = {
     "sine": ("rmse",),
     "image": ("fcd", "kid", "is", "precision", "recall", "modes", "mode_kl"),
     "text": ("js1", "js2", "js3", "js4"),  # metrics/ngrams.py
+    "music": ("pitch_js", "interval_js", "scale", "empty", "chord_tones"),  # metrics/melody.py
 }
 AUTO_METRIC = {"ring8": "modes", "grid25": "modes", "gaussian1d": "ks", "sine": "rmse", "image": "fcd",
-               "text": "js4"}
+               "text": "js4", "music": "pitch_js"}
 
 
 def resolve_metric(problem: str, name: str) -> str:

@@ -188,6 +188,35 @@ class TextSamples(keras.callbacks.Callback):
             self.writer.flush()
 
 
+class MelodySamples(keras.callbacks.Callback):
+    """Melodies from fixed inputs every `every` epochs: a Standard MIDI file each
+    (WORKDIR/samples/epoch_NNNN_K.mid) and their piano rolls (epoch_NNNN.png, the latest also
+    WORKDIR/samples.png).
+
+    draw() returns (rows (B, T) pitch rows or -1, MIDI files (B,) bytes).
+    """
+
+    def __init__(self, workdir: Path, draw: Callable[[], tuple], pitches: int, every: int, epochs: int):
+        super().__init__()
+        self.workdir, self.draw, self.pitches, self.every, self.epochs = Path(workdir), draw, pitches, every, epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.epochs:
+            return
+        rows, files = self.draw()
+        folder = self.workdir / "samples"
+        folder.mkdir(parents=True, exist_ok=True)
+        for k, data in enumerate(files):
+            path = folder / f"epoch_{done:04d}_{k}.mid"
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        picture = plotting.piano_rolls(rows, self.pitches)
+        plotting.save_png(picture, folder / f"epoch_{done:04d}.png")
+        plotting.save_png(picture, self.workdir / "samples.png")
+
+
 class LearningRates(keras.callbacks.Callback):
     """Adds every optimizer's learning rate to the epoch logs (so TensorBoard and the CSV show
     them): optimizer NAME_optimizer as lr_NAME (a GAN's g_optimizer -> lr_g, d_optimizer -> lr_d)."""

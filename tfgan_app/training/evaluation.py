@@ -16,8 +16,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.data import melody as melody_data
 from tfgan_app.data import text as text_data
 from tfgan_app.metrics import classifier as clf
+from tfgan_app.metrics import melody as melody_metrics
 from tfgan_app.metrics import ngrams
 from tfgan_app.metrics import figures as metrics
 from tfgan_app.metrics.figures import jsonable, resolve_metric, score
@@ -87,6 +89,8 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         if self.problem == "text":  # the held-out lines (every tenth) as ids
             self.reference = text_data.load_text(config.dataset, config.seq_len, config.vocab,
                                                  config.data_dir or None).held_out
+        if self.problem == "music":  # the held-out pieces' bars as rows
+            self.reference = melody_data.held_out_rows(melody_data.load_melodies(config.dataset, config.chords))[0]
         if self.problem == "image":
             path = config.eval_classifier or clf.default_classifier_path()
             self.featurizer = clf.load_classifier(path, flag="--eval-classifier")
@@ -115,6 +119,8 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         if self.problem == "text":  # JS of n-grams, from as many lines on each side (metrics/ngrams.py)
             k = min(len(x), len(self.reference))
             q = ngrams.js_figures(x[:k], self.reference[:k])
+        elif self.problem == "music":  # samples are one bar each, for melody_data.evaluation_chords
+            q = melody_metrics.melody_figures(x, melody_data.evaluation_chords(len(x))[:, 0], self.reference)
         elif self.problem != "image":
             q = metrics.toy_quality(self.problem, x)
         else:

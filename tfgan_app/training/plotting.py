@@ -89,6 +89,23 @@ def image_grid(images: np.ndarray, rows: int) -> np.ndarray:
     return np.clip(np.round((x + 1) * 127.5), 0, 255).astype(np.uint8)
 
 
+def piano_rolls(rows: np.ndarray, pitches: int, scale: int = 4) -> np.ndarray:
+    """Melodies as rows (B, T) (pitch row 0..pitches-1, or -1: rest) -> one uint8 picture: each
+    melody a band of `pitches` rows (high pitches on top), a step `scale` pixels wide, a grey
+    line every 16 steps (a bar), the melodies stacked with a gap."""
+    b, t = rows.shape
+    bands = []
+    for row in rows:
+        band = np.full((pitches * scale, t * scale), 255, np.uint8)
+        band[:, ::16 * scale] = 200
+        for step, r in enumerate(row):
+            if r >= 0:
+                top = (pitches - 1 - int(r)) * scale
+                band[top:top + scale, step * scale:(step + 1) * scale] = 0
+        bands += [band, np.full((2 * scale, t * scale), 255, np.uint8)]
+    return np.concatenate(bands[:-1])[..., np.newaxis]
+
+
 def save_png(picture: np.ndarray, path: Path) -> None:
     from PIL import Image
 

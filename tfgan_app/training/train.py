@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgan_app import games
 from tfgan_app.config import TOY_PROBLEMS, Config, ConfigError
-from tfgan_app.data import DataStream, open_data, toy
+from tfgan_app.data import DataStream, melody, midi, open_data, toy
 from tfgan_app.metrics import figures
 from tfgan_app.training import callbacks as cb
 from tfgan_app.training import distribute, run_dir
@@ -47,6 +48,20 @@ def text_samples(config: Config, game, workdir: Path) -> cb.TextSamples:
     writer = tf.summary.create_file_writer(str(workdir / "tensorboard" / "samples"))
     return cb.TextSamples(workdir, lambda: game.decode(game.samples(64, [config.seed, -3])), config.plot_every,
                           config.epochs, writer)
+
+
+def melody_samples(config: Config, game, workdir: Path) -> cb.MelodySamples:
+    """The melody monitor: 4 melodies of --bars bars over C G Am F (repeated), from fixed noise."""
+    progression = [melody.parse_chord(c) for c in ("C", "G", "Am", "F")]
+    chords = np.tile(np.resize(progression, config.bars), (4, 1))
+    z = game.noise(4, config.bars, [config.seed, -3])
+
+    def draw():
+        rows = game.melody(z, chords)[1].numpy().reshape(4, -1)  # (4, bars * 16)
+        pitches = np.where(rows >= 0, rows + melody.LOW, midi.REST)
+        return rows, [bytes(b) for b in midi.midi_bytes(pitches).numpy()]
+
+    return cb.MelodySamples(workdir, draw, melody.PITCHES, config.plot_every, config.epochs)
 
 
 def _check_packs(config: Config, replicas: int) -> None:
@@ -159,6 +174,8 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
         callbacks.append(image_grids(config, gan, workdir, data))
     elif config.is_text:
         callbacks.append(text_samples(config, gan, workdir))
+    elif config.is_music:
+        callbacks.append(melody_samples(config, gan, workdir))
     else:
         real = toy.sample(config.problem, config.eval_samples, [config.seed, -1]).numpy()
         callbacks.append(cb.ToyPlots(config.problem, workdir, real, toy_samples, config.plot_every,

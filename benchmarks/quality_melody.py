@@ -1,0 +1,79 @@
+"""Q11 `melody` (docs/benchmarks.md): MidiNet on the Bach chorales music21 ships, offline.
+
+One run of the `midinet-chorales` preset for `--minutes` of training (a wall clock; the epoch in
+progress ends and is checkpointed), then evaluate.py's melody figures on 2,400 one-bar samples
+(100 per chord, each chord equally often) against the held-out chorales' bars (every tenth
+chorale): JS divergence of pitch-class and interval histograms, scale consistency, empty-bar
+rate and the share of notes on the requested chord's tones, next to the held-out bars'
+own figures and two baselines (real training bars shuffled against the chords; a first-order
+Markov melody) -- metrics/melody.py.  Parsing the corpus the first time takes minutes (cached).
+
+    python benchmarks/quality_melody.py --workdir W                 # 30 min
+    python benchmarks/quality_melody.py --workdir W --minutes 1 --width 16   # smoke
+
+`--workdir W` keeps the run (samples/epoch_*.mid and .png) and q11.json.  Last line:
+`headline: melody ...`.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import budget  # noqa: E402  (benchmarks/budget.py)
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workdir", required=True, help="the run and its report; an interrupted run continues")
+    p.add_argument("--minutes", type=float, default=30.0, help="training budget (default 30)")
+    p.add_argument("--dataset", default="chorales", help="music source (default chorales)")
+    p.add_argument("--width", type=int, default=None, help="--width (default: the preset's)")
+    p.add_argument("--lr", type=float, default=None, help="--g-lr and --d-lr (default: the preset's, the code's 5e-5)")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    from tfgan_app import config as cfg
+    from tfgan_app import evaluate
+    from tfgan_app.data import melody
+    from tfgan_app.training import run_dir
+    from tfgan_app.training import train as training
+
+    start = time.time()
+    data = melody.load_melodies(args.dataset)
+    prepared = time.time() - start
+    workdir = Path(args.workdir)
+    overrides = {k: v for k, v in (("width", args.width), ("g_lr", args.lr), ("d_lr", args.lr)) if v}
+    config = cfg.preset("midinet-chorales", dataset=args.dataset, seed=args.seed, epochs=10**6, **overrides)
+    start = time.time()
+    training.train(config, workdir, verbose=0, extra_callbacks=[budget.wall_clock_budget(args.minutes)])
+    trained = time.time() - start
+    report = evaluate.evaluate(workdir, seed=args.seed)
+    _, game, epochs = run_dir.restore_run(workdir)
+    row = {"d_steps": int(game.d_optimizer.iterations), "g_steps": int(game.g_optimizer.iterations), "epochs": epochs,
+           "train_seconds": round(trained, 1), "corpus_seconds": round(prepared, 1),
+           "pieces": len(data.train.names), "training_bars_12_keys": len(data.bar),
+           "held_out_bars": report["held_out_bars"], "midinet": report["metrics"], **report["baselines"]}
+    (workdir / "q11.json").write_text(json.dumps(row, indent=2) + "\n")
+    print(json.dumps(row, indent=2))
+    figures = " ".join(f"{name}:pitch_js={row[name]['pitch_js']:.3f},chord_tones={row[name]['chord_tones']:.2f}"
+                       for name in ("midinet", "held_out", "shuffled_real", "markov"))
+    print(f"headline: melody g_steps={row['g_steps']} {figures}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Bars of melody with chords (data/melody.py): MIDI files and the chorales, ranges, keys, held-out
+pieces, batches, refusals."""
+
+import numpy as np
+import pytest
+
+from music_fixtures import A_MINOR, C_MAJOR, F_MAJOR, G_MAJOR, write_song, write_songs
+from tfgan_app import config as cfg
+from tfgan_app.data import melody, open_data
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path / "cache"))
+
+
+def test_a_midi_song_becomes_bars_of_sixteenths_with_their_chords(tmp_path):
+    write_song(tmp_path / "s" / "a.mid", [72, 74, None, 72] + [69] * 4 + [65, 69, 72, 65] + [67, 71, 74, 79],
+               [C_MAJOR, A_MINOR, F_MAJOR, G_MAJOR])
+    bars = melody.load_bars(f"midi:{tmp_path / 's'}")
+    assert bars.melody[0].tolist() == [72] * 4 + [74] * 4 + [-1] * 4 + [72] * 4
+    assert bars.melody[1].tolist() == [69] * 16  # four repeated quarters read as one held note's steps
+    assert [melody.chord_name(c) for c in bars.chord] == ["C", "Am", "F", "G"]
+    assert bars.previous.tolist() == [-1, 0, 1, 2]
+    assert bars.melody[3].tolist() == [67] * 4 + [71] * 4 + [74] * 4 + [79] * 4  # all inside 60..83
+
+
+def test_pieces_move_by_octaves_into_two_octaves_and_stray_notes_fold_in():
+    assert melody.into_range(np.array([[48, 50, -1, 59]])).tolist() == [[60, 62, -1, 71]]  # an octave up
+    assert melody.fold(np.array([[84, 59, -1]]), 0).tolist() == [[72, 71, -1]]
+    assert melody.fold(np.array([[83]]), 1).tolist() == [[72]]  # B5 + 1 = C6 -> C5
+
+
+def test_training_bars_come_in_twelve_keys_and_every_tenth_piece_is_held_out(tmp_path):
+    data = melody.load_melodies(write_songs(tmp_path / "songs", n=10))
+    assert np.unique(data.train.piece).tolist() == list(range(9)) and np.unique(data.held_out.piece).tolist() == [9]
+    assert data.held_out.names[9] == "song09.mid"
+    assert len(data.bar) == 12 * 9 * 4  # 4 bars a song, 12 keys
+    first = data.bar[:36]  # key -6 of the 9 songs' 4 bars
+    assert first.min() >= 0 and data.bar.max() < melody.PITCHES
+    c_rows = np.nonzero(data.chord[:36] == melody.parse_chord("F#"))[0]  # C moved down 6 semitones is F#
+    assert c_rows.tolist() == list(range(0, 36, 4))  # every song's first bar is over C
+    assert data.shape == {"bar": (16, 24), "chord": (13,)}
+    assert (data.previous[data.bar.shape[0] // 12] == -1).all()  # a song's first bar follows silence
+
+
+def test_the_chorales_give_soprano_bars_and_chords_from_the_lower_voices():
+    bars = melody.chorale_bars(limit=3)
+    assert len(bars.names) >= 1 and len(bars.melody) > 10
+    assert np.mean(bars.chord >= 0) > 0.9  # four-part harmony: nearly every bar has a triad
+    notes = bars.melody[bars.melody >= 0]
+    assert notes.min() >= 60 and notes.max() <= 83
+
+
+def test_batches_are_a_function_of_seed_and_index(tmp_path):
+    data = melody.load_melodies(write_songs(tmp_path / "songs", n=10))
+    a = [tuple(t.numpy() for t in b) for b in melody.melody_batches(data, batch_size=16, seed=1).take(3)]
+    b = [tuple(t.numpy() for t in x) for x in melody.melody_batches(data, batch_size=16, seed=1, start_batch=2).take(1)]
+    for x, y in zip(a[2], b[0]):
+        np.testing.assert_array_equal(x, y)
+    config = cfg.preset("midinet-chorales", dataset=f"midi:{tmp_path / 'songs'}", batch_size=8)
+    bar, prev, chord = next(iter(open_data(config).batches(0)))
+    assert bar.shape == (8, 16) and prev.shape == (8, 16) and chord.shape == (8,)
+
+
+def test_chords_parse_by_name():
+    assert [melody.parse_chord(n) for n in ("C", "G", "Am", "F#", "Bbm", "Db")] == [0, 7, 21, 6, 22, 1]
+    with pytest.raises(melody.MelodyError, match="chord 'H': expected a root C, C#"):
+        melody.parse_chord("H")
+
+
+def test_unusable_music_is_one_clear_line(tmp_path):
+    write_song(tmp_path / "solo" / "a.mid", [72] * 16, [], with_chords=False)
+    with pytest.raises(melody.MelodyError, match="no bar has a chord .* --chords false"):
+        melody.load_melodies(f"midi:{tmp_path / 'solo'}")
+    alone = melody.load_melodies(f"midi:{tmp_path / 'solo'}", chords=False)  # melodies alone are fine
+    assert len(alone.bar) == 12 * 4 and (alone.chord == melody.NO_CHORD).all() and alone.shape["chord"] == (0,)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "x.mid").write_bytes(b"not a midi file at all")
+    with pytest.raises(melody.MelodyError, match=r"--dataset midi:.*x\.mid: cannot be read as MIDI"):
+        melody.load_bars(f"midi:{tmp_path / 'broken'}")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(melody.MelodyError, match="holds no .mid or .midi file"):
+        melody.load_bars(f"midi:{tmp_path / 'empty'}")
+    write_song(tmp_path / "waltz" / "w.mid", [72] * 12, [C_MAJOR] * 4, time_signature="3/4")
+    with pytest.raises(melody.MelodyError, match="no complete bar of four quarter notes"):
+        melody.load_bars(f"midi:{tmp_path / 'waltz'}")
+    with pytest.raises(melody.MelodyError, match="unknown music source; expected one of chorales, midi:DIR"):
+        melody.load_bars("folder:x")
+    with pytest.raises(cfg.ConfigError, match="--problem: midinet learns music"):
+        cfg.Config(game="midinet").validate()

@@ -1,0 +1,367 @@
+"""Melodies with chords as bars of sixteenth notes: the melody GAN's data, offline by default.
+
+A dataset spec names where the music comes from (`--problem music`):
+
+    chorales     the Bach chorales of music21's bundled corpus (Riemenschneider 1-371): the
+                 soprano as the melody, the chord of each bar from the alto, tenor and bass
+    midi:DIR     your MIDI files (.mid, .midi; music21 reads them): the highest part as the
+                 melody, the chord of each bar from the other parts (none: melody only)
+
+Each bar of four quarter notes (4/4, 2/2) becomes 16 steps (sixteenth notes), each a MIDI pitch
+or REST (a chord in the melody: its top note); bars in other metres, pickups and incomplete bars
+are left out.  The
+bar's chord (MidiNet's 24: 12 roots x major/minor, id root + 12 x minor) is the root and quality
+most of the bar's duration holds in music21's `chordify` of the other parts (diminished counts
+as minor, augmented as major, other sonorities not at all; a bar with none has NO_CHORD).  As
+MidiNet: each piece is moved by octaves into C4-B5 (MIDI 60-83, two octaves: PITCHES rows;
+notes still outside are folded in by octaves), and training bars are transposed into all 12
+keys (-6..+5 semitones, folded likewise; chords move with them).  Every tenth piece is held out
+for evaluation (not transposed).  Parsing and chordifying the corpus takes minutes: the bars are
+cached (cache_dir()/melody, keyed by the source, music21's version and EXTRACTION_VERSION).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app.data.images import DataError, shuffled_positions
+
+SPEC_FORMS = "chorales, midi:DIR"
+STEPS = 16               # sixteenth notes in a 4/4 bar
+LOW, PITCHES = 60, 24    # C4..B5
+REST = -1
+NO_CHORD = -1
+CHORDS = 24              # root + 12 x minor
+CHORD_DIM = 13           # MidiNet's chord vector: one-hot root, then 1 for minor
+HELD_OUT_EVERY = 10      # piece i is held out when i % 10 == 9
+EXTRACTION_VERSION = 1   # bump when the extraction below changes: the cache is keyed by it
+ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+class MelodyError(DataError):
+    """A music source that cannot be used; the message names --dataset and the file."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Bars:
+    """Bars of pieces: melody (N, 16) int16 MIDI pitch or REST, chord (N,) int16, piece (N,) int32,
+    previous (N,) int32 (the index of the bar before in the same piece, -1 for a first bar)."""
+    melody: np.ndarray
+    chord: np.ndarray
+    piece: np.ndarray
+    previous: np.ndarray
+    names: tuple  # piece names
+
+    def select(self, pieces) -> "Bars":
+        """The bars of the pieces in `pieces` (previous indices renumbered)."""
+        keep = np.isin(self.piece, np.asarray(list(pieces)))
+        index = np.full(len(self.melody), -1, np.int64)
+        index[keep] = np.arange(keep.sum())
+        previous = np.where(self.previous[keep] >= 0, index[np.maximum(self.previous[keep], 0)], -1)
+        return Bars(self.melody[keep], self.chord[keep], self.piece[keep], previous.astype(np.int32), self.names)
+
+
+# --- chords ------------------------------------------------------------------------------
+
+
+def chord_id(root: int, minor: bool) -> int:
+    return int(root) % 12 + 12 * bool(minor)
+
+
+def chord_name(chord: int) -> str:
+    return "" if chord == NO_CHORD else ROOT_NAMES[chord % 12] + ("m" if chord >= 12 else "")
+
+
+def parse_chord(name: str) -> int:
+    """'C', 'F#', 'Bb', 'Am', 'C#m' ... -> chord id; MelodyError for anything else."""
+    text = name.strip()
+    minor = text.endswith("m")
+    root = text[:-1] if minor else text
+    aliases = {"Db": "C#", "D#": "Eb", "Gb": "F#", "G#": "Ab", "A#": "Bb"}
+    root = aliases.get(root, root)
+    if root not in ROOT_NAMES:
+        raise MelodyError(f"chord {name!r}: expected a root C, C#, D, ..., B (with # or b) and an optional m "
+                          f"for minor, e.g. C,G,Am,F")
+    return chord_id(ROOT_NAMES.index(root), minor)
+
+
+def evaluation_chords(n: int, bars: int = 1) -> np.ndarray:
+    """(n, bars) chord ids cycling MidiNet's 24 chords, every chord equally often: what samples are
+    drawn for when a model is scored."""
+    return (np.arange(n * bars).reshape(n, bars) % CHORDS).astype(np.int32)
+
+
+def chord_vector(chords) -> np.ndarray:
+    """MidiNet's 13-d condition of chord ids (N,): one-hot root, then 1 for minor; zeros for NO_CHORD."""
+    chords = np.asarray(chords)
+    out = np.zeros((len(chords), CHORD_DIM), np.float32)
+    valid = chords >= 0
+    out[np.nonzero(valid)[0], chords[valid] % 12] = 1.0
+    out[:, 12] = (chords >= 12) & valid
+    return out
+
+
+# --- reading scores ----------------------------------------------------------------------
+
+
+def _bar_steps(measure) -> np.ndarray:
+    """A 4/4 measure's melody as 16 steps (MIDI pitch or REST)."""
+    out = np.full(STEPS, REST, np.int16)
+    for n in measure.flatten().notes:
+        if n.duration.isGrace:
+            continue
+        start = int(round(float(n.offset) * 4))
+        end = int(round(float(n.offset + n.quarterLength) * 4))
+        out[max(start, 0):min(end, STEPS)] = max(p.midi for p in n.pitches)
+    return out
+
+
+def _bar_chord(measure) -> int:
+    """The root and quality most of a chordified measure's duration holds (module docstring)."""
+    votes: dict = {}
+    for c in measure.flatten().getElementsByClass("Chord"):
+        quality = c.quality
+        if quality not in ("major", "minor", "diminished", "augmented") or c.root() is None:
+            continue
+        key = chord_id(c.root().pitchClass, quality in ("minor", "diminished"))
+        votes[key] = votes.get(key, 0.0) + float(c.quarterLength)
+    return max(votes, key=lambda k: (votes[k], -k)) if votes else NO_CHORD
+
+
+def _is_full_bar(measure) -> bool:
+    """A complete bar of four quarter notes (4/4, or 2/2): 16 sixteenth-note steps."""
+    return float(measure.barDuration.quarterLength) == 4.0 and float(measure.duration.quarterLength) == 4.0
+
+
+def score_bars(score, melody_part: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(melody (n, 16), chords (n,), previous (n,)) of a music21 score's full 4/4 bars.
+
+    The melody is part `melody_part` (None: the part with the highest mean pitch); the chords come
+    from the other parts (NO_CHORD everywhere when there are none)."""
+    from music21 import stream
+
+    parts = [p for p in score.parts if p.flatten().notes]
+    if not parts:
+        raise MelodyError("no part with notes")
+    if melody_part is None:
+        melody_part = int(np.argmax([np.mean([max(x.midi for x in n.pitches) for n in p.flatten().notes])
+                                     for p in parts]))
+    melody = parts[melody_part]
+    if not melody.getElementsByClass("Measure"):
+        melody = melody.makeMeasures()
+    others = [p for i, p in enumerate(parts) if i != melody_part]
+    measures = list(melody.getElementsByClass("Measure"))
+    chord_measures = None
+    if others:
+        harmony = stream.Score()
+        for p in others:
+            harmony.insert(0, p if p.getElementsByClass("Measure") else p.makeMeasures())
+        chord_measures = list(harmony.chordify().getElementsByClass("Measure"))
+        if len(chord_measures) != len(measures):
+            chord_measures = None  # misaligned parts: melody only
+    rows, chords, previous = [], [], []
+    last_full = False
+    for i, m in enumerate(measures):
+        if not _is_full_bar(m):
+            last_full = False
+            continue
+        rows.append(_bar_steps(m))
+        chords.append(_bar_chord(chord_measures[i]) if chord_measures else NO_CHORD)
+        previous.append(len(rows) - 2 if last_full else -1)
+        last_full = True
+    return (np.array(rows, np.int16).reshape(-1, STEPS), np.array(chords, np.int16), np.array(previous, np.int32))
+
+
+def into_range(melody: np.ndarray) -> np.ndarray:
+    """A piece's melody moved by the octave shift that puts most notes in LOW..LOW+PITCHES-1, the
+    rest folded in by octaves; rests stay."""
+    notes = melody[melody != REST].astype(np.int32)
+    if not len(notes):
+        return melody
+    shifts = [12 * k for k in range(-4, 5)]
+    best = max(shifts, key=lambda s: (np.sum((notes + s >= LOW) & (notes + s < LOW + PITCHES)), -abs(s)))
+    return fold(melody, best)
+
+
+def fold(melody: np.ndarray, semitones: int) -> np.ndarray:
+    """melody + semitones, every note folded by octaves into LOW..LOW+PITCHES-1; rests stay."""
+    m = melody.astype(np.int32)
+    moved = m + semitones
+    moved = LOW + np.mod(moved - LOW, 12) + 12 * np.clip((moved - LOW) // 12, 0, PITCHES // 12 - 1)
+    return np.where(m == REST, REST, moved).astype(np.int16)
+
+
+# --- sources -----------------------------------------------------------------------------
+
+
+def _collect(spec: str, items, parse, melody_part) -> Bars:
+    melodies, chords, pieces, previous, names = [], [], [], [], []
+    offset = 0
+    for name, source in items:
+        try:
+            score = parse(source)
+            melody, chord, prev = score_bars(score, melody_part)
+        except MelodyError as e:
+            raise MelodyError(f"--dataset {spec}: {name}: {e}; expected a melody in a part of its own") from None
+        if not len(melody):
+            continue
+        melodies.append(into_range(melody))
+        chords.append(chord)
+        pieces.append(np.full(len(melody), len(names), np.int32))
+        previous.append(np.where(prev >= 0, prev + offset, -1).astype(np.int32))
+        names.append(name)
+        offset += len(melody)
+    if not names:
+        raise MelodyError(f"--dataset {spec}: no complete bar of four quarter notes (4/4) in any piece")
+    return Bars(np.concatenate(melodies), np.concatenate(chords), np.concatenate(pieces), np.concatenate(previous),
+                tuple(names))
+
+
+def _cached(spec: str, key_text: str, build) -> Bars:
+    import music21
+
+    from tfgan_app.data.cache import cache_dir
+
+    key = hashlib.sha256(f"{key_text}|music21 {music21.__version__}|v{EXTRACTION_VERSION}".encode()).hexdigest()[:20]
+    path = cache_dir() / "melody" / f"{key}.npz"
+    if path.is_file():
+        with np.load(path) as f:
+            return Bars(f["melody"], f["chord"], f["piece"], f["previous"], tuple(str(n) for n in f["names"]))
+    bars = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
+    np.savez(tmp, melody=bars.melody, chord=bars.chord, piece=bars.piece, previous=bars.previous,
+             names=np.array(bars.names))
+    tmp.replace(path)  # readers never see half a file
+    return bars
+
+
+def chorale_bars(limit: int | None = None) -> Bars:
+    """The bars of music21's Bach chorales (the first `limit` of them), cached."""
+    from music21 import corpus
+
+    names = list(corpus.chorales.Iterator(returnType="filename"))[:limit]
+    return _cached("chorales", f"chorales|{len(names)}",
+                   lambda: _collect("chorales", [(n, n) for n in names], corpus.parse, 0))
+
+
+def midi_bars(spec: str, directory: str) -> Bars:
+    """The bars of the MIDI files under `directory` (sorted by path), cached by their bytes."""
+    from music21 import converter
+
+    root = Path(directory).expanduser()
+    if not root.is_dir():
+        raise MelodyError(f"--dataset {spec}: {root} is not a directory; expected a folder of MIDI files")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
+    if not files:
+        raise MelodyError(f"--dataset {spec}: {root} holds no .mid or .midi file")
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+
+    def parse(path):
+        try:
+            return converter.parse(str(path))
+        except Exception as e:  # music21 raises many types for a broken file
+            raise MelodyError(f"cannot be read as MIDI ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+
+    return _cached(spec, f"midi|{digest}", lambda: _collect(spec, [(str(f.relative_to(root)), f) for f in files],
+                                                            parse, None))
+
+
+def load_bars(spec: str, limit: int | None = None) -> Bars:
+    scheme, _, arg = spec.partition(":")
+    if spec == "chorales":
+        return chorale_bars(limit)
+    if scheme == "midi" and arg:
+        return midi_bars(spec, arg)
+    raise MelodyError(f"--dataset {spec!r}: unknown music source; expected one of {SPEC_FORMS}")
+
+
+# --- training examples -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class MelodyData:
+    """Training examples (transposed into 12 keys) and held-out ones, as row indices 0..23 or -1."""
+    bar: np.ndarray        # (N, 16) int8: pitch - LOW, or -1 (rest)
+    previous: np.ndarray   # (N, 16) int8: the bar before (all -1 for a first bar)
+    chord: np.ndarray      # (N,) int32 (NO_CHORD when the source has none, or chords are off)
+    held_out: Bars         # the held-out pieces' bars (MIDI pitches), untransposed
+    train: Bars            # the training pieces' bars, untransposed
+    chords: bool           # the examples carry chords
+
+    @property
+    def shape(self) -> dict:
+        return {"bar": (STEPS, PITCHES), "chord": (CHORD_DIM if self.chords else 0,)}
+
+
+def examples(bars: Bars, transpose: bool, chords: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bar, previous, chord) rows of `bars` (with a chord when `chords`), in every key when `transpose`."""
+    keep = bars.chord >= 0 if chords else np.ones(len(bars.melody), bool)
+    melody, chord = bars.melody[keep], bars.chord[keep]
+    prev = np.where((bars.previous[keep] >= 0)[:, None], bars.melody[np.maximum(bars.previous[keep], 0)], REST)
+    out_bar, out_prev, out_chord = [], [], []
+    for k in (range(-6, 6) if transpose else [0]):
+        out_bar.append(fold(melody, k))
+        out_prev.append(fold(prev, k))
+        out_chord.append(np.where(chord >= 0, (chord % 12 + k) % 12 + 12 * (chord >= 12), NO_CHORD) if chords
+                         else np.full(len(chord), NO_CHORD))
+    to_rows = lambda m: np.where(m == REST, -1, m.astype(np.int32) - LOW).astype(np.int8)  # noqa: E731
+    return to_rows(np.concatenate(out_bar)), to_rows(np.concatenate(out_prev)), np.concatenate(out_chord).astype(np.int32)
+
+
+def held_out_rows(data: "MelodyData") -> tuple[np.ndarray, np.ndarray]:
+    """(rows (M, 16), chords (M,)) of the held-out bars (those with a chord when the data has chords)."""
+    bar, _, chord = examples(data.held_out, transpose=False, chords=data.chords)
+    return bar.astype(np.int32), chord
+
+
+def training_rows(data: "MelodyData") -> np.ndarray:
+    """Rows (N, 16) of the training bars, untransposed."""
+    return examples(data.train, transpose=False, chords=data.chords)[0].astype(np.int32)
+
+
+def load_melodies(spec: str, chords: bool = True, limit: int | None = None) -> MelodyData:
+    bars = load_bars(spec, limit)
+    pieces = np.arange(len(bars.names))
+    held = bars.select(pieces[pieces % HELD_OUT_EVERY == HELD_OUT_EVERY - 1])
+    train = bars.select(pieces[pieces % HELD_OUT_EVERY != HELD_OUT_EVERY - 1])
+    if chords and not np.any(train.chord >= 0):
+        raise MelodyError(f"--dataset {spec}: no bar has a chord (a single part per file?); train with "
+                          f"--chords false for melodies alone")
+    bar, prev, chord = examples(train, transpose=True, chords=chords)
+    if not len(bar):
+        raise MelodyError(f"--dataset {spec}: no training bar")
+    return MelodyData(bar, prev, chord, held, train, chords)
+
+
+def melody_batches(data: MelodyData, *, batch_size: int, seed: int, start_batch: int = 0) -> tf.data.Dataset:
+    """Endless batches ((bar, previous) (B, 16) int8 rows, chord (B,) int32), each epoch a stateless
+    permutation of (seed, epoch): batch i is a pure function of (seed, i)."""
+    n, b = len(data.bar), int(batch_size)
+    bar, prev, chord = tf.constant(data.bar), tf.constant(data.previous), tf.constant(data.chord)
+
+    def batch(index):
+        j = shuffled_positions(index, b, n, seed)
+        return tf.gather(bar, j), tf.gather(prev, j), tf.gather(chord, j)
+
+    return tf.data.Dataset.counter(start=int(start_batch)).map(batch).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass
+class MelodyStream:
+    batches: object
+    shape: dict
+    data: MelodyData
+
+
+def open_melodies(config) -> MelodyStream:
+    data = load_melodies(config.dataset, chords=config.chords)
+    per_step = config.batch_size * config.n_critic
+    return MelodyStream(lambda start: melody_batches(data, batch_size=per_step, seed=config.seed, start_batch=start),
+                        data.shape, data)
