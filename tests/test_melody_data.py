@@ -75,6 +75,9 @@ def test_unusable_music_is_one_clear_line(tmp_path):
         melody.load_melodies(f"midi:{tmp_path / 'solo'}")
     alone = melody.load_melodies(f"midi:{tmp_path / 'solo'}", chords=False)  # melodies alone are fine
     assert len(alone.bar) == 12 * 4 and (alone.chord == melody.NO_CHORD).all() and alone.shape["chord"] == (0,)
+    write_song(tmp_path / "silent" / "s.mid", [None] * 8, [], with_chords=False)
+    with pytest.raises(melody.MelodyError, match=r"--dataset midi:.*s\.mid: no part with notes; expected a melody"):
+        melody.load_bars(f"midi:{tmp_path / 'silent'}")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "x.mid").write_bytes(b"not a midi file at all")
     with pytest.raises(melody.MelodyError, match=r"--dataset midi:.*x\.mid: cannot be read as MIDI"):
