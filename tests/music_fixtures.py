@@ -28,8 +28,15 @@ C_MAJOR, A_MINOR, G_MAJOR, F_MAJOR = (48, 52, 55), (45, 48, 52), (43, 47, 50), (
 
 
 def write_songs(folder: Path, n: int = 10) -> str:
-    """n songs of 4 bars (C, Am, F, G), each melody a transposition of one tune; returns midi:FOLDER."""
-    tune = [72, 74, 76, 72, 69, 72, 76, 69, 65, 69, 72, 65, 67, 71, 74, 67]
+    """n songs of 4 bars over C, Am, F, G, each a different tune of the bar's chord tones (quarter
+    notes, A4..G#5: less than an octave, so two octaves hold them in any key), song i moved up i % 3 semitones with its chords;
+    returns midi:FOLDER."""
+    import numpy as np
+
     for i in range(n):
-        write_song(folder / f"song{i:02d}.mid", [p + (i % 3) for p in tune], [C_MAJOR, A_MINOR, F_MAJOR, G_MAJOR])
+        rng = np.random.default_rng(i)
+        chords = [C_MAJOR, A_MINOR, F_MAJOR, G_MAJOR]
+        tune = [int(rng.choice([69 + (p - 69) % 12 for p in triad])) for triad in chords for _ in range(4)]  # A4..G#5
+        write_song(folder / f"song{i:02d}.mid", [p + i % 3 for p in tune],
+                   [tuple(p + i % 3 for p in triad) for triad in chords])
     return f"midi:{folder}"

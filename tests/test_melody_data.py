@@ -36,12 +36,18 @@ def test_training_bars_come_in_twelve_keys_and_every_tenth_piece_is_held_out(tmp
     assert np.unique(data.train.piece).tolist() == list(range(9)) and np.unique(data.held_out.piece).tolist() == [9]
     assert data.held_out.names[9] == "song09.mid"
     assert len(data.bar) == 12 * 9 * 4  # 4 bars a song, 12 keys
-    first = data.bar[:36]  # key -6 of the 9 songs' 4 bars
-    assert first.min() >= 0 and data.bar.max() < melody.PITCHES
-    c_rows = np.nonzero(data.chord[:36] == melody.parse_chord("F#"))[0]  # C moved down 6 semitones is F#
-    assert c_rows.tolist() == list(range(0, 36, 4))  # every song's first bar is over C
+    assert data.bar.min() >= 0 and data.bar.max() < melody.PITCHES  # every step sounds, inside 24 rows
+    # Key -6 first: song i's first bar is over C + i % 3, moved down 6 semitones.
+    assert data.chord[0:36:4].tolist() == [(i % 3 - 6) % 12 for i in range(9)]
     assert data.shape == {"bar": (16, 24), "chord": (13,)}
-    assert (data.previous[data.bar.shape[0] // 12] == -1).all()  # a song's first bar follows silence
+    for k in range(12):  # each key block: a song moves whole (one shift for all its steps) ...
+        block, base = data.bar[36 * k:36 * (k + 1)].astype(int), data.bar[36 * 6:36 * 7].astype(int)
+        for song in range(9):
+            assert len(np.unique(block[4 * song:4 * song + 4] - base[4 * song:4 * song + 4])) == 1
+        # ... and a bar's previous bar is the bar before it, in the same key; the first follows silence
+        prev = data.previous[36 * k:36 * (k + 1)]
+        assert (prev[0::4] == -1).all()
+        np.testing.assert_array_equal(prev.reshape(9, 4, 16)[:, 1:], block.reshape(9, 4, 16)[:, :-1])
 
 
 def test_the_chorales_give_soprano_bars_and_chords_from_the_lower_voices():
@@ -50,6 +56,16 @@ def test_the_chorales_give_soprano_bars_and_chords_from_the_lower_voices():
     assert np.mean(bars.chord >= 0) > 0.9  # four-part harmony: nearly every bar has a triad
     notes = bars.melody[bars.melody >= 0]
     assert notes.min() >= 60 and notes.max() <= 83
+
+
+def test_a_piece_wider_than_an_octave_is_left_out_of_the_keys_it_does_not_fit_whole():
+    wide = np.array([[60] * 8 + [74] * 8], np.int16)  # C4 and D5: 14 semitones
+    bars = melody.Bars(wide, np.array([0], np.int16), np.zeros(1, np.int32), np.array([-1], np.int32), ("w",))
+    bar, _, chord = melody.examples(bars, transpose=True, chords=True)
+    # k = -6..5 moves C4 to F#3..F4: the octave shift fits C4 + k.. D5 + k into C4..B5 unless it
+    # straddles: k = -2 (Bb3..C5 -> up: Bb4..C6) and k = -1 (B3..C#5) do not fit whole.
+    assert sorted(chord.tolist()) == sorted(k % 12 for k in range(-6, 6) if k not in (-2, -1))
+    assert all(r[8] - r[0] == 14 for r in bar.astype(int))  # the interval is kept wherever it is used
 
 
 def test_batches_are_a_function_of_seed_and_index(tmp_path):
@@ -76,7 +92,7 @@ def test_unusable_music_is_one_clear_line(tmp_path):
     alone = melody.load_melodies(f"midi:{tmp_path / 'solo'}", chords=False)  # melodies alone are fine
     assert len(alone.bar) == 12 * 4 and (alone.chord == melody.NO_CHORD).all() and alone.shape["chord"] == (0,)
     write_song(tmp_path / "silent" / "s.mid", [None] * 8, [], with_chords=False)
-    with pytest.raises(melody.MelodyError, match=r"--dataset midi:.*s\.mid: no part with notes; expected a melody"):
+    with pytest.raises(melody.MelodyError, match=r"--dataset midi:.*s\.mid: no part with pitched notes; expected a melody"):
         melody.load_bars(f"midi:{tmp_path / 'silent'}")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "x.mid").write_bytes(b"not a midi file at all")

@@ -19,11 +19,14 @@ def notes_of(data: bytes):
 
 def test_a_melody_is_a_format_0_file_with_one_note_per_run_of_equal_steps():
     data = midi.midi_bytes([[60, 60, 62, -1]]).numpy()[0]
-    events = bytes([0x00, 0x90, 60, 90,        # C4 on at tick 0
+    events = bytes([0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20,               # tempo: 500,000 us a quarter
+                    0x00, 0xFF, 0x58, 0x04, 0x04, 0x02, 0x18, 0x08,         # 4/4
+                    0x00, 0x90, 60, 90,        # C4 on at tick 0
                     0x02, 0x80, 60, 0,         # off after two steps (held, not struck twice)
                     0x00, 0x90, 62, 90,        # D4 on
-                    0x01, 0x80, 62, 0])        # off at the rest
-    track = midi.TRACK_START + events + b"\x00\xff\x2f\x00"
+                    0x01, 0x80, 62, 0,         # off at the rest
+                    0x01, 0xFF, 0x2F, 0x00])   # end of track after the rest: the melody keeps its 4 steps
+    track = events
     assert data == midi.HEADER + b"MTrk" + len(track).to_bytes(4, "big") + track
     assert data[:14] == b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x04"  # format 0, one track, 4 ticks a quarter
 
@@ -34,11 +37,11 @@ def test_music21_reads_back_the_notes_and_their_lengths():
         (0.0, 0.5, 60), (0.5, 0.25, 62), (1.25, 0.75, 64), (2.0, 0.25, 65), (2.5, 1.5, 67)]
 
 
-def test_a_long_rest_takes_a_two_byte_delta():
-    steps = [-1] * 130 + [72]
-    data = midi.midi_bytes([steps]).numpy()[0]
-    assert bytes([0x81, 0x02, 0x90, 72, 90]) in data  # 130 = 1 * 128 + 2
-    assert notes_of(data) == [(130 / 4, 0.25, 72)]
+@pytest.mark.parametrize("rest, delta", [(127, [0x7F]), (128, [0x81, 0x00]), (130, [0x81, 0x02])])
+def test_delta_times_are_variable_length_quantities(rest, delta):
+    data = midi.midi_bytes([[-1] * rest + [72]]).numpy()[0]
+    assert bytes(delta + [0x90, 72, 90]) in data
+    assert notes_of(data) == [(rest / 4, 0.25, 72)]
 
 
 def test_a_batch_gives_one_file_per_melody_and_silence_is_a_valid_file():

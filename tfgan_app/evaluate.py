@@ -66,7 +66,6 @@ from tfgan_app.training.evaluation import restore_best, write_json  # noqa: E402
 
 IMAGE_SAMPLES = 10_000        # default generated images (Q4 asks for 26,000: --samples 26000)
 TOY_SAMPLES = 2_500           # default toy samples when the source does not say (Q2's count)
-MELODY_SAMPLES = 2_400        # one-bar melodies scored (100 per chord)
 DRAW_BATCH = 256              # an export's largest batch (serving/batching_parameters.txt)
 
 
@@ -115,9 +114,13 @@ def open_run(path, weights: str = "latest") -> Source:
         shape = (shape["bar"][0],)
     else:
         shape = tuple(shape)
+    def draw(n, seed, chords=None):  # melodies: chords (M, N) -> rows (M, N, 16), bar by bar
+        if chords is None:
+            return game.samples(n, [seed, -5], batch=1000)
+        return game.melody(game.noise(len(chords), chords.shape[1], [seed, -5]), chords)[1].numpy()
+
     return Source("run", Path(path), config.problem, shape,
-                  dataclasses.asdict(config), epoch,
-                  lambda n, seed: game.samples(n, [seed, -5], batch=1000),
+                  dataclasses.asdict(config), epoch, draw,
                   signatures.game_truncated_sampler(game) if signatures else None)
 
 
@@ -223,7 +226,7 @@ def evaluate(path, *, samples: int | None = None, classifier=None, dataset: str 
     elif source.problem == "music":
         if truncation:
             raise EvaluationError("--truncation: a melody model has no truncation sweep")
-        report.update(_melody_figures(source, dataset, samples or MELODY_SAMPLES, seed))
+        report.update(_melody_figures(source, dataset, seed))
     elif source.problem != "image":
         n = samples or int(source.config.get("eval_samples") or TOY_SAMPLES)
         report["samples"] = n
@@ -295,22 +298,26 @@ def _text_figures(source: Source, dataset: str | None, seed: int) -> dict:
     return {"samples": m, "dataset": spec, "metrics": report.pop("model"), "baselines": report}
 
 
-def _melody_figures(source: Source, dataset: str | None, n: int, seed: int) -> dict:
-    """A melody model's figures on n one-bar samples (the evaluation chords) against the held-out
-    pieces' bars, next to the baselines' (metrics/melody.py)."""
+def _melody_figures(source: Source, dataset: str | None, seed: int) -> dict:
+    """A melody model's figures on melodies it writes for the held-out pieces' chord progressions
+    (runs of --bars bars), against the held-out bars, next to the baselines' (metrics/melody.py)."""
     config = source.config
     spec = dataset or config.get("dataset")
     if not spec:
         raise EvaluationError(f"--dataset: {source.path} records no dataset; pass --dataset SPEC (its music)")
     data = melody_data.load_melodies(spec, chords=bool(config.get("chords", True)))
-    held_rows, held_chords = melody_data.held_out_rows(data)
-    if not len(held_rows):
-        raise EvaluationError(f"--dataset {spec}: no held-out bar (every tenth piece is held out: give it at "
-                              f"least 10 pieces)")
-    report = melody_metrics.melody_report(source.draw(n, seed), melody_data.evaluation_chords(n)[:, 0], held_rows,
-                                          held_chords, melody_data.training_rows(data), seed=seed)
-    return {"samples": n, "dataset": spec, "held_out_bars": len(held_rows), "metrics": report.pop("model"),
-            "baselines": report}
+    bars = int(config.get("bars", 8))
+    chords, true_rows = melody_data.held_out_progressions(data, bars)
+    if not len(chords):
+        raise EvaluationError(f"--dataset {spec}: the held-out pieces (every tenth tune) have no run of {bars} "
+                              f"bars to write melodies for")
+    rows = source.draw(len(chords), seed, chords=chords)
+    report = melody_metrics.melody_report(rows.reshape(-1, melody_data.STEPS), chords.reshape(-1),
+                                          true_rows.reshape(-1, melody_data.STEPS),
+                                          melody_data.held_out_rows(data)[0], melody_data.training_rows(data),
+                                          seed=seed)
+    return {"melodies": len(chords), "bars": bars, "dataset": spec, "held_out_bars": len(data.held_out.melody),
+            "metrics": report.pop("model"), "baselines": report}
 
 
 def _swd(x, spec: str, data_dir, seed: int) -> list[float]:

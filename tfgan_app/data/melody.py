@@ -10,13 +10,18 @@ A dataset spec names where the music comes from (`--problem music`):
 Each bar of four quarter notes (4/4, 2/2) becomes 16 steps (sixteenth notes), each a MIDI pitch
 or REST (a chord in the melody: its top note); bars in other metres, pickups and incomplete bars
 are left out.  The
-bar's chord (MidiNet's 24: 12 roots x major/minor, id root + 12 x minor) is the root and quality
-most of the bar's duration holds in music21's `chordify` of the other parts (diminished counts
-as minor, augmented as major, other sonorities not at all; a bar with none has NO_CHORD).  As
+bar's chord (MidiNet's 24: 12 roots x major/minor, id root + 12 x minor) is the triad most of the
+bar's duration holds in music21's `chordify` of the other parts, found by pitch class (`triad`:
+diminished counts as minor, augmented as major, the triad on the bass first, sonorities without
+a triad not at all; a bar with none has NO_CHORD).  As
 MidiNet: each piece is moved by octaves into C4-B5 (MIDI 60-83, two octaves: PITCHES rows;
-notes still outside are folded in by octaves), and training bars are transposed into all 12
-keys (-6..+5 semitones, folded likewise; chords move with them).  Every tenth piece is held out
-for evaluation (not transposed).  Parsing and chordifying the corpus takes minutes: the bars are
+notes still outside are folded in by octaves), and training pieces are transposed whole into all
+12 keys (-6..+5 semitones, then the octave that fits the piece; chords move with them), in
+each key where the whole piece fits the two octaves (a melody spanning more than an octave does
+not fit them in every key: it is left out of those, never bent by folding).  Pieces
+are grouped by tune (the intervals of their first eight notes: the chorales harmonise some tunes
+several times) and every tenth tune is held out for evaluation (not transposed), so no held-out
+melody is trained on in another harmonisation.  Parsing and chordifying the corpus takes minutes: the bars are
 cached (cache_dir()/melody, keyed by the source, music21's version and EXTRACTION_VERSION).
 """
 
@@ -40,7 +45,7 @@ NO_CHORD = -1
 CHORDS = 24              # root + 12 x minor
 CHORD_DIM = 13           # MidiNet's chord vector: one-hot root, then 1 for minor
 HELD_OUT_EVERY = 10      # piece i is held out when i % 10 == 9
-EXTRACTION_VERSION = 1   # bump when the extraction below changes: the cache is keyed by it
+EXTRACTION_VERSION = 2   # bump when the extraction below changes: the cache is keyed by it
 ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -114,7 +119,7 @@ def _bar_steps(measure) -> np.ndarray:
     """A 4/4 measure's melody as 16 steps (MIDI pitch or REST)."""
     out = np.full(STEPS, REST, np.int16)
     for n in measure.flatten().notes:
-        if n.duration.isGrace:
+        if n.duration.isGrace or not n.pitches:  # grace notes; drums (unpitched)
             continue
         start = int(round(float(n.offset) * 4))
         end = int(round(float(n.offset + n.quarterLength) * 4))
@@ -122,15 +127,30 @@ def _bar_steps(measure) -> np.ndarray:
     return out
 
 
+# Triads by their pitch classes above the root, and whether each counts as minor.
+TRIADS = (((0, 4, 7), False), ((0, 3, 7), True), ((0, 3, 6), True), ((0, 4, 8), False))
+
+
+def triad(pitch_classes, bass: int) -> int:
+    """The chord id of a sonority's pitch classes: a major, minor, diminished (as minor) or augmented
+    (as major) triad it contains, by pitch class (whatever the spelling: MIDI files spell C# major's
+    third as F); the triad on the bass first; NO_CHORD when it contains none."""
+    pcs = set(pitch_classes)
+    found = [(root, minor) for intervals, minor in TRIADS for root in range(12)
+             if all((root + i) % 12 in pcs for i in intervals)]
+    if not found:
+        return NO_CHORD
+    root, minor = min(found, key=lambda rm: rm[0] != bass % 12)  # stable: the first listed otherwise
+    return chord_id(root, minor)
+
+
 def _bar_chord(measure) -> int:
-    """The root and quality most of a chordified measure's duration holds (module docstring)."""
+    """The chord most of a chordified measure's duration holds (module docstring)."""
     votes: dict = {}
     for c in measure.flatten().getElementsByClass("Chord"):
-        quality = c.quality
-        if quality not in ("major", "minor", "diminished", "augmented") or c.root() is None:
-            continue
-        key = chord_id(c.root().pitchClass, quality in ("minor", "diminished"))
-        votes[key] = votes.get(key, 0.0) + float(c.quarterLength)
+        key = triad([p.pitchClass for p in c.pitches], c.bass().pitchClass)
+        if key != NO_CHORD:
+            votes[key] = votes.get(key, 0.0) + float(c.quarterLength)
     return max(votes, key=lambda k: (votes[k], -k)) if votes else NO_CHORD
 
 
@@ -146,11 +166,11 @@ def score_bars(score, melody_part: int | None = None) -> tuple[np.ndarray, np.nd
     from the other parts (NO_CHORD everywhere when there are none)."""
     from music21 import stream
 
-    parts = [p for p in score.parts if p.flatten().notes]
+    parts = [p for p in score.parts if any(n.pitches for n in p.flatten().notes)]  # drum parts have none
     if not parts:
-        raise MelodyError("no part with notes")
+        raise MelodyError("no part with pitched notes")
     if melody_part is None:
-        melody_part = int(np.argmax([np.mean([max(x.midi for x in n.pitches) for n in p.flatten().notes])
+        melody_part = int(np.argmax([np.mean([max(x.midi for x in n.pitches) for n in p.flatten().notes if n.pitches])
                                      for p in parts]))
     melody = parts[melody_part]
     if not melody.getElementsByClass("Measure"):
@@ -261,7 +281,8 @@ def midi_bars(spec: str, directory: str) -> Bars:
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
     if not files:
         raise MelodyError(f"--dataset {spec}: {root} holds no .mid or .midi file")
-    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    digest = hashlib.sha256(b"".join(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() for f in files)
+                            ).hexdigest()
 
     def parse(path):
         try:
@@ -300,17 +321,40 @@ class MelodyData:
         return {"bar": (STEPS, PITCHES), "chord": (CHORD_DIM if self.chords else 0,)}
 
 
+def piece_shifts(bars: Bars, semitones: int) -> tuple[np.ndarray, np.ndarray]:
+    """(shift, fits), each (N,) per bar: `semitones` plus the octave that puts most of its piece's
+    notes in range after the transposition (one shift per piece: a melody keeps its shape), and
+    whether all of the piece's notes then are in range (a piece spanning more than an octave does
+    not fit two octaves in every key)."""
+    shifts = np.zeros(len(bars.melody), np.int32)
+    fits = np.zeros(len(bars.melody), bool)
+    for p in np.unique(bars.piece):
+        rows = bars.piece == p
+        notes = bars.melody[rows][bars.melody[rows] != REST].astype(np.int32) + semitones
+        inside = lambda s: np.sum((notes + s >= LOW) & (notes + s < LOW + PITCHES))  # noqa: E731
+        octave = max((12 * k for k in range(-4, 5)), key=lambda s: (inside(s), -abs(s)))
+        shifts[rows] = semitones + octave
+        fits[rows] = inside(octave) == len(notes)
+    return shifts, fits
+
+
 def examples(bars: Bars, transpose: bool, chords: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(bar, previous, chord) rows of `bars` (with a chord when `chords`), in every key when `transpose`."""
+    """(bar, previous, chord) rows of `bars` (with a chord when `chords`), in every key when `transpose`:
+    each piece moved whole by k = -6..+5 semitones and an octave (`piece_shifts`), in the keys where
+    it fits the two octaves whole (always in its own, k = 0, where `into_range` placed it)."""
     keep = bars.chord >= 0 if chords else np.ones(len(bars.melody), bool)
     melody, chord = bars.melody[keep], bars.chord[keep]
     prev = np.where((bars.previous[keep] >= 0)[:, None], bars.melody[np.maximum(bars.previous[keep], 0)], REST)
     out_bar, out_prev, out_chord = [], [], []
     for k in (range(-6, 6) if transpose else [0]):
-        out_bar.append(fold(melody, k))
-        out_prev.append(fold(prev, k))
-        out_chord.append(np.where(chord >= 0, (chord % 12 + k) % 12 + 12 * (chord >= 12), NO_CHORD) if chords
-                         else np.full(len(chord), NO_CHORD))
+        shift, fits = piece_shifts(bars, k)
+        use = fits[keep] | (k == 0)
+        shift = shift[keep][use][:, None]  # a bar and its previous bar: one piece, one shift
+        out_bar.append(fold(melody[use], shift))
+        out_prev.append(fold(prev[use], shift))
+        c = chord[use]
+        out_chord.append(np.where(c >= 0, (c % 12 + k) % 12 + 12 * (c >= 12), NO_CHORD) if chords
+                         else np.full(len(c), NO_CHORD))
     to_rows = lambda m: np.where(m == REST, -1, m.astype(np.int32) - LOW).astype(np.int8)  # noqa: E731
     return to_rows(np.concatenate(out_bar)), to_rows(np.concatenate(out_prev)), np.concatenate(out_chord).astype(np.int32)
 
@@ -321,16 +365,62 @@ def held_out_rows(data: "MelodyData") -> tuple[np.ndarray, np.ndarray]:
     return bar.astype(np.int32), chord
 
 
+def held_out_progressions(data: "MelodyData", bars: int) -> tuple[np.ndarray, np.ndarray]:
+    """(chords (M, bars) int32, rows (M, bars, 16)): the held-out pieces cut into runs of `bars`
+    consecutive bars (each bar's previous bar the one before it; with a chord each when the data
+    has chords): the progressions a model is scored on, and the melodies that really went with them."""
+    held = data.held_out
+    ok = held.chord >= 0 if data.chords else np.ones(len(held.melody), bool)
+    rows = np.where(held.melody == REST, -1, held.melody.astype(np.int32) - LOW)
+    runs, current = [], []  # runs of usable bars, each bar following the one before
+    for i in range(len(held.melody)):
+        if ok[i] and current and held.previous[i] == current[-1]:
+            current.append(i)
+        else:
+            runs.append(current)
+            current = [i] if ok[i] else []
+    runs.append(current)
+    windows = [run[j:j + bars] for run in runs for j in range(0, len(run) - bars + 1, bars)]
+    if not windows:
+        return np.zeros((0, bars), np.int32), np.zeros((0, bars, STEPS), np.int32)
+    index = np.array([list(w) for w in windows])
+    chords = held.chord[index].astype(np.int32) if data.chords else np.full(index.shape, NO_CHORD, np.int32)
+    return chords, rows[index]
+
+
 def training_rows(data: "MelodyData") -> np.ndarray:
     """Rows (N, 16) of the training bars, untransposed."""
     return examples(data.train, transpose=False, chords=data.chords)[0].astype(np.int32)
 
 
+def note_pitches(row) -> list[int]:
+    """The notes of a row of steps (a run of steps on one pitch is one note; a rest ends it), rests skipped."""
+    notes, last = [], None
+    for r in np.asarray(row).tolist():
+        if r >= 0 and r != last:
+            notes.append(r)
+        last = r if r >= 0 else None
+    return notes
+
+
+def tune_groups(bars: Bars) -> np.ndarray:
+    """(pieces,) the tune of each piece: pieces whose first eight notes move by the same intervals
+    share one (numbered in order of first appearance)."""
+    keys, groups = {}, []
+    for p in range(len(bars.names)):
+        notes = note_pitches(bars.melody[bars.piece == p].reshape(-1))
+        key = tuple(np.diff(notes[:8]).tolist())
+        groups.append(keys.setdefault(key, len(keys)))
+    return np.array(groups)
+
+
 def load_melodies(spec: str, chords: bool = True, limit: int | None = None) -> MelodyData:
     bars = load_bars(spec, limit)
     pieces = np.arange(len(bars.names))
-    held = bars.select(pieces[pieces % HELD_OUT_EVERY == HELD_OUT_EVERY - 1])
-    train = bars.select(pieces[pieces % HELD_OUT_EVERY != HELD_OUT_EVERY - 1])
+    tunes = tune_groups(bars)
+    held_out = tunes % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+    held = bars.select(pieces[held_out])
+    train = bars.select(pieces[~held_out])
     if chords and not np.any(train.chord >= 0):
         raise MelodyError(f"--dataset {spec}: no bar has a chord (a single part per file?); train with "
                           f"--chords false for melodies alone")

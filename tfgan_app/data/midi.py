@@ -7,7 +7,7 @@ writes a format-0 file with one track:
     MTrk, length, events:
         tempo (FF 51 03: 500,000 us a quarter, 120 bpm), time signature 4/4 (FF 58 04 04 02 18 08)
         for each note: delta, 90 pitch velocity ... delta, 80 pitch 00     (channel 0)
-        end of track (00 FF 2F 00)
+        end of track (FF 2F 00) at the melody's end (trailing rests keep their length)
 
 A step that repeats the pitch before it holds the note (the piano roll cannot tell a held note
 from a repeated one; MidiNet's paper says the same of its data).  Every delta time is a
@@ -57,7 +57,8 @@ def _uint32(n) -> tf.Tensor:
 
 
 def track_events(pitches) -> tf.Tensor:
-    """The note events of one melody, int32 steps (T,) (MIDI pitch or REST), as one string.
+    """The note events of one melody, int32 steps (T,) (MIDI pitch or REST), and its end of
+    track at step T, as one string.
 
     A note starts where a step sounds a pitch different from the step before (or the step
     before rests) and ends where the pitch changes or a rest begins, or at the end."""
@@ -79,7 +80,9 @@ def track_events(pitches) -> tf.Tensor:
     at, pitch, status, velocity = (tf.gather(v, keep) for v in (at, pitch, status, velocity))
     delta = at - tf.concat([[0], at[:-1]], 0)
     messages = _bytes_of(tf.stack([status, pitch, velocity], 1))
-    return tf.strings.reduce_join(tf.strings.join([_vlq(delta), messages]))
+    last = tf.reduce_max(tf.concat([[0], at], 0))
+    end = tf.strings.join([_vlq(tf.reshape(steps * TICKS_PER_STEP - last, [1]))[0], END_OF_TRACK])
+    return tf.strings.join([tf.strings.reduce_join(tf.strings.join([_vlq(delta), messages])), end])
 
 
 def midi_bytes(pitches) -> tf.Tensor:
@@ -95,7 +98,7 @@ def midi_bytes(pitches) -> tf.Tensor:
         pitches = tf.identity(pitches)
 
     def one(row):
-        events = tf.strings.join([TRACK_START, track_events(row), b"\x00", END_OF_TRACK])
+        events = tf.strings.join([TRACK_START, track_events(row)])
         return tf.strings.join([HEADER, b"MTrk", _uint32(tf.strings.length(events)), events])
 
     return tf.map_fn(one, pitches, fn_output_signature=tf.string)

@@ -6,7 +6,8 @@
 | `generate_text`   | the same           | the same             |
 
 Seed s draws z = stateless_normal([latent], (s, 0)) (export/gan.py's rule); the text is the
-most likely character at each position of G(z), decoded in the graph: an argmax, a gather
+most likely character at each position of G(z) up to the first PAD (a line's end), decoded in
+the graph: an argmax, a gather
 from the vocabulary's table of characters (PAD is nothing, UNKNOWN U+FFFD) and
 `tf.strings.reduce_join`, so TF Serving returns UTF-8 strings and a client needs nothing of
 the vocabulary.  The same seed gives the same line.
@@ -55,7 +56,8 @@ class CharGANSignatures(Signatures):
         game = self.game
         return {"seq_len": game.seq_len, "latent_dim": game.latent_dim,
                 "vocabulary": "".join(chr(c) for c in game.vocabulary),
-                "decoding": "argmax per position; id 0 (PAD) -> '', id 1 (UNKNOWN) -> U+FFFD, id i + 2 -> vocabulary[i]",
+                "decoding": "argmax per position, up to the first id 0 (PAD: the line's end); id 1 (UNKNOWN) -> "
+                            "U+FFFD, id i + 2 -> vocabulary[i]",
                 "noise": "seed s: z = stateless_normal([latent], (s, 0))",
                 "weights": "latest checkpoint's generator"}
 

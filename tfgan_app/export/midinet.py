@@ -134,20 +134,25 @@ class MidiNetSignatures(Signatures):
 
     @staticmethod
     def sampler(signatures, info, draw_batch):
-        """draw(n, seed) -> n one-bar melodies as rows (n, 16) for the evaluation chords (data/melody.py)."""
+        """draw(n, seed, chords=None) -> rows through generate_melody, seeds n * 2^32 + (0..n-1):
+        with chords (M, N), M melodies of N bars (M, N, 16) (a model without chords makes its own
+        number of bars); without, n one-bar melodies (n, 16) for the evaluation chords."""
         if "generate_melody" not in signatures:
             raise ExportError("has no generate_melody signature; is it a midinet export written by export.py?")
 
-        def draw(n, seed):
-            seeds = _evaluation_seeds(n, seed)
-            chords = melody_data.evaluation_chords(n, 1)
+        def draw(n, seed, chords=None):
+            one_bar = chords is None
+            chords = melody_data.evaluation_chords(n, 1) if one_bar else np.asarray(chords, np.int32)
+            seeds = _evaluation_seeds(len(chords), seed)
             out = []
-            for i in range(0, n, draw_batch):
+            for i in range(0, len(chords), draw_batch):
                 kw = {"seeds": tf.constant(seeds[i:i + draw_batch])}
                 if info.get("chords", True):
                     kw["chords"] = tf.constant(chords[i:i + draw_batch])
-                pitches = signatures["generate_melody"](**kw)["pitches"].numpy()[:, :melody_data.STEPS]
-                out.append(np.where(pitches >= 0, pitches - melody_data.LOW, -1))
-            return np.concatenate(out).astype(np.int32)
+                pitches = signatures["generate_melody"](**kw)["pitches"].numpy()
+                out.append(np.where(pitches >= 0, pitches - melody_data.LOW, -1).reshape(len(pitches), -1,
+                                                                                          melody_data.STEPS))
+            rows = np.concatenate(out).astype(np.int32)
+            return rows[:, 0] if one_bar else rows
 
         return draw

@@ -54,8 +54,11 @@ class CharGAN(gan_game.GAN):
 
     # -- text out ------------------------------------------------------------------
     def generate_ids(self, z):
-        """(B, L) int32: the most likely character at each position of G(z) (inference mode)."""
-        return tf.argmax(self.generate(z), axis=-1, output_type=tf.int32)
+        """(B, L) int32: the most likely character at each position of G(z) (inference mode); a
+        line ends at its first PAD (PAD after it), as every training line does."""
+        ids = tf.argmax(self.generate(z), axis=-1, output_type=tf.int32)
+        ended = tf.cumsum(tf.cast(tf.equal(ids, text_data.PAD), tf.int32), axis=-1) > 0
+        return tf.where(ended, text_data.PAD, ids)
 
     def characters(self) -> tf.Tensor:
         """string (V,): what each id decodes to: PAD nothing, UNKNOWN U+FFFD, then the vocabulary."""

@@ -13,8 +13,11 @@ the two-octave range starting at C, or -1 for a rest; row % 12 is the pitch clas
 - chord_tones: the share of sounding steps whose pitch class is in the bar's chord triad (root,
   minor or major third, fifth), over bars with a chord.
 
-Baselines (`melody_report`): the held-out bars themselves (their own chords: what real music
-scores), real training bars shuffled against the requested chords (real melodies that ignore the
+A model is scored on the held-out pieces' chord progressions (data/melody.py:
+`held_out_progressions`): it writes a melody for each, bar by bar, each bar on its chord and the
+bar it wrote before, and its bars are compared with all held-out bars.  Baselines
+(`melody_report`), on the same progressions: the melodies that really went with them (what real
+music scores), real training bars shuffled against the chords (real melodies that ignore the
 chord), and a first-order Markov melody (each step from the one before, over 24 pitches and rest,
 fitted on the training bars; the first step from the first steps' histogram).
 """
@@ -22,6 +25,8 @@ fitted on the training bars; the first step from the first steps' histogram).
 from __future__ import annotations
 
 import numpy as np
+
+from tfgan_app.data.melody import note_pitches
 
 MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 
@@ -44,16 +49,6 @@ def pitch_classes(rows) -> np.ndarray:
     """Histogram (12,) of the pitch classes of sounding steps."""
     rows = np.asarray(rows)
     return np.bincount(rows[rows >= 0] % 12, minlength=12).astype(np.float64)
-
-
-def note_pitches(row) -> list[int]:
-    """The notes of one bar (a run of steps on one pitch is one note), rests skipped."""
-    notes, last = [], None
-    for r in np.asarray(row).tolist():
-        if r >= 0 and r != last:
-            notes.append(r)
-        last = r if r >= 0 else None
-    return notes
 
 
 def intervals(rows) -> np.ndarray:
@@ -120,13 +115,14 @@ def markov_melodies(train_rows, n: int, seed: int, states: int = 24) -> np.ndarr
     return np.where(out == states, -1, out).astype(np.int32)
 
 
-def melody_report(rows, chords, held_rows, held_chords, train_rows, seed: int = 0) -> dict:
-    """Figures of the generated bars and of the three baselines, each as many bars as `rows`."""
+def melody_report(rows, chords, true_rows, reference_rows, train_rows, seed: int = 0) -> dict:
+    """Figures of generated bars `rows` (N, 16) written for `chords` (N,), and of the baselines on
+    the same chords: `true_rows` (the real bars of those chords), as many shuffled training bars,
+    as many Markov bars; all against `reference_rows` (the held-out bars)."""
     rng = np.random.default_rng(seed)
     n = len(rows)
     shuffled = np.asarray(train_rows)[rng.choice(len(train_rows), n, replace=len(train_rows) < n)]
-    pick = rng.choice(len(held_rows), n, replace=len(held_rows) < n)
-    return {"model": melody_figures(rows, chords, held_rows),
-            "held_out": melody_figures(np.asarray(held_rows)[pick], np.asarray(held_chords)[pick], held_rows),
-            "shuffled_real": melody_figures(shuffled, chords, held_rows),
-            "markov": melody_figures(markov_melodies(train_rows, n, seed + 1), chords, held_rows)}
+    return {"model": melody_figures(rows, chords, reference_rows),
+            "held_out": melody_figures(true_rows, chords, reference_rows),
+            "shuffled_real": melody_figures(shuffled, chords, reference_rows),
+            "markov": melody_figures(markov_melodies(train_rows, n, seed + 1), chords, reference_rows)}

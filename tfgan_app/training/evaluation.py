@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.config import ConfigError
 from tfgan_app.data import melody as melody_data
 from tfgan_app.data import text as text_data
 from tfgan_app.metrics import classifier as clf
@@ -89,8 +90,13 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         if self.problem == "text":  # the held-out lines (every tenth) as ids
             self.reference = text_data.load_text(config.dataset, config.seq_len, config.vocab,
                                                  config.data_dir or None).held_out
-        if self.problem == "music":  # the held-out pieces' bars as rows
-            self.reference = melody_data.held_out_rows(melody_data.load_melodies(config.dataset, config.chords))[0]
+        if self.problem == "music":  # the held-out bars, and their progressions the model writes melodies for
+            data = melody_data.load_melodies(config.dataset, config.chords)
+            self.reference = melody_data.held_out_rows(data)[0]
+            self.progressions = melody_data.held_out_progressions(data, config.bars)[0]
+            if not len(self.progressions):
+                raise ConfigError("bars", f"the held-out pieces of {config.dataset} have no run of {config.bars} "
+                                  f"bars to write melodies for: lower --bars")
         if self.problem == "image":
             path = config.eval_classifier or clf.default_classifier_path()
             self.featurizer = clf.load_classifier(path, flag="--eval-classifier")
@@ -113,14 +119,17 @@ class PeriodicEvaluation(keras.callbacks.Callback):
 
     def figures(self) -> dict | None:
         """This epoch's figures (None when the samples are not finite: the run diverged)."""
-        x = self._sample()
+        x = self._sample() if self.problem != "music" else np.zeros(1)  # melodies: drawn for their progressions
         if not np.all(np.isfinite(x)):
             return None
         if self.problem == "text":  # JS of n-grams, from as many lines on each side (metrics/ngrams.py)
             k = min(len(x), len(self.reference))
             q = ngrams.js_figures(x[:k], self.reference[:k])
-        elif self.problem == "music":  # samples are one bar each, for melody_data.evaluation_chords
-            q = melody_metrics.melody_figures(x, melody_data.evaluation_chords(len(x))[:, 0], self.reference)
+        elif self.problem == "music":  # melodies for the held-out progressions (metrics/melody.py)
+            z = self.model.noise(len(self.progressions), self.config.bars, [self.config.seed, -4])
+            rows = self.model.melody(z, self.progressions)[1].numpy()
+            q = melody_metrics.melody_figures(rows.reshape(-1, rows.shape[-1]), self.progressions.reshape(-1),
+                                              self.reference)
         elif self.problem != "image":
             q = metrics.toy_quality(self.problem, x)
         else:
