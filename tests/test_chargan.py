@@ -57,8 +57,12 @@ def test_text_is_the_argmax_at_each_position_decoded_in_the_graph():
     game = games.build(config, {"tokens": (6,), "vocabulary": VOCAB})
     z = tf.random.stateless_normal([5, 6], [0, 1])
     ids = game.generate_ids(z).numpy()
-    np.testing.assert_array_equal(ids, np.argmax(game.generator(z).numpy(), -1))
+    argmax = np.argmax(game.generator(z).numpy(), -1)
+    ended = np.cumsum(argmax == text_data.PAD, axis=1) > 0  # a line ends at its first PAD
+    np.testing.assert_array_equal(ids, np.where(ended, text_data.PAD, argmax))
     assert [t.decode() for t in game.generate_text(z).numpy()] == text_data.decode(ids, VOCAB)
+    game.generator.get_layer("output").bias.assign([9.0, 0, 0, 0, 0, 0, 0])  # PAD everywhere: empty lines
+    assert game.generate_text(z).numpy().tolist() == [b""] * 5
 
 
 def test_a_run_writes_text_and_js_figures_and_resumes_to_the_uninterrupted_weights(tmp_path):
