@@ -96,13 +96,29 @@ cases = {
     # Three levels, each a GAN on its band; dropout masks drawn for the global batch.
     "LAPGAN, every level": cfg.preset("lapgan-mnist", **dict(image, width=4, g_hidden=(16, 16), d_hidden=(16,),
                                                               latent_dim=8, g_lr=0.01, d_lr=0.01)),
+    # One-hot text, the gradient penalty over positions and characters, 2 critic steps.
+    "chargan, text": cfg.preset("text-wgan-gp", dataset="unused", seq_len=8, width=8, res_blocks=1, latent_dim=6,
+                                batch_size=8, n_critic=2, **sgd),
+    # Feature matching on global-batch means (all-reduced), 2 G steps, BatchNorm synchronized.
+    "MidiNet, melodies": cfg.preset("midinet-chorales", dataset="unused", width=8, latent_dim=6, batch_size=8,
+                                    sync_batchnorm=True, **sgd),
 }
 # One strategy per process: a second MirroredStrategy reuses the first one's collective keys.
 mirrored = distribute.make_strategy(dataclasses.replace(cfg.Config(), strategy="mirrored"))
 assert mirrored.num_replicas_in_sync == 2
 out = {}
 for name, config in cases.items():
-    if config.game in ("pix2pix", "cyclegan"):  # (inputs, targets) / (images of A, images of B)
+    rng = np.random.default_rng(0)
+    if config.is_text:  # lines of character ids
+        shape = {"tokens": (8,), "vocabulary": tuple(range(97, 102))}
+        ids = tf.constant(rng.integers(0, 7, (config.batch_size * config.n_critic, 8)), tf.int32)
+        dataset = tf.data.Dataset.from_tensors(ids).repeat()
+    elif config.is_music:  # (bar rows, previous bar rows, chord ids)
+        shape = {"bar": (16, 24), "chord": (13,)}
+        rows = [tf.constant(rng.integers(-1, 24, (config.batch_size, 16)), tf.int8) for _ in range(2)]
+        dataset = tf.data.Dataset.from_tensors((*rows, tf.constant(rng.integers(0, 24, config.batch_size),
+                                                                   tf.int32))).repeat()
+    elif config.game in ("pix2pix", "cyclegan"):  # (inputs, targets) / (images of A, images of B)
         shape = ({"inputs": (28, 28, 1), "targets": (28, 28, 1)} if config.game == "pix2pix"
                  else {"a": (28, 28, 1), "b": (28, 28, 1)})
         x, y = (tf.constant(np.random.default_rng(i).uniform(-1, 1, (config.batch_size, 28, 28, 1)), tf.float32)
@@ -181,10 +197,11 @@ def run_python(code: str, *args, timeout: float, env=None) -> str:
 
 
 def test_two_replicas_compute_one_devices_step(tmp_path):
-    results = json.loads(run_python(TWO_REPLICAS, tmp_path, timeout=240))
+    results = json.loads(run_python(TWO_REPLICAS, tmp_path, timeout=360))
     for name in ("non-saturating", "wgan-gp, 3 critic steps", "non-saturating, R1 penalty",
                  "BatchNorm in G, synchronized", "BatchNorm in G, synchronized, weight average",
-                 "BigGAN-lite, synchronized", "pix2pix, dropout", "CycleGAN, history pools", "LAPGAN, every level"):
+                 "BigGAN-lite, synchronized", "pix2pix, dropout", "CycleGAN, history pools", "LAPGAN, every level",
+                 "chargan, text", "MidiNet, melodies"):
         r = results[name]
         assert r["update"] > 1e-3, (name, r)  # the step moved the weights, so the match means something
         assert r["difference"] < 1e-6, (name, r)

@@ -174,8 +174,10 @@ def from_config(config, data_shape=None, num_classes: int = 0) -> MidiNet:
                           f"got data of shape {data_shape}")
     steps, pitches = data_shape["bar"]
     with precision_policy(config.precision):
-        g = midinet_nets.generator(int(steps), int(pitches), config.latent_dim, melody_data.CHORD_DIM, config.width)
-        d = midinet_nets.discriminator(int(steps), int(pitches), melody_data.CHORD_DIM)
+        g = midinet_nets.generator(int(steps), int(pitches), config.latent_dim, melody_data.CHORD_DIM, config.width,
+                                   synchronized=config.sync_batchnorm)
+        d = midinet_nets.discriminator(int(steps), int(pitches), melody_data.CHORD_DIM,
+                                       synchronized=config.sync_batchnorm)
     game = MidiNet(g, d, latent_dim=config.latent_dim, chords=config.chords, g_steps=config.g_steps,
                    bars=config.bars, seed=config.seed)
     decay = config.lr_decay_epochs * config.steps_per_epoch

@@ -25,6 +25,11 @@ INIT = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
 BN = dict(momentum=0.9, epsilon=1e-5)   # tf.contrib batch_norm(decay 0.9, epsilon 1e-5)
 
 
+def _bn(name: str, synchronized: bool):
+    """BatchNormalization as the code's; `synchronized`: statistics over every replica's examples."""
+    return layers.BatchNormalization(name=name, synchronized=synchronized, **BN)
+
+
 def tile_onto(x, y):
     """x (B, H, W, C) ++ y (B, D) tiled to (B, H, W, D): the code's conv_cond_concat."""
     h, w = x.shape[1], x.shape[2]
@@ -34,7 +39,7 @@ def tile_onto(x, y):
 
 
 def generator(steps: int = 16, pitches: int = 24, latent_dim: int = 100, chord_dim: int = 13,
-              width: int = 128, cond_width: int = 16) -> keras.Model:
+              width: int = 128, cond_width: int = 16, synchronized: bool = False) -> keras.Model:
     """[z (B, latent), chord vector (B, chord_dim), previous bar (B, steps, pitches, 1)] -> bar (B, steps, pitches, 1)."""
     if steps % 8:
         raise ValueError(f"{steps} steps a bar: expected a multiple of 8 (three halvings)")
@@ -43,30 +48,30 @@ def generator(steps: int = 16, pitches: int = 24, latent_dim: int = 100, chord_d
     prev = keras.Input((steps, pitches, 1), name="previous")
 
     c = layers.Conv2D(cond_width, (1, pitches), padding="valid", name="cond0", **INIT)(prev)  # (16, 1, 16)
-    c = layers.LeakyReLU(0.2)(layers.BatchNormalization(name="cond0_bn", **BN)(c))
+    c = layers.LeakyReLU(0.2)(_bn("cond0_bn", synchronized)(c))
     conds = [c]
     for i in range(1, 4):
         c = layers.Conv2D(cond_width, (2, 1), strides=(2, 1), padding="valid", name=f"cond{i}", **INIT)(c)
-        c = layers.LeakyReLU(0.2)(layers.BatchNormalization(name=f"cond{i}_bn", **BN)(c))
+        c = layers.LeakyReLU(0.2)(_bn(f"cond{i}_bn", synchronized)(c))
         conds.append(c)  # (8, 1), (4, 1), (2, 1)
 
     h = layers.Concatenate()([z, y])
-    h = layers.ReLU()(layers.BatchNormalization(name="dense0_bn", **BN)(layers.Dense(1024, name="dense0", **INIT)(h)))
+    h = layers.ReLU()(_bn("dense0_bn", synchronized)(layers.Dense(1024, name="dense0", **INIT)(h)))
     h = layers.Concatenate()([h, y])
     h = layers.Dense((steps // 8) * width, name="dense1", **INIT)(h)
-    h = layers.ReLU()(layers.BatchNormalization(name="dense1_bn", **BN)(h))
+    h = layers.ReLU()(_bn("dense1_bn", synchronized)(h))
     h = layers.Reshape((steps // 8, 1, width))(h)  # (2, 1, 128)
     for i, cond in enumerate(reversed(conds[1:])):  # (2, 1), (4, 1), (8, 1) conditioner maps
         h = layers.Concatenate()([tile_onto(h, y), cond])
         h = layers.Conv2DTranspose(width, (2, 1), strides=(2, 1), padding="valid", name=f"deconv{i}", **INIT)(h)
-        h = layers.ReLU()(layers.BatchNormalization(name=f"deconv{i}_bn", **BN)(h))
+        h = layers.ReLU()(_bn(f"deconv{i}_bn", synchronized)(h))
     h = layers.Concatenate()([tile_onto(h, y), conds[0]])  # (16, 1, 128 + 13 + 16)
     out = layers.Conv2DTranspose(1, (1, pitches), padding="valid", name="output", dtype="float32", **INIT)(h)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(out)
     return keras.Model([z, y, prev], out, name="generator")
 
 
-def discriminator(steps: int = 16, pitches: int = 24, chord_dim: int = 13) -> keras.Model:
+def discriminator(steps: int = 16, pitches: int = 24, chord_dim: int = 13, synchronized: bool = False) -> keras.Model:
     """[bar (B, steps, pitches, 1), chord vector (B, chord_dim)] -> [logit (B, 1), features (B, 8, 1, 14)]."""
     x = keras.Input((steps, pitches, 1), name="bar")
     y = keras.Input((chord_dim,), name="chord")
@@ -75,9 +80,9 @@ def discriminator(steps: int = 16, pitches: int = 24, chord_dim: int = 13) -> ke
         layers.Conv2D(chord_dim + 1, (2, pitches), strides=(2, 2), padding="valid", name="conv0", **INIT)(h))
     h = tile_onto(features, y)
     h = layers.Conv2D(64 + chord_dim, (4, 1), strides=(2, 1), padding="valid", name="conv1", **INIT)(h)  # 77 filters
-    h = layers.LeakyReLU(0.2)(layers.BatchNormalization(name="conv1_bn", **BN)(h))
+    h = layers.LeakyReLU(0.2)(_bn("conv1_bn", synchronized)(h))
     h = layers.Concatenate()([layers.Flatten()(h), y])
-    h = layers.LeakyReLU(0.2)(layers.BatchNormalization(name="dense0_bn", **BN)(layers.Dense(1024, name="dense0",
+    h = layers.LeakyReLU(0.2)(_bn("dense0_bn", synchronized)(layers.Dense(1024, name="dense0",
                                                                                              **INIT)(h)))
     h = layers.Concatenate()([h, y])
     logit = layers.Dense(1, name="logit", dtype="float32", **INIT)(h)
