@@ -1,12 +1,12 @@
 """Q11 `melody` (docs/benchmarks.md): MidiNet on the Bach chorales music21 ships, offline.
 
 One run of the `midinet-chorales` preset for `--minutes` of training (a wall clock; the epoch in
-progress ends and is checkpointed), then evaluate.py's melody figures on 2,400 one-bar samples
-(100 per chord, each chord equally often) against the held-out chorales' bars (every tenth
-chorale): JS divergence of pitch-class and interval histograms, scale consistency, empty-bar
-rate and the share of notes on the requested chord's tones, next to the held-out bars'
-own figures and two baselines (real training bars shuffled against the chords; a first-order
-Markov melody) -- metrics/melody.py.  Parsing the corpus the first time takes minutes (cached).
+progress ends and is checkpointed), then evaluate.py's melody figures: the model writes a
+melody, bar by bar, for each run of two bars with chords in the held-out chorales (every tenth
+tune), scored against all held-out bars: JS divergence of pitch-class and interval histograms,
+scale consistency, empty-bar rate and the share of notes on the bar's chord tones, next to the
+real melodies of those runs and two baselines (real training bars shuffled against the chords;
+a first-order Markov melody) -- metrics/melody.py.  Parsing the corpus the first time takes minutes (cached).
 
     python benchmarks/quality_melody.py --workdir W                 # 30 min
     python benchmarks/quality_melody.py --workdir W --minutes 1 --width 16   # smoke
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     row = {"d_steps": int(game.d_optimizer.iterations), "g_steps": int(game.g_optimizer.iterations), "epochs": epochs,
            "train_seconds": round(trained, 1), "corpus_seconds": round(prepared, 1),
            "pieces": len(data.train.names), "training_bars_12_keys": len(data.bar),
-           "held_out_bars": report["held_out_bars"], "midinet": report["metrics"], **report["baselines"]}
+           "held_out_bars": report["held_out_bars"], "melodies": report["melodies"], "midinet": report["metrics"], **report["baselines"]}
     (workdir / "q11.json").write_text(json.dumps(row, indent=2) + "\n")
     print(json.dumps(row, indent=2))
     figures = " ".join(f"{name}:pitch_js={row[name]['pitch_js']:.3f},chord_tones={row[name]['chord_tones']:.2f}"

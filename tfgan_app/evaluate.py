@@ -300,18 +300,19 @@ def _text_figures(source: Source, dataset: str | None, seed: int) -> dict:
 
 def _melody_figures(source: Source, dataset: str | None, seed: int) -> dict:
     """A melody model's figures on melodies it writes for the held-out pieces' chord progressions
-    (runs of --bars bars), against the held-out bars, next to the baselines' (metrics/melody.py)."""
+    (runs of melody_data.EVALUATION_BARS bars), against the held-out bars, next to the baselines'
+    (metrics/melody.py).  A model trained without chords makes its own --bars bars: the first ones count."""
     config = source.config
     spec = dataset or config.get("dataset")
     if not spec:
         raise EvaluationError(f"--dataset: {source.path} records no dataset; pass --dataset SPEC (its music)")
     data = melody_data.load_melodies(spec, chords=bool(config.get("chords", True)))
-    bars = int(config.get("bars", 8))
+    bars = melody_data.EVALUATION_BARS
     chords, true_rows = melody_data.held_out_progressions(data, bars)
     if not len(chords):
         raise EvaluationError(f"--dataset {spec}: the held-out pieces (every tenth tune) have no run of {bars} "
                               f"bars to write melodies for")
-    rows = source.draw(len(chords), seed, chords=chords)
+    rows = source.draw(len(chords), seed, chords=chords)[:, :bars]
     report = melody_metrics.melody_report(rows.reshape(-1, melody_data.STEPS), chords.reshape(-1),
                                           true_rows.reshape(-1, melody_data.STEPS),
                                           melody_data.held_out_rows(data)[0], melody_data.training_rows(data),

@@ -93,10 +93,10 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         if self.problem == "music":  # the held-out bars, and their progressions the model writes melodies for
             data = melody_data.load_melodies(config.dataset, config.chords)
             self.reference = melody_data.held_out_rows(data)[0]
-            self.progressions = melody_data.held_out_progressions(data, config.bars)[0]
+            self.progressions = melody_data.held_out_progressions(data, melody_data.EVALUATION_BARS)[0]
             if not len(self.progressions):
-                raise ConfigError("bars", f"the held-out pieces of {config.dataset} have no run of {config.bars} "
-                                  f"bars to write melodies for: lower --bars")
+                raise ConfigError("dataset", f"the held-out pieces of {config.dataset} have no run of "
+                                  f"{melody_data.EVALUATION_BARS} bars to write melodies for")
         if self.problem == "image":
             path = config.eval_classifier or clf.default_classifier_path()
             self.featurizer = clf.load_classifier(path, flag="--eval-classifier")
@@ -126,7 +126,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
             k = min(len(x), len(self.reference))
             q = ngrams.js_figures(x[:k], self.reference[:k])
         elif self.problem == "music":  # melodies for the held-out progressions (metrics/melody.py)
-            z = self.model.noise(len(self.progressions), self.config.bars, [self.config.seed, -4])
+            z = self.model.noise(len(self.progressions), melody_data.EVALUATION_BARS, [self.config.seed, -4])
             rows = self.model.melody(z, self.progressions)[1].numpy()
             q = melody_metrics.melody_figures(rows.reshape(-1, rows.shape[-1]), self.progressions.reshape(-1),
                                               self.reference)
