@@ -72,7 +72,7 @@ def test_flags_override_preset_fields_and_steps_sets_epochs():
 
 def test_every_preset_validates():
     for name in cfg.PRESETS:
-        assert cfg.preset(name).problem in cfg.TOY_PROBLEMS + ("image",)
+        assert cfg.preset(name).problem in cfg.TOY_PROBLEMS + cfg.DATA_PROBLEMS
 
 
 def test_cli_end_to_end_writes_the_run_directory(tmp_path):
