@@ -685,7 +685,7 @@ for _name in ("sngan", "sagan", "biggan-lite"):
 # 10 critic steps, Adam(1e-4, 0.5, 0.9), batch 64, z of 128 -- the paper's, but for the width:
 # 64 channels, not 512.  A train step (10 critic steps with the penalty's double backprop, 1
 # generator step) costs ~0.6 TFLOP at 128 channels: a few hundred steps in 30 minutes on 2 cores;
-# 64 channels is a quarter of that (docs/quality.md Q10 says what 30 minutes give).
+# 64 channels is a quarter of that: ~1 s a step, 1,192 steps in 20 minutes (docs/quality.md Q10).
 PRESETS["text-wgan-gp"] = dict(
     problem="text", game="chargan", dataset="pydoc-topics", seq_len=32, vocab=2048, latent_dim=128, width=64,
     res_blocks=5, loss="wasserstein", penalty="gp", penalty_weight=10.0, n_critic=10, optimizer="adam",
