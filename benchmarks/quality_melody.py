@@ -27,6 +27,8 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 import budget  # noqa: E402  (benchmarks/budget.py)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,12 +67,15 @@ def main(argv=None) -> int:
     _, game, epochs = run_dir.restore_run(workdir)
     row = {"d_steps": int(game.d_optimizer.iterations), "g_steps": int(game.g_optimizer.iterations), "epochs": epochs,
            "train_seconds": round(trained, 1), "corpus_seconds": round(prepared, 1),
-           "pieces": len(data.train.names), "training_bars_12_keys": len(data.bar),
+           "training_pieces": int(len(np.unique(data.train.piece))), "training_bars_12_keys": len(data.bar),
            "held_out_bars": report["held_out_bars"], "melodies": report["melodies"], "midinet": report["metrics"], **report["baselines"]}
     (workdir / "q11.json").write_text(json.dumps(row, indent=2) + "\n")
     print(json.dumps(row, indent=2))
-    figures = " ".join(f"{name}:pitch_js={row[name]['pitch_js']:.3f},chord_tones={row[name]['chord_tones']:.2f}"
-                       for name in ("midinet", "held_out", "shuffled_real", "markov"))
+    def number(v):  # figures of no note at all are "nan" in the JSON report
+        return f"{v:.3f}" if isinstance(v, (int, float)) else str(v)
+
+    figures = " ".join(f"{name}:pitch_js={number(row[name]['pitch_js'])},chord_tones={number(row[name]['chord_tones'])},"
+                       f"empty={number(row[name]['empty'])}" for name in ("midinet", "held_out", "shuffled_real", "markov"))
     print(f"headline: melody g_steps={row['g_steps']} {figures}")
     return 0
 
