@@ -75,11 +75,13 @@ def _checkpoint_in(workdir):
 
 
 def test_only_named_fields_are_compared(tmp_path):
-    run_dir.prepare(tmp_path, small(seed=5))
+    run_dir.prepare(tmp_path, small(seed=5, plot_every=3, eval_every=2))
     _checkpoint_in(tmp_path)
-    # `python train.py --workdir X --epochs 9` on a run made from another preset: resumes it.
+    # `python train.py --workdir X --epochs 9` on a run made from another preset: resumes it,
+    # with the run's own values of the resumable fields it was not given.
     config, resuming = run_dir.prepare(tmp_path, cfg.preset("gaussian1d", epochs=9), compare=("epochs",))
     assert resuming and config.problem == "ring8" and config.seed == 5 and config.epochs == 9
+    assert (config.plot_every, config.eval_every) == (3, 2)
 
 
 def test_a_config_without_a_checkpoint_is_no_run_and_is_replaced(tmp_path):

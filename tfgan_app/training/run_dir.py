@@ -78,7 +78,7 @@ def plan(workdir: Path, config: Config, *, fresh: bool = False,
     A workdir that already holds a run with a checkpoint is resumed unless `fresh`; then the
     saved config is used, and each field named in `compare` (all fields when
     None) must match `config` -- except RESUMABLE_FIELDS, which are taken from
-    `config`.  A conflict raises RunDirError naming the field.
+    `config` when named in `compare` (all, when None).  A conflict raises RunDirError naming the field.
     """
     workdir = Path(workdir)
     if workdir.exists() and not workdir.is_dir():
@@ -98,7 +98,10 @@ def plan(workdir: Path, config: Config, *, fresh: bool = False,
                 f"--workdir {workdir}: holds a run with {name}={getattr(saved, name)!r} but "
                 f"this command asks for {getattr(config, name)!r}; rerun without that change "
                 f"to resume, pass --fresh to start over, or use another --workdir")
-    resumed = dataclasses.replace(saved, **{n: getattr(config, n) for n in RESUMABLE_FIELDS})
+    # A resumable field changes when given (every field is given with a preset, compare None): a
+    # bare `train.py --workdir X --epochs 9` keeps the run's own strategy, plot_every, ...
+    given = RESUMABLE_FIELDS if compare is None else [n for n in RESUMABLE_FIELDS if n in compare]
+    resumed = dataclasses.replace(saved, **{n: getattr(config, n) for n in given})
     try:
         resumed.validate()
     except ConfigError as e:
