@@ -110,3 +110,15 @@ def test_unknown_sources_and_settings_are_refused(tmp_path):
         cfg.preset("text-wgan-gp", seq_len=3)
     with pytest.raises(cfg.ConfigError, match="--pack"):
         cfg.preset("text-wgan-gp", pack=2)
+
+
+def test_lm1b_is_read_through_tensorflow_datasets(tmp_path, monkeypatch):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=12):  # tfds's own stand-in for a prepared lm1b: random text
+        expected = [t.decode() for t in tfds.as_numpy(tfds.load("lm1b", split="test").map(lambda e: e["text"]))]
+        assert text_data.read_lines("tfds:lm1b:test", data_dir=str(tmp_path)) == [t.strip() for t in expected if t.strip()]
+        monkeypatch.setattr(text_data, "TFDS_MAX_LINES", 5)  # at most this many sentences are read
+        assert len(text_data.read_lines("tfds:lm1b", data_dir=str(tmp_path))) == 5
+    with pytest.raises(text_data.TextError, match=r"--dataset tfds:lm1b: no prepared lm1b in .*tfds.load\('lm1b'\)"
+                                                  r".* on a machine with internet"):
+        text_data.read_lines("tfds:lm1b", data_dir=str(tmp_path / "empty"))
