@@ -58,6 +58,53 @@ def test_the_chorales_give_soprano_bars_and_chords_from_the_lower_voices():
     assert notes.min() >= 60 and notes.max() <= 83
 
 
+TUNES = """%% a file header: its fields hold for every tune
+L: 1/8
+M: C|
+
+X: 1
+T: In the header's 2/2
+K: G
+GABc d2 d2 | e4 d4 |
+
+X: 2
+T: A jig: 6/8 bars are not 16 sixteenths
+M: 6/8
+K: D
+ABA ABA |
+
+X: 3
+M: 4/4
+K: Gm
+B2 A2 G4 |
+"""
+
+
+def test_abc_tunes_in_four_four_are_picked_with_their_file_header():
+    tunes = melody.abc_tunes(TUNES)
+    assert [x for x, _ in tunes] == ["1", "3"]
+    assert all(text.startswith("%% a file header") and "L: 1/8" in text for _, text in tunes)
+
+
+def test_a_folk_collection_gives_melodies_without_chords():
+    bars = melody.load_bars("folk:oneills:1")  # the first tune in 4/4: O'Neill's 3, in G minor, L: 1/8
+    assert bars.names == ("0001-0050.abc#3",)
+    assert (bars.chord == melody.NO_CHORD).all()
+    # Counted by hand: 4 + 3 full bars of eighths, then the strain's pickup and 4 + 3 again (each
+    # strain's last bar is short: its pickup completes it); the previous-bar chain breaks there.
+    assert len(bars.melody) == 14
+    np.testing.assert_array_equal(bars.previous, [-1, 0, 1, 2, 3, 4, 5, -1, 7, 8, 9, 10, 11, 12])
+    g, a, bb, f, d, c = 67, 69, 70, 65, 62, 60  # the ABC's G A B (flat in G minor) F D C, by hand
+    np.testing.assert_array_equal(bars.melody[1], [g] * 2 + [bb] * 2 + [a] * 2 + [g] * 2 + [f] * 4 + [d] * 2 + [f] * 2)
+    np.testing.assert_array_equal(bars.melody[2], [g] * 3 + [a] + [g] * 2 + [f] * 2 + [d] * 3 + [c] + [d] * 2 + [f] * 2)
+    with pytest.raises(melody.MelodyError, match="no bar has a chord .* --chords false"):
+        melody.load_melodies("folk:oneills:1")
+    with pytest.raises(melody.MelodyError, match="no folk collection 'nope'; expected one of oneills, ryans, essen"):
+        melody.load_bars("folk:nope")
+    with pytest.raises(melody.MelodyError, match="'x' after the collection is not a count of tunes"):
+        melody.load_bars("folk:oneills:x")
+
+
 def test_a_piece_wider_than_an_octave_is_left_out_of_the_keys_it_does_not_fit_whole():
     wide = np.array([[60] * 8 + [74] * 8], np.int16)  # C4 and D5: 14 semitones
     bars = melody.Bars(wide, np.array([0], np.int16), np.zeros(1, np.int32), np.array([-1], np.int32), ("w",))
@@ -104,7 +151,7 @@ def test_unusable_music_is_one_clear_line(tmp_path):
     write_song(tmp_path / "waltz" / "w.mid", [72] * 12, [C_MAJOR] * 4, time_signature="3/4")
     with pytest.raises(melody.MelodyError, match="no complete bar of four quarter notes"):
         melody.load_bars(f"midi:{tmp_path / 'waltz'}")
-    with pytest.raises(melody.MelodyError, match="unknown music source; expected one of chorales, midi:DIR"):
+    with pytest.raises(melody.MelodyError, match="unknown music source; expected one of chorales, folk:"):
         melody.load_bars("folder:x")
     with pytest.raises(cfg.ConfigError, match="--problem: midinet learns music"):
         cfg.Config(game="midinet").validate()

@@ -4,6 +4,12 @@ A dataset spec names where the music comes from (`--problem music`):
 
     chorales     the Bach chorales of music21's bundled corpus (Riemenschneider 1-371): the
                  soprano as the melody, the chord of each bar from the alto, tenor and bass
+    folk:NAME    melodies alone (no chords: train with --chords false) from the folk tunes of
+                 music21's corpus, in ABC: `oneills` (O'Neill's Music of Ireland, 1850), `ryans`
+                 (Ryan's Mammoth Collection, 1883), `essen` (the part of the Essen folksong
+                 collection music21 ships); the tunes headed in 4/4, C, C| or 2/2; `folk:NAME:N`
+                 reads the first N of them.  The collections carry no chord symbols (a few of
+                 Ryan's carry fingerings and dynamics in quotes): the chord condition is left out.
     midi:DIR     your MIDI files (.mid, .midi; music21 reads them): the highest part as the
                  melody, the chord of each bar from the other parts (none: melody only)
 
@@ -30,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +44,7 @@ import tensorflow as tf
 
 from tfgan_app.data.images import DataError, shuffled_positions
 
-SPEC_FORMS = "chorales, midi:DIR"
+SPEC_FORMS = "chorales, folk:oneills|ryans|essen[:N], midi:DIR"
 STEPS = 16               # sixteenth notes in a 4/4 bar
 LOW, PITCHES = 60, 24    # C4..B5
 REST = -1
@@ -49,6 +56,9 @@ HELD_OUT_EVERY = 10      # tune i is held out when i % 10 == 9
 # break their runs of complete bars with chords often (measured: 116 runs of 2 held-out bars, 36
 # of 4, 8 of 8), so 2: the second bar of each on the bar the model wrote before it.
 EVALUATION_BARS = 2
+# folk:NAME -> the music21 corpus folder of its ABC files
+FOLK = {"oneills": "oneills1850", "ryans": "ryansMammoth", "essen": "essenFolksong"}
+FOUR_FOUR = ("4/4", "C", "C|", "2/2")  # the metres whose bars are 16 sixteenths
 EXTRACTION_VERSION = 2   # bump when the extraction below changes: the cache is keyed by it
 ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
@@ -230,6 +240,8 @@ def _collect(spec: str, items, parse, melody_part) -> Bars:
     for name, source in items:
         try:
             score = parse(source)
+            if score is None:  # a bundled tune music21 cannot read: skipped
+                continue
             melody, chord, prev = score_bars(score, melody_part)
         except MelodyError as e:
             raise MelodyError(f"--dataset {spec}: {name}: {e}; expected a melody in a part of its own") from None
@@ -298,10 +310,49 @@ def midi_bars(spec: str, directory: str) -> Bars:
                                                             parse, None))
 
 
+def abc_tunes(text: str) -> list[tuple[str, str]]:
+    """(X number, text) of the tunes of an ABC file headed in a metre of FOUR_FOUR, each with the
+    file's header (the fields before its first X:) in front, as ABC scopes them."""
+    header, *tunes = re.split(r"(?m)^(?=X:)", text)
+    out = []
+    for tune in tunes:
+        fields = dict(re.findall(r"(?m)^([A-Z]):\s*(.*?)\s*$", header + tune.split("\nK:")[0]))
+        if fields.get("M") in FOUR_FOUR:
+            out.append((fields["X"], header + tune))
+    return out
+
+
+def folk_bars(spec: str, name: str, limit: int | None = None) -> Bars:
+    """The bars of a folk collection of music21's corpus (FOLK; its first `limit` 4/4 tunes),
+    melodies alone, cached.  A tune music21's ABC reader cannot read is skipped."""
+    import music21
+    from music21 import converter
+
+    if name not in FOLK:
+        raise MelodyError(f"--dataset {spec!r}: no folk collection {name!r}; expected one of {', '.join(FOLK)}")
+    folder = Path(music21.__file__).parent / "corpus" / FOLK[name]
+    tunes = [(f"{f.name}#{x}", text) for f in sorted(folder.glob("*.abc"))
+             for x, text in abc_tunes(f.read_text(encoding="latin-1"))][:limit]
+
+    def parse(text):
+        try:
+            return converter.parse(text, format="abc")
+        except Exception:  # music21 raises many types for tunes it cannot read
+            return None
+
+    return _cached(spec, f"folk|{name}|{len(tunes)}", lambda: _collect(spec, tunes, parse, 0))
+
+
 def load_bars(spec: str, limit: int | None = None) -> Bars:
     scheme, _, arg = spec.partition(":")
     if spec == "chorales":
         return chorale_bars(limit)
+    if scheme == "folk" and arg:
+        name, _, count = arg.partition(":")
+        if count and not (count.isdigit() and int(count) > 0):
+            raise MelodyError(f"--dataset {spec!r}: {count!r} after the collection is not a count of tunes; "
+                              f"expected folk:{name}:N with N >= 1")
+        return folk_bars(spec, name, int(count) if count else limit)
     if scheme == "midi" and arg:
         return midi_bars(spec, arg)
     raise MelodyError(f"--dataset {spec!r}: unknown music source; expected one of {SPEC_FORMS}")
