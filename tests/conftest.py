@@ -27,3 +27,43 @@ def stop_after(epochs: int):
                 self.model.stop_training = True
 
     return StopAfter()
+
+
+# A child process that trains a config (as JSON) in a run directory and SIGKILLs itself after the
+# first batch of epoch 2, once epoch 1's checkpoint is written: a kill mid-epoch, at a fixed point.
+_KILLED_CHILD = """
+import json, os, signal, sys
+import keras
+from tfgan_app import config as cfg
+from tfgan_app.training import train as training
+
+class KillInEpochTwo(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+training.train(cfg.Config.from_dict(json.loads(sys.argv[1])), sys.argv[2], verbose=0,
+               extra_callbacks=[KillInEpochTwo()])
+"""
+
+
+def killed_and_resumed(config, workdir, timeout: int = 300):
+    """Trains `config` in `workdir` in a process that SIGKILL stops in its second epoch, then runs the
+    user's resume command, `python train.py --workdir W`, to the end.  The run's (config, game, epoch)."""
+    import signal
+    import subprocess
+
+    from tfgan_app.training import run_dir
+
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.run([sys.executable, "-c", _KILLED_CHILD, config.to_json(), str(workdir)], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=timeout)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert not (Path(workdir) / "checkpoints" / "ckpt-2.index").exists()  # killed before epoch 2's checkpoint
+    again = subprocess.run([sys.executable, "train.py", "--workdir", str(workdir), "--quiet"], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=timeout)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resumed at epoch 1" in again.stdout
+    return run_dir.restore_run(workdir)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import stop_after
+from conftest import killed_and_resumed
 from fake_tf_serving import FakeTFServing
 from tfgan_app import config as cfg
 from tfgan_app import evaluate, games
@@ -65,7 +65,7 @@ def test_text_is_the_argmax_at_each_position_decoded_in_the_graph():
     assert game.generate_text(z).numpy().tolist() == [b""] * 5
 
 
-def test_a_run_writes_text_and_js_figures_and_resumes_to_the_uninterrupted_weights(tmp_path):
+def test_a_run_writes_text_and_js_figures_and_resumes_after_sigkill_to_the_uninterrupted_weights(tmp_path):
     config = cfg.preset("text-wgan-gp", dataset=corpus(tmp_path / "c.txt"), seq_len=8, **TINY)
     whole = training.train(config, tmp_path / "whole", verbose=0)
     lines = (tmp_path / "whole" / "samples" / "epoch_0002.txt").read_text(encoding="utf-8").splitlines()
@@ -74,10 +74,9 @@ def test_a_run_writes_text_and_js_figures_and_resumes_to_the_uninterrupted_weigh
     rows = list(csv.DictReader(open(tmp_path / "whole" / "metrics.csv")))
     assert len(rows) == 2 and all(0 <= float(rows[-1][f"eval_js{n}"]) <= 1 for n in range(1, 5))
     assert (tmp_path / "whole" / "best" / "best.json").is_file()
-    training.train(config, tmp_path / "cut", verbose=0, extra_callbacks=[stop_after(1)])
-    resumed = training.train(config, tmp_path / "cut", verbose=0)
-    assert resumed.initial_epoch == 1
-    for a, b in zip(whole.gan.get_weights(), resumed.gan.get_weights()):
+    _, resumed, epoch = killed_and_resumed(config, tmp_path / "cut")  # SIGKILL in epoch 2, then train.py again
+    assert epoch == 2
+    for a, b in zip(whole.gan.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
 
     # evaluate.py reports the n-gram figures with the baselines', the run's and the export's alike.

@@ -21,7 +21,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-INIT = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
+
+def _init() -> dict:
+    """N(0, 0.02) kernels, a new initializer per layer: one shared unseeded instance drew its seed
+    at import (weights differed from process to process) and gave same-shaped layers the same
+    weights."""
+    return dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
+
+
 BN = dict(momentum=0.9, epsilon=1e-5)   # tf.contrib batch_norm(decay 0.9, epsilon 1e-5)
 
 
@@ -47,26 +54,26 @@ def generator(steps: int = 16, pitches: int = 24, latent_dim: int = 100, chord_d
     y = keras.Input((chord_dim,), name="chord")
     prev = keras.Input((steps, pitches, 1), name="previous")
 
-    c = layers.Conv2D(cond_width, (1, pitches), padding="valid", name="cond0", **INIT)(prev)  # (16, 1, 16)
+    c = layers.Conv2D(cond_width, (1, pitches), padding="valid", name="cond0", **_init())(prev)  # (16, 1, 16)
     c = layers.LeakyReLU(0.2)(_bn("cond0_bn", synchronized)(c))
     conds = [c]
     for i in range(1, 4):
-        c = layers.Conv2D(cond_width, (2, 1), strides=(2, 1), padding="valid", name=f"cond{i}", **INIT)(c)
+        c = layers.Conv2D(cond_width, (2, 1), strides=(2, 1), padding="valid", name=f"cond{i}", **_init())(c)
         c = layers.LeakyReLU(0.2)(_bn(f"cond{i}_bn", synchronized)(c))
         conds.append(c)  # (8, 1), (4, 1), (2, 1)
 
     h = layers.Concatenate()([z, y])
-    h = layers.ReLU()(_bn("dense0_bn", synchronized)(layers.Dense(1024, name="dense0", **INIT)(h)))
+    h = layers.ReLU()(_bn("dense0_bn", synchronized)(layers.Dense(1024, name="dense0", **_init())(h)))
     h = layers.Concatenate()([h, y])
-    h = layers.Dense((steps // 8) * width, name="dense1", **INIT)(h)
+    h = layers.Dense((steps // 8) * width, name="dense1", **_init())(h)
     h = layers.ReLU()(_bn("dense1_bn", synchronized)(h))
     h = layers.Reshape((steps // 8, 1, width))(h)  # (2, 1, 128)
     for i, cond in enumerate(reversed(conds[1:])):  # (2, 1), (4, 1), (8, 1) conditioner maps
         h = layers.Concatenate()([tile_onto(h, y), cond])
-        h = layers.Conv2DTranspose(width, (2, 1), strides=(2, 1), padding="valid", name=f"deconv{i}", **INIT)(h)
+        h = layers.Conv2DTranspose(width, (2, 1), strides=(2, 1), padding="valid", name=f"deconv{i}", **_init())(h)
         h = layers.ReLU()(_bn(f"deconv{i}_bn", synchronized)(h))
     h = layers.Concatenate()([tile_onto(h, y), conds[0]])  # (16, 1, 128 + 13 + 16)
-    out = layers.Conv2DTranspose(1, (1, pitches), padding="valid", name="output", dtype="float32", **INIT)(h)
+    out = layers.Conv2DTranspose(1, (1, pitches), padding="valid", name="output", dtype="float32", **_init())(h)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(out)
     return keras.Model([z, y, prev], out, name="generator")
 
@@ -77,14 +84,14 @@ def discriminator(steps: int = 16, pitches: int = 24, chord_dim: int = 13, synch
     y = keras.Input((chord_dim,), name="chord")
     h = tile_onto(x, y)
     features = layers.LeakyReLU(0.2, name="features")(
-        layers.Conv2D(chord_dim + 1, (2, pitches), strides=(2, 2), padding="valid", name="conv0", **INIT)(h))
+        layers.Conv2D(chord_dim + 1, (2, pitches), strides=(2, 2), padding="valid", name="conv0", **_init())(h))
     h = tile_onto(features, y)
-    h = layers.Conv2D(64 + chord_dim, (4, 1), strides=(2, 1), padding="valid", name="conv1", **INIT)(h)  # 77 filters
+    h = layers.Conv2D(64 + chord_dim, (4, 1), strides=(2, 1), padding="valid", name="conv1", **_init())(h)  # 77 filters
     h = layers.LeakyReLU(0.2)(_bn("conv1_bn", synchronized)(h))
     h = layers.Concatenate()([layers.Flatten()(h), y])
     h = layers.LeakyReLU(0.2)(_bn("dense0_bn", synchronized)(layers.Dense(1024, name="dense0",
-                                                                                             **INIT)(h)))
+                                                                                             **_init())(h)))
     h = layers.Concatenate()([h, y])
-    logit = layers.Dense(1, name="logit", dtype="float32", **INIT)(h)
+    logit = layers.Dense(1, name="logit", dtype="float32", **_init())(h)
     return keras.Model([x, y], [logit, layers.Activation("linear", dtype="float32", name="fm")(features)],
                        name="discriminator")
