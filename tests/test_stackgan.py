@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import stop_after
+from conftest import killed_and_resumed, stop_after
 from fake_tf_serving import FakeTFServing
 from tfgan_app import config as cfg
 from tfgan_app import games
@@ -55,6 +55,10 @@ def test_stage_one_trains_and_resumes_stage_two_keeps_it_frozen_and_the_export_s
     two = training.train(stage2, tmp_path / "s2", verbose=0)
     assert two.gan.side == 28 and int(two.gan.g_optimizer.iterations) == 4
     for a, b in zip(one.gan.g1.get_weights(), two.gan.g1.get_weights()):  # Stage I frozen, as Stage I left it
+        np.testing.assert_array_equal(a, b)
+    _, killed, epoch = killed_and_resumed(stage2, tmp_path / "s2-cut")  # SIGKILL in epoch 2, then train.py again
+    assert epoch == 2
+    for a, b in zip(two.gan.get_weights(), killed.get_weights()):  # both stages
         np.testing.assert_array_equal(a, b)
 
     export = exporting.export_run(tmp_path / "s2", tmp_path / "exports", "digits")
