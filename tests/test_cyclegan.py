@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import stop_after
+from conftest import killed_and_resumed
 from tfgan_app import config as cfg
 from tfgan_app.data import splits
 from tfgan_app.export import archive as exporting
@@ -115,19 +115,18 @@ def write_domains(path, n=splits.HELD_OUT + 20):
     return f"digits2mnist:npz:{path}"
 
 
-def test_a_run_resumes_to_the_uninterrupted_weights_pools_and_schedule_included(tmp_path):
+def test_a_run_resumes_after_sigkill_to_the_uninterrupted_weights_pools_and_schedule_included(tmp_path):
     config = cfg.preset("cyclegan-digits2mnist", dataset=write_domains(tmp_path / "m.npz"),
                         **dict(TINY, epochs=2, linear_decay_epochs=1))
     whole = training.train(config, tmp_path / "whole", verbose=0)
-    training.train(config, tmp_path / "cut", verbose=0, extra_callbacks=[stop_after(1)])
-    resumed = training.train(config, tmp_path / "cut", verbose=0)
-    assert resumed.initial_epoch == 1
+    _, resumed, epoch = killed_and_resumed(config, tmp_path / "cut")  # SIGKILL in epoch 2, then train.py again
+    assert epoch == 2
     for name, net in whole.gan.networks.items():
-        for x, y in zip(net.get_weights(), resumed.gan.networks[name].get_weights()):
+        for x, y in zip(net.get_weights(), resumed.networks[name].get_weights()):
             np.testing.assert_array_equal(x, y, err_msg=name)
     for pool in ("pool_a", "pool_b"):
         np.testing.assert_array_equal(getattr(whole.gan, pool).images.numpy(),
-                                      getattr(resumed.gan, pool).images.numpy())
+                                      getattr(resumed, pool).images.numpy())
     # The rate after the last of 4 steps: constant for 2 steps, then linearly to 0 over 2.
     assert float(whole.gan.g_ab_optimizer.learning_rate.numpy()) == pytest.approx(0.0)
     assert (tmp_path / "whole" / "samples.png").read_bytes()[:4] == b"\x89PNG"
