@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import SHARED_MNIST
+from conftest import SHARED_MNIST, killed_and_resumed
 from fake_tf_serving import FakeTFServing
 from tfgan_app import config as cfg
 from tfgan_app import games
@@ -119,15 +119,15 @@ def write_digits(path, n=splits.HELD_OUT + 40):
     return f"edges2digits:npz:{path}"
 
 
-def test_a_run_writes_its_grid_and_resumes_to_the_uninterrupted_weights(tmp_path):
+def test_a_run_writes_its_grid_and_resumes_after_sigkill_to_the_uninterrupted_weights(tmp_path):
     spec = write_digits(tmp_path / "d.npz")
     config = cfg.preset("pix2pix-edges2digits", dataset=spec, jitter=286 / 256, mirror=True, **TINY)
     whole = training.train(dataclasses.replace(config, epochs=2), tmp_path / "whole", verbose=0)
-    training.train(config, tmp_path / "cut", verbose=0)  # stops after epoch 1 ...
-    resumed = training.train(dataclasses.replace(config, epochs=2), tmp_path / "cut", verbose=0)  # ... resumes
-    assert resumed.initial_epoch == 1
+    # SIGKILL in epoch 2, then train.py again
+    _, resumed, epoch = killed_and_resumed(dataclasses.replace(config, epochs=2), tmp_path / "cut")
+    assert epoch == 2
     for a, b in zip(whole.gan.generator.get_weights() + whole.gan.discriminator.get_weights(),
-                    resumed.gan.generator.get_weights() + resumed.gan.discriminator.get_weights()):
+                    resumed.generator.get_weights() + resumed.discriminator.get_weights()):
         np.testing.assert_array_equal(a, b)  # dropout masks and jitter crops included
     assert (tmp_path / "whole" / "samples.png").read_bytes()[:4] == b"\x89PNG"
     header = (tmp_path / "whole" / "metrics.csv").read_text().splitlines()[0].split(",")
