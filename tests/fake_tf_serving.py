@@ -42,6 +42,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
+import sys
 import threading
 import types
 from concurrent import futures
@@ -596,6 +598,17 @@ class FakeTFServing:
 _PREDICT_RE = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?:(classify|regress|predict)",
                          re.IGNORECASE)
 _STATUS_RE = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?(/metadata)?", re.IGNORECASE)
+
+
+def run_client(export, model_name: str, *commands) -> list:
+    """Runs `python serving/client.py --model NAME --rest-port P --grpc-port Q COMMAND...` for each
+    command (a list of arguments) against a FakeTFServing of `export` (what export_run returns);
+    their CompletedProcess results (text)."""
+    client = Path(__file__).resolve().parents[1] / "serving" / "client.py"
+    with FakeTFServing(export.export_dir, model_name=model_name, version=export.version) as server:
+        base = [sys.executable, str(client), "--model", model_name, "--rest-port", str(server.rest_port),
+                "--grpc-port", str(server.grpc_port)]
+        return [subprocess.run(base + list(c), capture_output=True, text=True, timeout=60) for c in commands]
 
 
 def _make_handler(server: FakeTFServing):

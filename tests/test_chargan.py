@@ -2,9 +2,6 @@
 text, a run writes text samples and n-gram figures and resumes exactly, the export writes text."""
 
 import csv
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -12,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import killed_and_resumed
-from fake_tf_serving import FakeTFServing
+from fake_tf_serving import run_client
 from tfgan_app import config as cfg
 from tfgan_app import evaluate, games
 from tfgan_app.data import text as text_data
@@ -101,11 +98,7 @@ def test_a_run_writes_text_and_js_figures_and_resumes_after_sigkill_to_the_unint
     assert from_export["metrics"] == ngrams.js_figures(text_data.encode(lines, data.vocabulary, 8), data.held_out)
 
     # serving/client.py text prints one line per seed, over REST.
-    client = Path(__file__).resolve().parents[1] / "serving" / "client.py"
-    with FakeTFServing(export.export_dir, model_name="chars", version=export.version) as server:
-        out = subprocess.run([sys.executable, str(client), "--model", "chars", "--rest-port", str(server.rest_port),
-                              "--grpc-port", str(server.grpc_port), "text", "--seeds", "0", "7"],
-                             capture_output=True, text=True, timeout=60)
+    out, = run_client(export, "chars", ["text", "--seeds", "0", "7"])
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"0\t{served[0].decode()}", f"7\t{served[1].decode()}"]
 

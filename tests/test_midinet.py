@@ -1,21 +1,16 @@
 """MidiNet (nets/midinet.py, games/midinet.py, export/midinet.py): the nets' shapes, the losses by
 hand, a run that writes MIDI files and resumes exactly, melodies bar by bar, the export's MIDI."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from conftest import killed_and_resumed
-from fake_tf_serving import FakeTFServing
+from fake_tf_serving import run_client
 from music_fixtures import write_songs
 from tfgan_app import config as cfg
 from tfgan_app import evaluate, games
-from tfgan_app.data import melody as melody_data
 from tfgan_app.data import midi
 from tfgan_app.export import archive as exporting
 from tfgan_app.export.c_api import TFCApiError, run_signature
@@ -114,15 +109,9 @@ def test_a_run_writes_midi_and_resumes_after_sigkill_to_the_uninterrupted_weight
         run_signature(export.export_dir, "generate_midi", {"seeds": seeds[:1], "chords": np.array([[24]], np.int32)})
 
     # serving/client.py melody writes the file the export makes, over REST.
-    client = Path(__file__).resolve().parents[1] / "serving" / "client.py"
-    with FakeTFServing(export.export_dir, model_name="tunes", version=export.version) as server:
-        out = subprocess.run([sys.executable, str(client), "--model", "tunes", "--rest-port", str(server.rest_port),
-                              "--grpc-port", str(server.grpc_port), "melody", "--seed", "3", "--chords", "C,G,Am,F",
-                              "--out", str(tmp_path / "tune.mid")], capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        bad = subprocess.run([sys.executable, str(client), "--model", "tunes", "--rest-port", str(server.rest_port),
-                              "--grpc-port", str(server.grpc_port), "melody", "--chords", "C,H", "--out",
-                              str(tmp_path / "x.mid")], capture_output=True, text=True, timeout=60)
+    out, bad = run_client(export, "tunes", ["melody", "--seed", "3", "--chords", "C,G,Am,F", "--out", str(tmp_path / "tune.mid")],
+                          ["melody", "--chords", "C,H", "--out", str(tmp_path / "x.mid")])
+    assert out.returncode == 0, out.stderr
     assert (tmp_path / "tune.mid").read_bytes() == bytes(files[0])
     assert bad.returncode == 1 and "--chords: 'H' is not a chord" in bad.stderr
 

@@ -2,9 +2,6 @@
 
 import dataclasses
 import io
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,7 +10,7 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import SHARED_MNIST, killed_and_resumed
-from fake_tf_serving import FakeTFServing
+from fake_tf_serving import run_client
 from tfgan_app import config as cfg
 from tfgan_app import games
 from tfgan_app.data import splits
@@ -205,15 +202,10 @@ def test_client_translates_a_png_over_rest(exported, tmp_path):
     digit = np.zeros((28, 28), np.uint8)
     digit[6:22, 12:16] = 255
     Image.fromarray(digit).save(tmp_path / "in.png")
-    client = Path(__file__).resolve().parents[1] / "serving" / "client.py"
-    with FakeTFServing(result.export_dir, model_name="edges", version=result.version) as server:
-        args = [sys.executable, str(client), "--model", "edges", "--rest-port", str(server.rest_port),
-                "--grpc-port", str(server.grpc_port)]
-        out = subprocess.run(args + ["translate", "--png", str(tmp_path / "in.png"), "--out", str(tmp_path / "o.png")],
-                             capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        bad = subprocess.run(args + ["translate", "--signature", "a_to_b", "--png", str(tmp_path / "in.png"),
-                                     "--out", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=60)
+    out, bad = run_client(result, "edges", ["translate", "--png", str(tmp_path / "in.png"), "--out", str(tmp_path / "o.png")],
+                          ["translate", "--signature", "a_to_b", "--png", str(tmp_path / "in.png"), "--out",
+                           str(tmp_path / "x.png")])
+    assert out.returncode == 0, out.stderr
     assert bad.returncode == 1 and "has no a_to_b_png signature; it has: translate" in bad.stderr
     got = np.asarray(Image.open(tmp_path / "o.png")).astype(int)
     want = np.round((game.translate(digit[None, ..., None].astype(np.float32) / 127.5 - 1)[0, ..., 0] + 1) * 127.5)

@@ -1,10 +1,6 @@
 """StackGAN (games/stackgan.py, nets/stackgan.py, export/stackgan.py): the losses by hand, both
 stages on a captions:FILE dataset, resume, Stage I frozen in Stage II, the export from text."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
@@ -12,7 +8,7 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import killed_and_resumed, stop_after
-from fake_tf_serving import FakeTFServing
+from fake_tf_serving import run_client
 from tfgan_app import config as cfg
 from tfgan_app import games
 from tfgan_app.data import captions
@@ -75,12 +71,8 @@ def test_stage_one_trains_and_resumes_stage_two_keeps_it_frozen_and_the_export_s
                                                                 "seeds": np.array([1], np.int64)})
 
     # A client sends a sentence over REST and gets the PNG of the same image.
-    client = Path(__file__).resolve().parents[1] / "serving" / "client.py"
-    with FakeTFServing(export.export_dir, model_name="digits", version=export.version) as server:
-        out = subprocess.run([sys.executable, str(client), "--model", "digits", "--rest-port", str(server.rest_port),
-                              "--grpc-port", str(server.grpc_port), "text2image", "a thin two leaning left",
-                              "--seed", "1", "--out", str(tmp_path / "two.png")],
-                             capture_output=True, text=True, timeout=60)
+    out, = run_client(export, "digits", ["text2image", "a thin two leaning left", "--seed", "1", "--out",
+                                         str(tmp_path / "two.png")])
     assert out.returncode == 0, out.stderr
     got = np.asarray(Image.open(tmp_path / "two.png")).astype(int)
     assert np.abs(got - np.round((served[0, ..., 0] + 1) * 127.5)).max() <= 1
