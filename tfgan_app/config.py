@@ -700,6 +700,11 @@ PRESETS["midinet-chorales"] = dict(
     problem="music", game="midinet", dataset="chorales", chords=True, bars=8, latent_dim=100, width=128,
     n_critic=1, g_steps=2, optimizer="adam", g_lr=5e-5, d_lr=5e-5, beta_1=0.5, beta_2=0.999, batch_size=72,
     steps_per_epoch=500, epochs=20, eval_every=1, eval_samples=2000, plot_every=1)
+# MidiNet's Model 1 (the paper's melody generator without a chord condition) on O'Neill's Music
+# of Ireland (1850) in music21's corpus (offline): melodies alone, the folk collections carry no
+# chords; the chorales preset's nets and step.  802 tunes in 4/4 or 2/2, 11,759 bars; 82 tunes
+# held out; 58,447 training bars over the 12 keys (docs/design.md).
+PRESETS["midinet-folk"] = dict(PRESETS["midinet-chorales"], dataset="folk:oneills", chords=False)
 for _values in PRESETS.values():  # image runs draw their sample grid every epoch
     if _values.get("problem") == "image":
         _values.setdefault("plot_every", 1)
