@@ -1,5 +1,6 @@
 """What the equal-budget quality benchmarks share (quality_sn.py, quality_translation.py,
-quality_superres.py): a wall-clock training budget, and the project's classifier ready to use."""
+quality_superres.py, quality_text.py, quality_melody.py, ...): a wall-clock training budget, the
+project's classifier ready to use, and one preset's run for minutes, then evaluated."""
 
 from __future__ import annotations
 
@@ -48,3 +49,31 @@ def check_mnist(p, mnist: str) -> None:
     if not (Path(mnist).is_dir() and list(Path(mnist).glob("*-images-idx3-ubyte*"))):
         p.error(f"--mnist {mnist}: no MNIST IDX files (t10k-images-idx3-ubyte.gz and its labels); "
                 f"see docs/benchmarks.md for where they come from")
+
+
+def run_arguments(p, dataset: str) -> None:
+    """The flags of a benchmark of one preset's run: --workdir, --minutes, --dataset, --width, --seed."""
+    p.add_argument("--workdir", required=True, help="the run and its report; an interrupted run continues")
+    p.add_argument("--minutes", type=float, default=30.0, help="training budget (default 30)")
+    p.add_argument("--dataset", default=dataset, help=f"data source (default {dataset})")
+    p.add_argument("--width", type=int, default=None, help="--width (default: the preset's)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def train_and_evaluate(preset: str, args, **overrides):
+    """Trains `preset` on args.dataset in args.workdir for args.minutes (the fields in `overrides`
+    that are not None changed), then evaluate.py's report of the run.  (report, game, epochs, seconds
+    of training)."""
+    from tfgan_app import config as cfg
+    from tfgan_app import evaluate
+    from tfgan_app.training import run_dir
+    from tfgan_app.training import train as training
+
+    changed = {k: v for k, v in dict(overrides, width=args.width).items() if v is not None}
+    config = cfg.preset(preset, dataset=args.dataset, seed=args.seed, epochs=10**6, **changed)
+    start = time.time()
+    training.train(config, Path(args.workdir), verbose=0, extra_callbacks=[wall_clock_budget(args.minutes)])
+    seconds = time.time() - start
+    report = evaluate.evaluate(Path(args.workdir), seed=args.seed)
+    _, game, epochs = run_dir.restore_run(Path(args.workdir))
+    return report, game, epochs, seconds

@@ -37,40 +37,27 @@ sys.path.insert(0, str(REPO))
 
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workdir", required=True, help="the run and its report; an interrupted run continues")
-    p.add_argument("--minutes", type=float, default=30.0, help="training budget (default 30)")
-    p.add_argument("--dataset", default="chorales", help="music source (default chorales)")
-    p.add_argument("--width", type=int, default=None, help="--width (default: the preset's)")
+    budget.run_arguments(p, "chorales")
     p.add_argument("--lr", type=float, default=None, help="--g-lr and --d-lr (default: the preset's, the code's 5e-5)")
-    p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse(argv)
-    from tfgan_app import config as cfg
-    from tfgan_app import evaluate
     from tfgan_app.data import melody
-    from tfgan_app.training import run_dir
-    from tfgan_app.training import train as training
 
     start = time.time()
     data = melody.load_melodies(args.dataset)
     prepared = time.time() - start
+    report, game, epochs, trained = budget.train_and_evaluate("midinet-chorales", args, g_lr=args.lr, d_lr=args.lr)
     workdir = Path(args.workdir)
-    overrides = {k: v for k, v in (("width", args.width), ("g_lr", args.lr), ("d_lr", args.lr)) if v}
-    config = cfg.preset("midinet-chorales", dataset=args.dataset, seed=args.seed, epochs=10**6, **overrides)
-    start = time.time()
-    training.train(config, workdir, verbose=0, extra_callbacks=[budget.wall_clock_budget(args.minutes)])
-    trained = time.time() - start
-    report = evaluate.evaluate(workdir, seed=args.seed)
-    _, game, epochs = run_dir.restore_run(workdir)
     row = {"d_steps": int(game.d_optimizer.iterations), "g_steps": int(game.g_optimizer.iterations), "epochs": epochs,
            "train_seconds": round(trained, 1), "corpus_seconds": round(prepared, 1),
            "training_pieces": int(len(np.unique(data.train.piece))), "training_bars_12_keys": len(data.bar),
            "held_out_bars": report["held_out_bars"], "melodies": report["melodies"], "midinet": report["metrics"], **report["baselines"]}
     (workdir / "q11.json").write_text(json.dumps(row, indent=2) + "\n")
     print(json.dumps(row, indent=2))
+
     def number(v):  # figures of no note at all are "nan" in the JSON report
         return f"{v:.3f}" if isinstance(v, (int, float)) else str(v)
 

@@ -23,7 +23,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import budget  # noqa: E402  (benchmarks/budget.py)
@@ -34,30 +33,15 @@ sys.path.insert(0, str(REPO))
 
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workdir", required=True, help="the run and its report; an interrupted run continues")
-    p.add_argument("--minutes", type=float, default=30.0, help="training budget (default 30)")
-    p.add_argument("--dataset", default="pydoc-topics", help="text source (default pydoc-topics)")
-    p.add_argument("--width", type=int, default=None, help="--width (default: the preset's)")
+    budget.run_arguments(p, "pydoc-topics")
     p.add_argument("--n-critic", type=int, default=None, help="--n-critic (default: the preset's, the paper's 10)")
-    p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse(argv)
-    from tfgan_app import config as cfg
-    from tfgan_app import evaluate
-    from tfgan_app.training import run_dir
-    from tfgan_app.training import train as training
-
+    report, game, epochs, trained = budget.train_and_evaluate("text-wgan-gp", args, n_critic=args.n_critic)
     workdir = Path(args.workdir)
-    overrides = {k: v for k, v in (("width", args.width), ("n_critic", args.n_critic)) if v}
-    config = cfg.preset("text-wgan-gp", dataset=args.dataset, seed=args.seed, epochs=10**6, **overrides)
-    start = time.time()
-    training.train(config, workdir, verbose=0, extra_callbacks=[budget.wall_clock_budget(args.minutes)])
-    trained = time.time() - start
-    report = evaluate.evaluate(workdir, seed=args.seed)
-    _, game, epochs = run_dir.restore_run(workdir)
     row = {"generator_steps": int(game.g_optimizer.iterations), "critic_steps": int(game.d_optimizer.iterations),
            "epochs": epochs, "train_seconds": round(trained, 1), "lines": report["samples"],
            "gan": report["metrics"], **report["baselines"],
