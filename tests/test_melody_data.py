@@ -99,6 +99,9 @@ def test_a_folk_collection_gives_melodies_without_chords():
     np.testing.assert_array_equal(bars.melody[2], [g] * 3 + [a] + [g] * 2 + [f] * 2 + [d] * 3 + [c] + [d] * 2 + [f] * 2)
     with pytest.raises(melody.MelodyError, match="no bar has a chord .* --chords false"):
         melody.load_melodies("folk:oneills:1")
+    stream = open_data(cfg.preset("midinet-folk", dataset="folk:oneills:1", batch_size=4))  # melodies alone
+    bar, prev, chord = next(iter(stream.batches(0)))
+    assert stream.shape["chord"] == (0,) and bar.shape == (4, 16) and (chord.numpy() == melody.NO_CHORD).all()
     with pytest.raises(melody.MelodyError, match="no folk collection 'nope'; expected one of oneills, ryans, essen"):
         melody.load_bars("folk:nope")
     with pytest.raises(melody.MelodyError, match="'x' after the collection is not a count of tunes"):
