@@ -57,7 +57,7 @@ def killed_and_resumed(config, workdir, timeout: int = 300):
 
     from tfgan_app.training import run_dir
 
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     child = subprocess.run([sys.executable, "-c", _KILLED_CHILD, config.to_json(), str(workdir)], cwd=REPO, env=env,
                            capture_output=True, text=True, timeout=timeout)
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
@@ -65,5 +65,7 @@ def killed_and_resumed(config, workdir, timeout: int = 300):
     again = subprocess.run([sys.executable, "train.py", "--workdir", str(workdir), "--quiet"], cwd=REPO, env=env,
                            capture_output=True, text=True, timeout=timeout)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "resumed at epoch 1" in again.stdout
-    return run_dir.restore_run(workdir)
+    assert "resumed at epoch 1)" in again.stdout
+    restored = run_dir.restore_run(workdir)
+    assert restored[0] == config.validate()  # the bare resume kept the run's every field
+    return restored

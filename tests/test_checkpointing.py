@@ -84,6 +84,13 @@ def test_only_named_fields_are_compared(tmp_path):
     assert (config.plot_every, config.eval_every) == (3, 2)
 
 
+def test_a_bare_resume_of_a_multi_worker_run_is_refused_in_one_process(tmp_path):
+    run_dir.prepare(tmp_path, small(strategy="multiworker"))
+    _checkpoint_in(tmp_path)
+    with pytest.raises(run_dir.RunDirError, match="holds a multi-worker run; resume it with --strategy multiworker"):
+        training.train(small(), tmp_path, compare=("epochs",), verbose=0)
+
+
 def test_a_config_without_a_checkpoint_is_no_run_and_is_replaced(tmp_path):
     # A run refused or killed before its first epoch ended leaves config.json and no
     # checkpoint: the next command, whatever it asks, starts there afresh.

@@ -74,16 +74,29 @@ K: D
 ABA ABA |
 
 X: 3
+N:
 M: 4/4
 K: Gm
 B2 A2 G4 |
+
+X: 4
+M: C| % a reel
+K: D
+d2 f2 a4 |
 """
 
 
 def test_abc_tunes_in_four_four_are_picked_with_their_file_header():
     tunes = melody.abc_tunes(TUNES)
-    assert [x for x, _ in tunes] == ["1", "3"]
+    assert [x for x, _ in tunes] == ["1", "3", "4"]  # an empty field, a comment: still read
     assert all(text.startswith("%% a file header") and "L: 1/8" in text for _, text in tunes)
+
+
+def test_a_folk_collection_reads_each_tune_once():
+    tunes = melody.folk_tunes("oneills")  # some ranges of O'Neill's are in two files: the first is read
+    numbers = [name.split("#")[1] for name, _ in tunes]
+    assert len(numbers) == len(set(numbers)) and "1556" in numbers
+    assert not any(name.startswith("test") for name, _ in melody.folk_tunes("essen"))
 
 
 def test_a_folk_collection_gives_melodies_without_chords():
@@ -104,8 +117,9 @@ def test_a_folk_collection_gives_melodies_without_chords():
     assert stream.shape["chord"] == (0,) and bar.shape == (4, 16) and (chord.numpy() == melody.NO_CHORD).all()
     with pytest.raises(melody.MelodyError, match="no folk collection 'nope'; expected one of oneills, ryans, essen"):
         melody.load_bars("folk:nope")
-    with pytest.raises(melody.MelodyError, match="'x' after the collection is not a count of tunes"):
-        melody.load_bars("folk:oneills:x")
+    for count in ("x", "", "0", "²"):
+        with pytest.raises(melody.MelodyError, match=f"{count!r} after the collection is not a count of tunes"):
+            melody.load_bars(f"folk:oneills:{count}")
 
 
 def test_a_piece_wider_than_an_octave_is_left_out_of_the_keys_it_does_not_fit_whole():

@@ -68,8 +68,8 @@ class Config:
     # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR or npz:FILE; paired images for
     # translation: pairs:DIR (A|B side by side), pairs:DIR_A,DIR_B or edges2digits:SPEC
     # (tfgan_app/data/paired.py).  Text (--problem text): pydoc-topics (offline), text:FILE,
-    # text:DIR or tfds:lm1b (tfgan_app/data/text.py).  Music (--problem music): chorales
-    # (offline) or midi:DIR (tfgan_app/data/melody.py).
+    # text:DIR or tfds:lm1b (tfgan_app/data/text.py).  Music (--problem music): chorales or
+    # folk:oneills|ryans|essen[:N] (offline) or midi:DIR (tfgan_app/data/melody.py).
     dataset: str = ""
     # Where tensorflow-datasets keeps prepared data (None: its default).
     data_dir: str = ""
@@ -453,7 +453,7 @@ class Config:
         if self.is_text and not self.dataset:
             raise ConfigError("dataset", "--problem text needs --dataset (pydoc-topics, text:FILE, text:DIR or tfds:lm1b)")
         if self.is_music and not self.dataset:
-            raise ConfigError("dataset", "--problem music needs --dataset (chorales or midi:DIR)")
+            raise ConfigError("dataset", "--problem music needs --dataset (chorales, folk:NAME or midi:DIR)")
         if self.problem not in DATA_PROBLEMS and self.dataset:
             raise ConfigError("dataset", f"--problem {self.problem} is a toy distribution; use --problem image with --dataset")
         if self.conditioning != "none" and self.problem not in DATA_PROBLEMS:
@@ -702,8 +702,8 @@ PRESETS["midinet-chorales"] = dict(
     steps_per_epoch=500, epochs=20, eval_every=1, eval_samples=2000, plot_every=1)
 # MidiNet's Model 1 (the paper's melody generator without a chord condition) on O'Neill's Music
 # of Ireland (1850) in music21's corpus (offline): melodies alone, the folk collections carry no
-# chords; the chorales preset's nets and step.  802 tunes in 4/4 or 2/2, 11,759 bars; 82 tunes
-# held out; 58,447 training bars over the 12 keys (docs/design.md).
+# chords; the chorales preset's nets and step.  735 tunes in 4/4 or 2/2, 10,717 bars; 76 tunes
+# held out; 53,391 training bars over the 12 keys (docs/design.md).
 PRESETS["midinet-folk"] = dict(PRESETS["midinet-chorales"], dataset="folk:oneills", chords=False)
 for _values in PRESETS.values():  # image runs draw their sample grid every epoch
     if _values.get("problem") == "image":

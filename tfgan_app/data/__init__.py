@@ -15,7 +15,7 @@ returning (a source that cannot be read fails before a run directory is touched)
     superres.py       sr:, sr-photos                    -> (low-resolution images, high-resolution crops)
     captions.py       captions2digits:, captions:       -> (images, captions): text-to-image
     text.py           pydoc-topics, text:, tfds:lm1b    -> lines as character ids (--problem text)
-    melody.py         chorales, midi:                   -> bars of melody with chords (--problem music)
+    melody.py         chorales, folk:, midi:            -> bars of melody with chords (--problem music)
     midi.py           melodies as Standard MIDI File bytes, in TF ops
     morphometry.py    Morpho-MNIST's thickness, slant and width of a digit (captions2digits' words)
     stacked_mnist.py  Stacked MNIST (written as npz: for the Q4 benchmark)

@@ -316,23 +316,43 @@ def abc_tunes(text: str) -> list[tuple[str, str]]:
     header, *tunes = re.split(r"(?m)^(?=X:)", text)
     out = []
     for tune in tunes:
-        fields = dict(re.findall(r"(?m)^([A-Z]):\s*(.*?)\s*$", header + tune.split("\nK:")[0]))
+        head = re.sub(r"%.*", "", header + tune.split("\nK:")[0])  # comments
+        fields = dict(re.findall(r"(?m)^([A-Z]):[ \t]*(.*?)[ \t]*$", head))
         if fields.get("M") in FOUR_FOUR:
             out.append((fields["X"], header + tune))
+    return out
+
+
+FOLK_VERSION = 2  # of the folk selection below: in the cache key (the chorales' cache stays valid)
+
+
+def folk_tunes(name: str) -> list[tuple[str, str]]:
+    """(name, ABC text) of a folk collection's 4/4 tunes, in file order, each X number once: O'Neill's
+    folder holds some ranges twice (1556-1576 inside 1556-1624, ...): the first file's version is
+    kept; music21's own test files in the Essen folder (test*.abc) are not tunes of the collection."""
+    import music21
+
+    folder = Path(music21.__file__).parent / "corpus" / FOLK[name]
+    out, seen = [], set()
+    for f in sorted(folder.glob("*.abc")):
+        if f.name.startswith("test"):
+            continue
+        text = f.read_text(encoding="latin-1")
+        for x, tune in abc_tunes(text):
+            if name != "oneills" or x not in seen:  # O'Neill's numbers its tunes through the book;
+                seen.add(x)                            # Essen's and Ryan's files from 1 each
+                out.append((f"{f.name}#{x}", tune))
     return out
 
 
 def folk_bars(spec: str, name: str, limit: int | None = None) -> Bars:
     """The bars of a folk collection of music21's corpus (FOLK; its first `limit` 4/4 tunes),
     melodies alone, cached.  A tune music21's ABC reader cannot read is skipped."""
-    import music21
     from music21 import converter
 
     if name not in FOLK:
         raise MelodyError(f"--dataset {spec!r}: no folk collection {name!r}; expected one of {', '.join(FOLK)}")
-    folder = Path(music21.__file__).parent / "corpus" / FOLK[name]
-    tunes = [(f"{f.name}#{x}", text) for f in sorted(folder.glob("*.abc"))
-             for x, text in abc_tunes(f.read_text(encoding="latin-1"))][:limit]
+    tunes = folk_tunes(name)[:limit]
 
     def parse(text):
         try:
@@ -340,7 +360,7 @@ def folk_bars(spec: str, name: str, limit: int | None = None) -> Bars:
         except Exception:  # music21 raises many types for tunes it cannot read
             return None
 
-    return _cached(spec, f"folk|{name}|{len(tunes)}", lambda: _collect(spec, tunes, parse, 0))
+    return _cached(spec, f"folk{FOLK_VERSION}|{name}|{len(tunes)}", lambda: _collect(spec, tunes, parse, 0))
 
 
 def load_bars(spec: str, limit: int | None = None) -> Bars:
@@ -348,11 +368,13 @@ def load_bars(spec: str, limit: int | None = None) -> Bars:
     if spec == "chorales":
         return chorale_bars(limit)
     if scheme == "folk" and arg:
-        name, _, count = arg.partition(":")
-        if count and not (count.isdigit() and int(count) > 0):
+        name, colon, count = arg.partition(":")
+        if colon and not (count.isdecimal() and int(count) > 0):
             raise MelodyError(f"--dataset {spec!r}: {count!r} after the collection is not a count of tunes; "
                               f"expected folk:{name}:N with N >= 1")
-        return folk_bars(spec, name, int(count) if count else limit)
+        counts = [int(count)] if colon else []
+        counts += [limit] if limit is not None else []
+        return folk_bars(spec, name, min(counts) if counts else None)
     if scheme == "midi" and arg:
         return midi_bars(spec, arg)
     raise MelodyError(f"--dataset {spec!r}: unknown music source; expected one of {SPEC_FORMS}")

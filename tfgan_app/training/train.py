@@ -115,6 +115,9 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     chief = not multiworker or distribute.is_chief()
     if chief:
         config, _ = run_dir.plan(workdir, config, fresh=fresh, compare=compare)
+        if config.strategy == "multiworker" and not multiworker:  # a bare resume of a cluster's run
+            raise run_dir.RunDirError(f"--workdir {workdir}: holds a multi-worker run; resume it with "
+                                      f"--strategy multiworker on every worker (TF_CONFIG set)")
     data = open_data(config)  # the source opened once, its first batch decoded
     evaluation = []  # eval_* figures and WORKDIR/best/; before MetricsLog and TensorBoard read the logs
     if chief and config.eval_every:
