@@ -60,6 +60,7 @@ EVALUATION_BARS = 2
 FOLK = {"oneills": "oneills1850", "ryans": "ryansMammoth", "essen": "essenFolksong"}
 FOUR_FOUR = ("4/4", "C", "C|", "2/2")  # the metres whose bars are 16 sixteenths
 EXTRACTION_VERSION = 2   # bump when the extraction below changes: the cache is keyed by it
+FOLK_VERSION = 2         # of the folk tunes' selection (folk_tunes): in their cache key alone
 ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -321,9 +322,6 @@ def abc_tunes(text: str) -> list[tuple[str, str]]:
         if fields.get("M") in FOUR_FOUR:
             out.append((fields["X"], header + tune))
     return out
-
-
-FOLK_VERSION = 2  # of the folk selection below: in the cache key (the chorales' cache stays valid)
 
 
 def folk_tunes(name: str) -> list[tuple[str, str]]:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from tfgan_app.nets import blocks
+
 
 def _init() -> dict:
-    """N(0, 0.02) kernels, a new initializer per layer: one shared unseeded instance drew its seed
-    at import (weights differed from process to process) and gave same-shaped layers the same
-    weights."""
-    return dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
+    """The code's N(0, 0.02) kernels: blocks.init(), a new initializer per layer."""
+    return dict(kernel_initializer=blocks.init())
 
 
 BN = dict(momentum=0.9, epsilon=1e-5)   # tf.contrib batch_norm(decay 0.9, epsilon 1e-5)
