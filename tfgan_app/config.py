@@ -65,7 +65,8 @@ class Config:
     # A toy distribution (gaussian1d, sine, ring8, grid25), or "image", "text" or "music"
     # for a dataset named by `dataset`.
     problem: str = "ring8"
-    # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR or npz:FILE; paired images for
+    # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR, npz:FILE, or tfrecords:DIR
+    # (written by `python -m tfgan_app.data.prepare`, streamed, never held whole); paired images for
     # translation: pairs:DIR (A|B side by side), pairs:DIR_A,DIR_B or edges2digits:SPEC
     # (tfgan_app/data/paired.py).  Text (--problem text): pydoc-topics (offline), text:FILE,
     # text:DIR or tfds:lm1b (tfgan_app/data/text.py).  Music (--problem music): chorales or
@@ -76,6 +77,9 @@ class Config:
     # Image side length and channels; 0 = take them from the dataset.
     image_size: int = 0
     channels: int = 0
+    # tfrecords: (streamed) data: records are shuffled in windows of this many; memory holds one
+    # window of serialized records, and a run resumes only with the window it started with.
+    shuffle_buffer: int = 4096
     # Number of classes for conditional models; 0 = from the dataset's labels.
     num_classes: int = 0
     # Paired data: AtoB translates A (the left half, DIR_A, the edge map) into B; BtoA back.
@@ -427,7 +431,7 @@ class Config:
             raise ConfigError("d_dropout", f"expected a number in [0, 1), got {self.d_dropout}")
         for name in ("latent_dim", "n_critic", "g_steps", "batch_size", "steps_per_epoch",
                      "epochs", "lr_decay_epochs", "keep_checkpoints", "plot_every", "pack",
-                     "eval_samples", "width", "steps_per_execution", "worker_timeout"):
+                     "eval_samples", "width", "steps_per_execution", "worker_timeout", "shuffle_buffer"):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, f"expected a positive integer, got {getattr(self, name)}")
         for name in ("g_lr", "d_lr", "noise_range", "lr_decay"):
@@ -449,7 +453,8 @@ class Config:
         if self.noise == "stratified" and self.latent_dim != 1:
             raise ConfigError("noise", "stratified noise is one-dimensional: set --latent-dim 1")
         if self.is_image and not self.dataset:
-            raise ConfigError("dataset", "--problem image needs --dataset (tfds:NAME, mnist-idx:DIR, folder:DIR or npz:FILE)")
+            raise ConfigError("dataset", "--problem image needs --dataset (tfds:NAME, mnist-idx:DIR, folder:DIR, npz:FILE or "
+                                         "tfrecords:DIR)")
         if self.is_text and not self.dataset:
             raise ConfigError("dataset", "--problem text needs --dataset (pydoc-topics, text:FILE, text:DIR or tfds:lm1b)")
         if self.is_music and not self.dataset:

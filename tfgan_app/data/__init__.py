@@ -9,7 +9,9 @@ batches an uninterrupted one would, and every opener decodes its first batch bef
 returning (a source that cannot be read fails before a run directory is touched).
 
     toy.py            gaussian1d, sine, ring8, grid25
-    images.py         tfds:, mnist-idx:, folder:, npz:  -> (images, labels)
+    images.py         tfds:, mnist-idx:, folder:, npz:  -> (images, labels), held in memory
+    records.py        sharded TFRecords: the format `python -m tfgan_app.data.prepare` writes
+    streaming.py      tfrecords:                        -> (images, labels), streamed from the shards
     paired.py         pairs:, edges2digits:             -> (input images, target images)
     unpaired.py       domains:, digits2mnist:           -> (images of A, images of B), unpaired
     superres.py       sr:, sr-photos                    -> (low-resolution images, high-resolution crops)
@@ -34,8 +36,8 @@ from typing import Callable
 import tensorflow as tf
 
 from tfgan_app.config import Config
-from tfgan_app.data import captions, images, melody, paired, superres, text, toy, unpaired
-from tfgan_app.data.images import DataError
+from tfgan_app.data import captions, images, melody, paired, records, streaming, superres, text, toy, unpaired
+from tfgan_app.data.errors import DataError
 
 
 @dataclasses.dataclass
@@ -44,6 +46,9 @@ class DataStream:
     batches: Callable[[int], tf.data.Dataset]  # start_batch -> batches of n_critic * batch_size examples
     shape: tuple                               # one example's shape (a paired example: the target's)
     num_classes: int                           # label values (0: unlabeled)
+    # Reads every file the stream reads and raises DataError naming a bad one (train.py calls it
+    # when TensorFlow reports corrupt data mid-run, which names no file).
+    verify: Callable[[], object] = lambda: None
 
 
 def _toy(config: Config) -> DataStream:
@@ -66,6 +71,20 @@ def _images(config: Config) -> DataStream:
     return DataStream(batches, source.image_shape, source.num_classes)
 
 
+def _streamed_images(config: Config) -> DataStream:
+    per_step = config.batch_size * config.n_critic
+    description = streaming.open_images(config.dataset, image_size=config.image_size, channels=config.channels)
+
+    def batches(start_batch: int) -> tf.data.Dataset:
+        ds = streaming.image_batches(description, batch_size=per_step, seed=config.seed,
+                                     window=config.shuffle_buffer, start_batch=start_batch)
+        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
+
+    check_first_batch(config, batches(0).take(1))
+    shape = tuple(description.features["image"]["shape"])
+    return DataStream(batches, shape, description.num_classes, lambda: records.verify(description.directory))
+
+
 def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:
     """The opener of a source whose `open_stream(config)` returns its batches and example shape
     (paired, unpaired, super-resolution, captioned): opened, its first batch decoded, no labels."""
@@ -83,6 +102,7 @@ def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:
 SOURCES: dict[str, Callable[[Config], DataStream]] = {
     "toy": _toy,
     **{scheme: _images for scheme in images.SCHEMES},
+    **{scheme: _streamed_images for scheme in streaming.SCHEMES},  # images.load_examples reads them too
     **{scheme: _unlabelled(paired.open_pairs) for scheme in paired.SCHEMES},
     **{scheme: _unlabelled(unpaired.open_domains) for scheme in unpaired.SCHEMES},
     **{scheme: _unlabelled(superres.open_superres) for scheme in superres.SCHEMES},

@@ -6,6 +6,8 @@ A dataset spec names where the images come from:
     mnist-idx:DIR       raw MNIST IDX files (*-images-idx3-ubyte[.gz], optional *-labels-idx1-ubyte[.gz])
     folder:DIR          image files; one subfolder per class, or a flat folder of unlabeled images
     npz:FILE            a NumPy archive with `x` (images) and optional `y` (integer labels)
+    tfrecords:DIR       sharded TFRecords written by `python -m tfgan_app.data.prepare` (records.py);
+                        training streams them (streaming.py), never holding them whole
 
 Data flows one way:
 
@@ -33,9 +35,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.cli import error_reason
+from tfgan_app.data import records
+from tfgan_app.data.errors import DataError
 
-SPEC_FORMS = "tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR, npz:FILE"
-SCHEMES = ("tfds", "mnist-idx", "folder", "npz")
+SPEC_FORMS = "tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR, npz:FILE, tfrecords:DIR"
+SCHEMES = ("tfds", "mnist-idx", "folder", "npz", "tfrecords")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")  # what tf.io.decode_image reads
 IDX_IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (N, H, W)
 IDX_LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension (N,)
@@ -45,10 +49,6 @@ SHUFFLE_SALT = 0x1D47A  # third word of the index_shuffle seed: keeps data order
 _IDX_IMAGES = re.compile(r"^(?P<prefix>.+)-images[-.]idx3-ubyte(?P<gz>\.gz)?$")
 _GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _PIL_FORMATS = {"PNG", "JPEG", "GIF", "BMP"}
-
-
-class DataError(ValueError):
-    """A dataset spec or its files are not usable; the message names the flag or file."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +85,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 
 def load_examples(spec: str, *, image_size: int | None = None, channels: int | None = None,
-                  data_dir: str | None = None) -> tuple[tf.data.Dataset, ImageSource]:
+                  data_dir: str | None = None, order_seed: int | None = None) -> tuple[tf.data.Dataset, ImageSource]:
     """The examples of `spec` as a finite dataset in a fixed order.
 
     Images keep their size unless `image_size` is given; then they are center-cropped
@@ -100,6 +100,9 @@ def load_examples(spec: str, *, image_size: int | None = None, channels: int | N
         whose images vary in size.
       channels: 1 or 3; None keeps the source's (folder: 1 if every file is greyscale, else 3).
       data_dir: tensorflow-datasets data directory (tfds: only; None: tfds' default).
+      order_seed: None keeps the source's order; an integer visits the examples of mnist-idx:,
+        folder: and npz: (which allow random access) in a random permutation of that seed
+        (data.prepare writes them so); tfds: keeps its order.
     Returns:
       (dataset of (image uint8 (H, W, C), label int32 scalar, -1 when unlabeled), ImageSource).
     Raises:
@@ -114,13 +117,15 @@ def load_examples(spec: str, *, image_size: int | None = None, channels: int | N
     if scheme == "tfds":
         ds, name, n, num_classes, shape = _tfds_examples(spec, arg, data_dir)
     elif scheme == "mnist-idx":
-        ds, name, n, num_classes, shape = _idx_examples(spec, arg)
+        ds, name, n, num_classes, shape = _idx_examples(spec, arg, order_seed)
     elif scheme == "folder":
-        ds, name, n, num_classes, shape = _folder_examples(spec, arg, image_size)
+        ds, name, n, num_classes, shape = _folder_examples(spec, arg, image_size, order_seed)
         channels = channels or shape[2]  # inferred from the files; decoded as RGB
         shape = (None, None, 3)
+    elif scheme == "tfrecords":
+        ds, name, n, num_classes, shape = _records_examples(arg)
     else:
-        ds, name, n, num_classes, shape = _npz_examples(spec, arg)
+        ds, name, n, num_classes, shape = _npz_examples(spec, arg, order_seed)
     if n == 0:
         raise DataError(f"--dataset {spec}: no examples")
 
@@ -234,10 +239,19 @@ def fit_image(image, shape, out_shape):
     return tf.ensure_shape(image, out_shape)
 
 
-def _from_arrays(images: np.ndarray, labels: np.ndarray | None) -> tf.data.Dataset:
+def _from_arrays(images: np.ndarray, labels: np.ndarray | None, order_seed: int | None) -> tf.data.Dataset:
     if labels is None:
         labels = np.full(len(images), -1, np.int32)
-    return tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    labels = labels.astype(np.int32)
+    if order_seed is not None:
+        order = _order(len(images), order_seed)
+        images, labels = images[order], labels[order]
+    return tf.data.Dataset.from_tensor_slices((images, labels))
+
+
+def _order(n: int, order_seed: int | None) -> np.ndarray:
+    """0..n-1, or a permutation of it drawn from order_seed (load_examples' order_seed)."""
+    return np.arange(n) if order_seed is None else np.random.default_rng(int(order_seed)).permutation(n)
 
 
 # --- tfds:NAME[:SPLIT] -------------------------------------------------------------
@@ -313,7 +327,7 @@ def _not_prepared_message(spec, name, builder):
 # --- mnist-idx:DIR -------------------------------------------------------------------
 
 
-def _idx_examples(spec, arg):
+def _idx_examples(spec, arg, order_seed=None):
     """Images (and labels, when present) from IDX files; prefers the 'train' prefix over others (t10k)."""
     folder = _existing(spec, arg, directory=True)
     images = {}  # prefix -> path, raw files before .gz for the same prefix
@@ -343,7 +357,7 @@ def _idx_examples(spec, arg):
                             f"has {len(pixels)} images")
         num_classes = int(labels.max()) + 1 if len(labels) else 0
     name = f"mnist-idx:{folder} ({image_path.name}{', ' + label_path.name if label_path else ''})"
-    return _from_arrays(pixels, labels), name, len(pixels), num_classes, pixels.shape[1:]
+    return _from_arrays(pixels, labels, order_seed), name, len(pixels), num_classes, pixels.shape[1:]
 
 
 def _read_idx(spec, path: Path, magic: int) -> np.ndarray:
@@ -374,7 +388,7 @@ def _read_idx(spec, path: Path, magic: int) -> np.ndarray:
 # --- folder:DIR ------------------------------------------------------------------------
 
 
-def _folder_examples(spec, arg, image_size):
+def _folder_examples(spec, arg, image_size, order_seed=None):
     """Image files: sorted subfolder names are classes 0..K-1, or a flat folder is unlabeled.
 
     Every file is checked with PIL when listed (header and structure; JPEGs without an
@@ -409,7 +423,9 @@ def _folder_examples(spec, arg, image_size):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         return tf.ensure_shape(image, (None, None, 3)), label
 
-    ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels, np.int32)))
+    order = _order(len(paths), order_seed)
+    ds = tf.data.Dataset.from_tensor_slices((np.asarray([str(p) for p in paths])[order],
+                                             np.asarray(labels, np.int32)[order]))
     ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds, f"folder:{folder}", len(paths), len(subfolders), (None, None, 1 if grey else 3)
 
@@ -442,10 +458,26 @@ def check_image(spec, path: Path) -> bool:
     return mode in _GREY_MODES
 
 
+# --- tfrecords:DIR --------------------------------------------------------------------------
+
+
+def _records_examples(arg):
+    """The records of a prepared image dataset in file order (for evaluation; training streams
+    them in a seeded order, streaming.py)."""
+    description = records.image_description(arg)
+
+    def decode(serialized):  # (B,) -> (B, H, W, C) uint8, (B,) int32
+        return records.parse(serialized, description)
+
+    ds = tf.data.TFRecordDataset(description.paths()).batch(256).map(decode).unbatch()
+    shape = tuple(description.features["image"]["shape"])
+    return ds, f"tfrecords:{description.directory}", description.num_examples, description.num_classes, shape
+
+
 # --- npz:FILE ----------------------------------------------------------------------------
 
 
-def _npz_examples(spec, arg):
+def _npz_examples(spec, arg, order_seed=None):
     """Arrays `x` and optional `y` from an .npz archive.
 
     x: (N, H, W) or (N, H, W, C) with C 1 or 3, and either
@@ -492,7 +524,7 @@ def _npz_examples(spec, arg):
             raise DataError(f"{where}: y has negative labels (min {y.min()}); expected 0..K-1")
         labels = y.astype(np.int32)
         num_classes = int(y.max()) + 1 if len(y) else 0
-    return _from_arrays(x, labels), f"npz:{path}", len(x), num_classes, x.shape[1:]
+    return _from_arrays(x, labels, order_seed), f"npz:{path}", len(x), num_classes, x.shape[1:]
 
 
 def _to_uint8(where, x: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -13,7 +14,7 @@ import tensorflow as tf
 
 from tfgan_app import games
 from tfgan_app.config import TOY_PROBLEMS, Config, ConfigError
-from tfgan_app.data import DataStream, melody, midi, open_data, toy
+from tfgan_app.data import DataError, DataStream, melody, midi, open_data, toy
 from tfgan_app.metrics import figures
 from tfgan_app.training import callbacks as cb
 from tfgan_app.training import distribute, run_dir
@@ -62,6 +63,18 @@ def melody_samples(config: Config, game, workdir: Path) -> cb.MelodySamples:
         return rows, [bytes(b) for b in midi.midi_bytes(pitches).numpy()]
 
     return cb.MelodySamples(workdir, draw, melody.PITCHES, config.plot_every, config.epochs)
+
+
+@contextlib.contextmanager
+def corrupt_data_named(config: Config, data: DataStream):
+    """TensorFlow's DataLossError ("corrupted record at 12345", no file named) as a DataError that
+    names the bad file: the stream's files are checked (DataStream.verify) when it happens."""
+    try:
+        yield
+    except tf.errors.DataLossError as e:
+        data.verify()  # raises DataError naming the file, when the files tell
+        raise DataError(f"--dataset {config.dataset}: corrupt data while training "
+                        f"({str(e).splitlines()[0]})") from None
 
 
 def _check_packs(config: Config, replicas: int) -> None:
@@ -153,11 +166,12 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     dataset = distribute.arrange_for_replicas(dataset, config.n_critic, strategy.num_replicas_in_sync)
     if not chief:  # train and checkpoint (to a temporary copy); logs and pictures are the chief's
         guard = cb.DivergenceGuard()
-        history = distribute.fit_multiworker(
-            gan, dataset, strategy, epochs=config.epochs, initial_epoch=initial_epoch,
-            steps_per_epoch=config.steps_per_epoch, callbacks=[guard, cb.Checkpointer(state, guard),
-                                                               *extra_callbacks],
-            steps_per_execution=config.steps_per_execution, verbose=0)
+        with corrupt_data_named(config, data):
+            history = distribute.fit_multiworker(
+                gan, dataset, strategy, epochs=config.epochs, initial_epoch=initial_epoch,
+                steps_per_epoch=config.steps_per_epoch, callbacks=[guard, cb.Checkpointer(state, guard),
+                                                                   *extra_callbacks],
+                steps_per_execution=config.steps_per_execution, verbose=0)
         if guard.diverged:
             raise cb.Diverged(f"training diverged: {guard.diverged} (the chief keeps the last good checkpoint)")
         return TrainResult(gan, config, workdir, initial_epoch, history, {}, time.time() - start)
@@ -186,16 +200,17 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     callbacks += list(extra_callbacks)
 
     history = {}
-    if initial_epoch < config.epochs and distribute.is_multi_worker(strategy):  # Keras 3.15 fit fails there
-        history = distribute.fit_multiworker(
-            gan, dataset, strategy, epochs=config.epochs, initial_epoch=initial_epoch,
-            steps_per_epoch=config.steps_per_epoch, callbacks=callbacks,
-            steps_per_execution=config.steps_per_execution, verbose=verbose)
-    elif initial_epoch < config.epochs:
-        h = gan.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
-                    steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose,
-                    shuffle=False)
-        history = h.history
+    with corrupt_data_named(config, data):
+        if initial_epoch < config.epochs and distribute.is_multi_worker(strategy):  # Keras 3.15 fit fails there
+            history = distribute.fit_multiworker(
+                gan, dataset, strategy, epochs=config.epochs, initial_epoch=initial_epoch,
+                steps_per_epoch=config.steps_per_epoch, callbacks=callbacks,
+                steps_per_execution=config.steps_per_execution, verbose=verbose)
+        elif initial_epoch < config.epochs:
+            h = gan.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
+                        steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose,
+                        shuffle=False)
+            history = h.history
     if guard.diverged:
         raise cb.Diverged(f"training diverged: {guard.diverged}; the last good checkpoint is kept "
                           f"in {workdir / run_dir.CHECKPOINT_DIR} (try a lower --g-lr/--d-lr)")

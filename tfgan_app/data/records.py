@@ -1,0 +1,270 @@
+"""Sharded TFRecords: a dataset written once, then read as a stream that never holds it whole.
+
+    write(examples, out, ...)   a finite dataset of example tuples -> DIR/shard-*.tfrecord + DIR/dataset.json
+    describe(DIR)               dataset.json read and checked against its shards (cheap: sizes, one record each)
+    verify(DIR)                 every shard's sha256 against dataset.json (a full read)
+    parse(serialized, desc)     a batch of records (B,) -> a tuple of tensors (B, ...)
+
+The format is plain TFRecord files of `tf.train.Example`s, one feature per tensor of the
+example, each holding that tensor's raw bytes (little-endian); `dataset.json` names the
+features with their dtype and shape, so a batch decodes with one `parse_example` and one
+`decode_raw` per feature, and nothing is lost (no JPEG: the pixels read back are the pixels
+written).  No compression: a compressed shard is one zlib stream that a resumed run would
+have to inflate to skip records.
+
+    dataset.json = {"format": "tfgan-tfrecords/1", "source": SPEC, "num_examples": N,
+                    "num_classes": K, "features": {"image": {"dtype": "uint8", "shape": [H, W, C]},
+                    "label": {"dtype": "int32", "shape": []}}, "write_seed": S, "tensorflow": VERSION,
+                    "shards": [{"file": "shard-00000-of-00016.tfrecord", "num_examples": n,
+                                "bytes": b, "sha256": h}, ...]}
+
+Example k of the source goes to shard k mod S, so shard sizes differ by at most one.  A
+dataset is written into a temporary directory next to DIR and renamed to DIR when its
+description is complete: DIR either holds a whole dataset or does not exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_app.data.errors import DataError
+
+FORMAT = "tfgan-tfrecords/1"
+DESCRIPTION = "dataset.json"
+SHARD_NAME = "shard-{index:05d}-of-{count:05d}.tfrecord"
+DTYPES = ("uint8", "int32", "int64", "float32")  # what decode_raw reads back exactly
+
+
+@dataclasses.dataclass(frozen=True)
+class Shard:
+    file: str          # name inside the dataset directory
+    num_examples: int
+    bytes: int
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Description:
+    """A prepared dataset: what dataset.json says, with the directory it was read from."""
+    directory: Path
+    source: str                 # the spec it was prepared from
+    num_examples: int
+    num_classes: int            # label values 0..K-1 (0: unlabeled)
+    features: dict              # name -> {"dtype": str, "shape": [int, ...]}, in example order
+    shards: tuple               # of Shard
+    write_seed: int
+    tensorflow: str
+
+    def paths(self) -> list[str]:
+        return [str(self.directory / s.file) for s in self.shards]
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "source": self.source, "num_examples": self.num_examples,
+                "num_classes": self.num_classes, "features": self.features, "write_seed": self.write_seed,
+                "tensorflow": self.tensorflow, "shards": [dataclasses.asdict(s) for s in self.shards]}
+
+
+def where(directory) -> str:
+    return f"--dataset tfrecords:{directory}"
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: str, num_classes: int,
+          write_seed: int = 0, chunk: int = 512) -> Description:
+    """Writes a finite dataset of example tuples as `shards` TFRecord files and dataset.json.
+
+    Args:
+      examples: a finite dataset of tuples of tensors with fixed shapes, in the order to write.
+      out: the dataset directory to create (must not exist, or be empty).
+      names: a feature name per tensor of an example, e.g. ("image", "label").
+      shards: number of files S (example k goes to file k mod S).
+      source, num_classes, write_seed: recorded in dataset.json.
+      chunk: examples converted to NumPy at a time (memory is bounded by it, not by the dataset).
+    Returns:
+      the Description written.
+    Raises:
+      DataError: `out` is not empty, shards < 1, no examples, or more shards than examples.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DataError(f"--out {out}: exists and is not an empty directory; choose a new one")
+    if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+        raise DataError(f"--shards {shards!r}: expected a positive integer")
+    specs = examples.element_spec if isinstance(examples.element_spec, tuple) else (examples.element_spec,)
+    if len(specs) != len(names):
+        raise ValueError(f"{len(names)} names for examples of {len(specs)} tensors")
+    features = {}
+    for name, spec in zip(names, specs):
+        if spec.dtype.name not in DTYPES or not spec.shape.is_fully_defined():
+            raise DataError(f"{source}: feature {name!r} is {spec.dtype.name} {spec.shape}; expected a fixed "
+                            f"shape of {', '.join(DTYPES)}")
+        features[name] = {"dtype": spec.dtype.name, "shape": [int(d) for d in spec.shape]}
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        files = [SHARD_NAME.format(index=i, count=shards) for i in range(shards)]
+        writers = [tf.io.TFRecordWriter(str(temp / f)) for f in files]
+        counts = [0] * shards
+        k = 0
+        for batch in examples.batch(chunk):
+            arrays = [np.asarray(t) for t in (batch if isinstance(batch, tuple) else (batch,))]
+            for row in range(len(arrays[0])):
+                example = tf.train.Example(features=tf.train.Features(feature={
+                    name: tf.train.Feature(bytes_list=tf.train.BytesList(
+                        value=[a[row].astype(a.dtype.newbyteorder("<")).tobytes()]))
+                    for name, a in zip(names, arrays)}))
+                writers[k % shards].write(example.SerializeToString())
+                counts[k % shards] += 1
+                k += 1
+        for w in writers:
+            w.close()
+        if k == 0:
+            raise DataError(f"{source}: no examples to write")
+        if k < shards:
+            raise DataError(f"--shards {shards}: more shards than the {k} examples of {source}")
+        description = Description(
+            directory=out, source=source, num_examples=k, num_classes=int(num_classes), features=features,
+            shards=tuple(Shard(f, c, (temp / f).stat().st_size, _sha256(temp / f)) for f, c in zip(files, counts)),
+            write_seed=int(write_seed), tensorflow=tf.__version__)
+        (temp / DESCRIPTION).write_text(json.dumps(description.to_json(), indent=1) + "\n")
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        os.replace(temp, out)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return description
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def describe(directory) -> Description:
+    """dataset.json of `directory`, checked against the files: each shard exists with the size it
+    says, the counts add up to num_examples > 0, and each shard's first record decodes to the
+    features' shapes.  (Cheap: no shard is read in full; `verify` does that.)
+
+    Raises:
+      DataError: naming the file and what is wrong.
+    """
+    directory = Path(directory).expanduser()
+    at = where(directory)
+    if not directory.is_dir():
+        raise DataError(f"{at}: directory does not exist")
+    path = directory / DESCRIPTION
+    if not path.is_file():
+        raise DataError(f"{at}: no {DESCRIPTION}; write the dataset with `python -m tfgan_app.data.prepare "
+                        f"SOURCE --out {directory}`")
+    try:
+        raw = json.loads(path.read_text())
+        if raw.get("format") != FORMAT:
+            raise DataError(f"{at}: {path} is format {raw.get('format')!r}; expected {FORMAT!r}")
+        shards = tuple(Shard(str(s["file"]), int(s["num_examples"]), int(s["bytes"]), str(s["sha256"]))
+                       for s in raw["shards"])
+        features = {str(name): {"dtype": str(f["dtype"]), "shape": [int(d) for d in f["shape"]]}
+                    for name, f in raw["features"].items()}
+        description = Description(directory.resolve(), str(raw["source"]), int(raw["num_examples"]),
+                                  int(raw["num_classes"]), features, shards, int(raw.get("write_seed", 0)),
+                                  str(raw.get("tensorflow", "")))
+    except DataError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise DataError(f"{at}: {path} is not a dataset description ({type(e).__name__}: {e}); write the "
+                        f"dataset again with `python -m tfgan_app.data.prepare`") from None
+    if not shards or description.num_examples <= 0:
+        raise DataError(f"{at}: no examples ({path} lists {len(shards)} shards)")
+    if sum(s.num_examples for s in shards) != description.num_examples:
+        raise DataError(f"{at}: the shards' counts add up to {sum(s.num_examples for s in shards)}, but "
+                        f"{DESCRIPTION} says num_examples {description.num_examples}")
+    for name, f in features.items():
+        if f["dtype"] not in DTYPES:
+            raise DataError(f"{at}: feature {name!r} is {f['dtype']}; expected one of {', '.join(DTYPES)}")
+    for shard in shards:
+        file = directory / shard.file
+        if not file.is_file():
+            raise DataError(f"{at}: shard {shard.file} is missing (listed in {DESCRIPTION}); prepare the dataset again")
+        size = file.stat().st_size
+        if size != shard.bytes:
+            raise DataError(f"{at}: shard {shard.file} is {size:,} bytes, {DESCRIPTION} says {shard.bytes:,} "
+                            f"(truncated or replaced); prepare the dataset again")
+        _check_first_record(description, shard)
+    return description
+
+
+def _check_first_record(description: Description, shard: Shard) -> None:
+    at = where(description.directory)
+    try:
+        first = next(iter(tf.data.TFRecordDataset(str(description.directory / shard.file)).take(1)))
+        example = tf.train.Example.FromString(first.numpy())
+    except (tf.errors.OpError, StopIteration, ValueError) as e:
+        raise DataError(f"{at}: shard {shard.file}: cannot read its first record "
+                        f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); prepare the dataset again") from None
+    for name, f in description.features.items():
+        values = example.features.feature[name].bytes_list.value if name in example.features.feature else []
+        need = int(np.prod(f["shape"], dtype=np.int64)) * np.dtype(f["dtype"]).itemsize
+        if len(values) != 1 or len(values[0]) != need:
+            got = f"{len(values[0]):,} bytes" if len(values) == 1 else "no value"
+            raise DataError(f"{at}: shard {shard.file}: feature {name!r} holds {got}; {f['dtype']} {tuple(f['shape'])} "
+                            f"needs {need:,} ({DESCRIPTION} does not match its shards)")
+
+
+def image_description(directory) -> Description:
+    """`describe`, checked to hold images and labels (image uint8 [H, W, C], label int32 []) as
+    prepare writes them from an image source.
+
+    Raises:
+      DataError: as describe, or the records hold other features.
+    """
+    description = describe(directory)
+    features = description.features
+    if list(features) != ["image", "label"] or features["image"]["dtype"] != "uint8" \
+            or len(features["image"]["shape"]) != 3 or features["label"] != {"dtype": "int32", "shape": []}:
+        held = ", ".join(f"{name} {f['dtype']} {f['shape']}" for name, f in features.items())
+        raise DataError(f"{where(directory)}: holds {held}; expected images (image uint8 [H, W, C], "
+                        f"label int32 []) as prepare writes them from an image source")
+    return description
+
+
+def verify(directory) -> Description:
+    """`describe`, then every shard's sha256 against dataset.json (reads every byte).
+
+    Raises:
+      DataError: naming the first shard that differs.
+    """
+    description = describe(directory)
+    for shard in description.shards:
+        if _sha256(description.directory / shard.file) != shard.sha256:
+            raise DataError(f"{where(description.directory)}: shard {shard.file} is corrupt (its sha256 differs "
+                            f"from {DESCRIPTION}'s); prepare the dataset again")
+    return description
+
+
+def parse(serialized: tf.Tensor, description: Description) -> tuple:
+    """A batch of serialized examples (B,) -> one tensor per feature, (B, *shape) of its dtype."""
+    spec = {name: tf.io.FixedLenFeature([], tf.string) for name in description.features}
+    raw = tf.io.parse_example(serialized, spec)
+    out = []
+    for name, f in description.features.items():
+        values = tf.io.decode_raw(raw[name], tf.dtypes.as_dtype(f["dtype"]), little_endian=True)  # (B, n)
+        out.append(tf.reshape(values, tf.concat([tf.shape(serialized)[:1], f["shape"]], 0)))  # (B, *shape)
+    return tuple(tf.ensure_shape(t, [serialized.shape[0], *f["shape"]])
+                 for t, f in zip(out, description.features.values()))

@@ -1,0 +1,115 @@
+"""Prepared TFRecords (records.py) as an endless, reproducible stream of batches, never held whole.
+
+    tfrecords:DIR   a dataset written by `python -m tfgan_app.data.prepare SOURCE --out DIR`
+
+Order.  The stream visits the examples epoch by epoch; data epoch e is
+
+    shards in the order of a stateless permutation of (seed, e)
+    -> read C = min(4, S) shards at a time, one record from each in turn (a fixed interleave)
+    -> cut into windows of K records (--shuffle-buffer), each window's records permuted by a
+       stateless permutation of (seed, e, window)
+
+and batch b holds positions b*B .. b*B+B-1 of the endless sequence (batches straddle epochs,
+as the in-memory sources' do).  Every choice is a pure function of (seed, e, window): no
+tf.data `shuffle` (which mixes TF's global seed into its own), no core-count-dependent
+interleave.  So the sequence depends only on the files, the seed and K -- and a run resumed at
+batch k reads the records before position k*B once more (without decoding them) and goes on
+with the very batches an uninterrupted run would have seen.
+
+`prepare` writes the examples of random-access sources in a seeded random order, so a shard
+holds a random sample of the dataset; the window permutation then mixes C shards' records,
+and the shard permutation changes which records share a window from one epoch to the next.
+Memory: one window of serialized records (K x record bytes) plus tf.data's prefetch, whatever
+the dataset's size (measured in benchmarks/input_pipeline.py).
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tfgan_app.data import records
+from tfgan_app.data.errors import DataError
+
+SCHEMES = ("tfrecords",)
+SPEC_FORMS = "tfrecords:DIR"
+CYCLE = 4                # shards read at a time (fixed: a core-count-dependent cycle would change the order)
+SHARD_SALT = 0x5A4D      # third seed word of the shard permutation
+WINDOW_SALT = 1 << 40    # + window index: the third seed word of a window's permutation (never SHARD_SALT)
+
+
+def permutation(n, seed_words) -> tf.Tensor:
+    """A stateless permutation of 0..n-1 (n a scalar tensor or int) keyed by 3 int64 seed words."""
+    n = tf.cast(n, tf.int64)
+    seeds = tf.tile(tf.reshape(tf.cast(tf.stack(seed_words), tf.int64), [1, 3]), tf.stack([n, 1]))  # (n, 3)
+    # tf.random.experimental.index_shuffle mis-pads a batch of seeds: call the op (as images.py does).
+    return tf.raw_ops.RandomIndexShuffle(index=tf.range(n), seed=seeds, max_index=tf.fill([n], n - 1), rounds=4)
+
+
+def epoch_records(description: records.Description, epoch, *, seed: int, window: int) -> tf.data.Dataset:
+    """The serialized records of data epoch `epoch`, in the order the module docstring gives."""
+    files = tf.constant(description.paths())
+    seed = tf.constant(int(seed), tf.int64)
+    epoch = tf.cast(epoch, tf.int64)
+    order = permutation(len(description.shards), [seed, epoch, tf.constant(SHARD_SALT, tf.int64)])
+    cycle = min(CYCLE, len(description.shards))
+    stream = (tf.data.Dataset.from_tensor_slices(tf.gather(files, order))
+              .interleave(tf.data.TFRecordDataset, cycle_length=cycle, block_length=1,
+                          num_parallel_calls=cycle, deterministic=True))
+
+    def shuffle(window_records, index):  # (<=K,) -> the same records, permuted by (seed, epoch, index)
+        words = [seed, epoch, tf.constant(WINDOW_SALT, tf.int64) + index]
+        return tf.gather(window_records, permutation(tf.shape(window_records)[0], words))
+
+    windows = tf.data.Dataset.zip(stream.batch(int(window)), tf.data.Dataset.counter())
+    return windows.map(shuffle).unbatch()
+
+
+def record_batches(description: records.Description, *, batch_size: int, seed: int, window: int,
+                   start_batch: int = 0) -> tf.data.Dataset:
+    """Batches of serialized records (B,), from batch `start_batch` of the endless sequence."""
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise DataError(f"--shuffle-buffer {window!r}: expected a positive integer")
+    position = int(start_batch) * int(batch_size)
+    first_epoch, skip = divmod(position, description.num_examples)
+    ds = (tf.data.Dataset.counter(start=first_epoch)
+          .flat_map(lambda e: epoch_records(description, e, seed=seed, window=window))
+          .skip(skip)  # the records of this epoch already trained on: read again, never decoded
+          .batch(int(batch_size), drop_remainder=True))
+    options = tf.data.Options()
+    options.deterministic = True
+    return ds.with_options(options)
+
+
+def image_batches(description: records.Description, *, batch_size: int, seed: int, window: int,
+                  start_batch: int = 0) -> tf.data.Dataset:
+    """(images float32 (B, H, W, C) in [-1, 1], labels int32 (B,)) of a prepared image dataset, as
+    `images.image_batches` gives them (x / 127.5 - 1; label -1 when unlabeled)."""
+    serialized = record_batches(description, batch_size=batch_size, seed=seed, window=window,
+                                start_batch=start_batch)
+
+    def decode(batch):
+        image, label = records.parse(batch, description)  # (B, H, W, C) uint8, (B,) int32
+        return tf.cast(image, tf.float32) / 127.5 - 1.0, label
+
+    return serialized.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def open_images(spec: str, *, image_size: int = 0, channels: int = 0) -> records.Description:
+    """The description of `tfrecords:DIR`, checked to hold images (and labels) of the asked shape.
+
+    Raises:
+      DataError: not a prepared image dataset, or --image-size/--channels differ from its images.
+    """
+    scheme, _, directory = str(spec).partition(":")
+    if scheme not in SCHEMES or not directory:
+        raise DataError(f"--dataset {spec!r}: expected {SPEC_FORMS}")
+    description = records.image_description(directory)
+    features = description.features
+    h, w, c = features["image"]["shape"]
+    if image_size and (h, w) != (image_size, image_size):
+        raise DataError(f"--image-size {image_size}: the records in {directory} hold {h}x{w} images; use "
+                        f"--image-size {h}, or prepare them again with --image-size {image_size}")
+    if channels and c != channels:
+        raise DataError(f"--channels {channels}: the records in {directory} hold {c}-channel images; use "
+                        f"--channels {c}, or prepare them again with --channels {channels}")
+    return description
