@@ -15,6 +15,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tfgan_app.data.images import DataError, image_batches, load_examples, parse_spec
+from tfgan_app.data import images
 
 REPO = Path(__file__).resolve().parents[1]
 # The MNIST test split beside the repository (../shared from the repo root); a user's clone has none.
@@ -251,6 +252,24 @@ def test_folder_empty_and_missing_image_size(tmp_path):
         load_examples(f"folder:{tmp_path}", image_size=8)
     with pytest.raises(DataError, match="need --image-size"):
         load_examples(f"folder:{tmp_path}")
+
+
+def test_a_folder_streams_the_batches_the_in_memory_path_gives_from_any_batch(tmp_path):
+    rng = np.random.default_rng(2)
+    for cls in ["a", "b", "c"]:
+        for i in range(5):  # 15 files of mixed sizes: each is cropped and resized as it is read
+            save(tmp_path / cls / f"{i}.png", rng.integers(0, 256, (12 + i, 10 + 2 * i, 3), dtype=np.uint8))
+    spec = f"folder:{tmp_path}"
+    held, source = image_batches(spec, batch_size=4, seed=5, image_size=8, channels=1)
+    folder = images.open_folder(spec, image_size=8, channels=1)
+    assert folder.source == source and folder.paths.dtype.kind == "U"  # only the paths are kept
+    for start in (0, 3, 4):  # 15 files, 4 a batch: batch 3 straddles epochs 0 and 1
+        streamed = images.folder_batches(folder, batch_size=4, seed=5, start_batch=start)
+        for (x, y), (u, v) in zip(held.skip(start).take(5), streamed.take(5)):
+            np.testing.assert_array_equal(x.numpy(), u.numpy())
+            np.testing.assert_array_equal(y.numpy(), v.numpy())
+    with pytest.raises(DataError, match="expected folder:DIR"):
+        images.open_folder(f"npz:{tmp_path}", image_size=8)
 
 
 # --- npz ----------------------------------------------------------------------------------------

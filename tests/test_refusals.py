@@ -45,7 +45,7 @@ TINY_DCGAN = ["--preset", "dcgan", "--width", "4", "--batch-size", "4", "--steps
 
 @pytest.mark.parametrize("case", [
     "folder-missing", "npz-not-an-archive", "npz-truncated", "npz-no-x", "idx-empty-dir", "tfds-unprepared",
-    "folder-corrupt-image", "batch-size", "pack", "preset", "penalty-on-batchnorm", "eval-classifier",
+    "folder-corrupt-image", "tfrecords-unprepared", "tfrecords-image-size", "batch-size", "pack", "preset", "penalty-on-batchnorm", "eval-classifier",
 ])
 def test_bad_inputs_leave_no_run_directory(case, tmp_path, capsys):
     work = tmp_path / "run"
@@ -81,6 +81,17 @@ def test_bad_inputs_leave_no_run_directory(case, tmp_path, capsys):
         folder = _png_that_is_not(tmp_path / "images")
         err = refused(TINY_DCGAN + ["--dataset", f"folder:{folder}", "--image-size", "28"], work, capsys)
         flag = "--dataset"
+    elif case == "tfrecords-unprepared":
+        (tmp_path / "rec").mkdir()
+        err = refused(TINY_DCGAN + ["--dataset", f"tfrecords:{tmp_path / 'rec'}"], work, capsys)
+        assert "python -m tfgan_app.data.prepare" in err
+        flag = "--dataset"
+    elif case == "tfrecords-image-size":
+        from tfgan_app.data import prepare
+        np.savez(tmp_path / "x.npz", x=np.zeros((8, 28, 28), np.uint8))
+        prepare.prepare(f"npz:{tmp_path / 'x.npz'}", tmp_path / "rec", shards=2)
+        err = refused(TINY_DCGAN + ["--dataset", f"tfrecords:{tmp_path / 'rec'}", "--image-size", "32"], work, capsys)
+        flag = "--image-size"
     elif case == "batch-size":
         err = refused(["--batch-size", "0"], work, capsys)
         flag = "--batch-size"

@@ -9,7 +9,7 @@ batches an uninterrupted one would, and every opener decodes its first batch bef
 returning (a source that cannot be read fails before a run directory is touched).
 
     toy.py            gaussian1d, sine, ring8, grid25
-    images.py         tfds:, mnist-idx:, folder:, npz:  -> (images, labels), held in memory
+    images.py         tfds:, mnist-idx:, npz:  -> (images, labels), held in memory; folder: streamed
     records.py        sharded TFRecords: the format `python -m tfgan_app.data.prepare` writes
     streaming.py      tfrecords:                        -> (images, labels), streamed from the shards
     paired.py         pairs:, edges2digits:             -> (input images, target images)
@@ -60,6 +60,8 @@ def _toy(config: Config) -> DataStream:
 
 def _images(config: Config) -> DataStream:
     per_step = config.batch_size * config.n_critic
+    if config.dataset.startswith("folder:"):
+        return _folder(config)
     examples, source = images.load_examples(config.dataset, image_size=config.image_size or None,
                                             channels=config.channels or None, data_dir=config.data_dir or None)
     check_first_batch(config, examples.take(per_step).batch(per_step))
@@ -69,6 +71,21 @@ def _images(config: Config) -> DataStream:
         return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
 
     return DataStream(batches, source.image_shape, source.num_classes)
+
+
+def _folder(config: Config) -> DataStream:
+    """folder: streamed -- the files are read and decoded as batches need them, in the order the
+    in-memory sources use."""
+    per_step = config.batch_size * config.n_critic
+    folder = images.open_folder(config.dataset, image_size=config.image_size or None,
+                                channels=config.channels or None)
+
+    def batches(start_batch: int) -> tf.data.Dataset:
+        ds = images.folder_batches(folder, batch_size=per_step, seed=config.seed, start_batch=start_batch)
+        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
+
+    check_first_batch(config, batches(0).take(1))
+    return DataStream(batches, folder.source.image_shape, folder.source.num_classes)
 
 
 def _streamed_images(config: Config) -> DataStream:

@@ -389,11 +389,21 @@ def _read_idx(spec, path: Path, magic: int) -> np.ndarray:
 
 
 def _folder_examples(spec, arg, image_size, order_seed=None):
-    """Image files: sorted subfolder names are classes 0..K-1, or a flat folder is unlabeled.
+    """Image files: sorted subfolder names are classes 0..K-1, or a flat folder is unlabeled."""
+    folder, paths, labels, num_classes, grey = folder_listing(spec, arg, image_size)
+    order = _order(len(paths), order_seed)
+    ds = tf.data.Dataset.from_tensor_slices((paths[order], labels[order]))
+    ds = ds.map(lambda path, label: (decode_file(path), label), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)
+    return ds, f"folder:{folder}", len(paths), num_classes, (None, None, 1 if grey else 3)
+
+
+def folder_listing(spec, arg, image_size):
+    """(folder, paths (N,) str, labels (N,) int32, num_classes, all greyscale) of a folder: spec.
 
     Every file is checked with PIL when listed (header and structure; JPEGs without an
     end-of-image marker are decoded in full), so a bad file is named here rather than
-    failing later inside tf.data.
+    failing later inside tf.data.  Nothing is kept but the paths.
     """
     if image_size is None:
         raise DataError(f"--dataset {spec}: folder datasets need --image-size (images are center-cropped "
@@ -418,16 +428,65 @@ def _folder_examples(spec, arg, image_size, order_seed=None):
     if not paths:
         raise DataError(f"--dataset {spec}: {folder} has no images ({', '.join(IMAGE_EXTENSIONS)})")
     grey = all([check_image(spec, p) for p in paths])  # check every file, not just up to the first colour one
+    return folder, np.asarray([str(p) for p in paths]), np.asarray(labels, np.int32), len(subfolders), grey
 
-    def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        return tf.ensure_shape(image, (None, None, 3)), label
 
-    order = _order(len(paths), order_seed)
-    ds = tf.data.Dataset.from_tensor_slices((np.asarray([str(p) for p in paths])[order],
-                                             np.asarray(labels, np.int32)[order]))
-    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds, f"folder:{folder}", len(paths), len(subfolders), (None, None, 1 if grey else 3)
+def decode_file(path) -> tf.Tensor:
+    """One image file (PNG, JPEG, GIF's first frame, BMP) as uint8 (H, W, 3)."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    return tf.ensure_shape(image, (None, None, 3))
+
+
+@dataclasses.dataclass(frozen=True)
+class Folder:
+    """A folder: source, listed and checked once: its files' paths and labels, never their pixels."""
+    paths: np.ndarray      # (N,) str
+    labels: np.ndarray     # (N,) int32, -1 when unlabeled
+    source: ImageSource    # image_shape: what every file is cropped, resized and converted to
+
+
+def open_folder(spec: str, *, image_size: int, channels: int | None = None) -> Folder:
+    """Lists and checks a folder: spec (see folder_listing) for `folder_batches`.
+
+    Raises:
+      DataError: not a folder: spec, a bad --image-size/--channels, or a file that cannot be read.
+    """
+    scheme, arg = parse_spec(spec)
+    if scheme != "folder":
+        raise DataError(f"--dataset {spec!r}: expected folder:DIR")
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer))
+                                   or image_size <= 0):
+        raise DataError(f"--image-size {image_size!r}: expected a positive integer")
+    if channels is not None and channels not in (1, 3):
+        raise DataError(f"--channels {channels!r}: expected 1 (greyscale) or 3 (RGB)")
+    folder, paths, labels, num_classes, grey = folder_listing(spec, arg, image_size)
+    shape = (int(image_size), int(image_size), channels or (1 if grey else 3))
+    return Folder(paths, labels, ImageSource(f"folder:{folder}", len(paths), num_classes, shape))
+
+
+def folder_batches(folder: Folder, *, batch_size: int, seed: int, start_batch: int = 0,
+                   transform=None) -> tf.data.Dataset:
+    """`batches_of` for a folder, without holding its images: batch b reads and decodes the files
+    at `shuffled_positions(b)` (in parallel, kept in order), so it is the very batch the in-memory
+    stream gives, and memory holds the paths and the batches in flight."""
+    n, b = folder.source.num_examples, int(batch_size)
+    out_shape = folder.source.image_shape
+    paths, labels, seed = tf.constant(folder.paths), tf.constant(folder.labels), tf.constant(int(seed), tf.int64)
+
+    def example(j):  # file j -> (image uint8 out_shape, label int32)
+        return fit_image(decode_file(paths[j]), (None, None, 3), out_shape), labels[j]
+
+    def floats(batch, index):  # (B, H, W, C) uint8 -> float32 in [-1, 1]
+        x = tf.cast(tf.ensure_shape(batch[0], (b,) + out_shape), tf.float32) / 127.5 - 1.0
+        y = tf.ensure_shape(batch[1], (b,))
+        return (x, y) if transform is None else transform(x, y, index)
+
+    positions = tf.data.Dataset.counter(start=int(start_batch)).map(
+        lambda index: shuffled_positions(index, b, n, seed)).unbatch()  # file indices, batch after batch
+    decoded = positions.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(b)
+    return (tf.data.Dataset.zip(decoded, tf.data.Dataset.counter(start=int(start_batch)))
+            .map(floats)
+            .prefetch(tf.data.AUTOTUNE))
 
 
 def image_files(folder: Path, recursive: bool) -> list[Path]:
