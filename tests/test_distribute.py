@@ -247,13 +247,13 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def start_workers(ports, workdir, epochs, out_dir, slow=0.0):
+def start_workers(ports, workdir, epochs, out_dir, slow=0.0, script=WORKER, *args):
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
     for i in range(len(ports)):
         env = dict(ENV, SLOW=str(slow), TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(workdir), str(epochs), str(out_dir / f"worker{i}.npz")],
+            [sys.executable, "-c", script, str(workdir), str(epochs), str(out_dir / f"worker{i}.npz"), *map(str, args)],
             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=True))
     return procs
@@ -315,6 +315,56 @@ def test_two_workers_train_identically_and_resume_after_being_killed(tmp_path):
     assert json.loads(reference)["initial_epoch"] == 0
     for a, b in zip(w0, load(tmp_path / "reference.npz")):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+# A worker training a tiny DCGAN on prepared TFRecords, each worker reading only its own shards.
+STREAM_WORKER = r'''
+import json, sys
+import numpy as np
+from tfgan_app import config as cfg
+from tfgan_app.training import train as training
+workdir, epochs, out, records = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+modes = []
+replica_input = training.replica_input
+def spy(*args):  # which input the loop got: a function of each worker's InputContext, or global batches
+    made = replica_input(*args)
+    modes.append("file" if callable(made) else "data")
+    return made
+training.replica_input = spy
+config = cfg.preset("dcgan", dataset="tfrecords:" + records, width=4, latent_dim=8, batch_size=4, steps_per_epoch=3,
+                    epochs=epochs, shuffle_buffer=16, strategy="multiworker", data_sharding="auto", sync_batchnorm=True,
+                    worker_timeout=60, plot_every=1000)
+result = training.train(config, workdir, verbose=0)
+nets = [result.gan.generator, result.gan.discriminator]
+np.savez(out, *[w.numpy() for net in nets for w in net.weights])  # BatchNorm's statistics are each worker's
+print(json.dumps({"initial_epoch": result.initial_epoch, "modes": modes,
+                  "trainable": [i for i, w in enumerate(w for net in nets for w in net.weights) if w.trainable]}))
+'''
+
+
+def test_two_workers_read_their_own_shards_and_resume_to_an_uninterrupted_clusters_weights(tmp_path):
+    from tfgan_app.data import prepare
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.integers(0, 256, (40, 28, 28), dtype=np.uint8))
+    prepare.prepare(f"npz:{tmp_path / 'd.npz'}", tmp_path / "rec", shards=4)  # 4 shards: 2 a worker
+    runs = {}
+    for name, epochs in (("whole", [2]), ("cut", [1, 2])):  # the second stops after epoch 1, then resumes
+        (tmp_path / f"out-{name}").mkdir()
+        for n in epochs:
+            results = finish(start_workers(free_ports(2), tmp_path / name, n, tmp_path / f"out-{name}", 0.0,
+                                           STREAM_WORKER, tmp_path / "rec"), timeout=120)
+            assert all(code == 0 for code, _, _ in results), [err for _, _, err in results]
+            summaries = [json.loads(last) for _, last, _ in results]
+            assert all(s["modes"] == ["file"] for s in summaries), summaries
+        runs[name] = load(tmp_path / f"out-{name}" / "worker0.npz"), load(tmp_path / f"out-{name}" / "worker1.npz")
+        assert summaries[0]["initial_epoch"] == len(epochs) - 1  # the cut run resumed at epoch 1
+        trainable = summaries[0]["trainable"]
+    for i in trainable:  # every worker applies the same all-reduced gradients
+        np.testing.assert_array_equal(runs["whole"][0][i], runs["whole"][1][i])
+    for worker in (0, 1):  # and the resumed cluster ends where the uninterrupted one did, statistics included
+        for a, b in zip(runs["whole"][worker], runs["cut"][worker]):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_a_missing_worker_ends_with_an_error_not_a_hang(tmp_path):

@@ -79,6 +79,54 @@ def test_open_images_refuses_other_shapes_and_unprepared_directories(tmp_path):
                                  window=0)
 
 
+def serialized(description, batches, **kwargs):
+    kwargs["start_batch"] = kwargs.pop("start", 0)
+    ds = streaming.record_batches(description, batch_size=5, seed=3, window=4, **kwargs)
+    return [r for batch in ds.take(batches) for r in batch.numpy()]
+
+
+def test_file_sharding_gives_each_worker_its_own_shards_and_resumes_within_them(tmp_path):
+    # 23 examples in 4 shards of 6, 6, 6, 5: a worker of two reads 11 or 12 records an epoch.
+    description, _, _ = prepared(tmp_path, n=23, shards=4)
+    everything = sorted(serialized(description, 1 + 23 // 5, start=0)[:23])
+    assert len(set(everything)) == 23
+    sizes = {}
+    for worker in (0, 1):
+        shards = streaming.shard_order(description, 0, seed=3, worker=worker, workers=2).numpy()
+        sizes[worker] = sum(description.shards[i].num_examples for i in shards)
+        assert streaming.locate(description, sizes[worker], seed=3, worker=worker, workers=2) == (1, 0)
+    assert sizes[0] + sizes[1] == 23
+    first = {w: serialized(description, 6, worker=w, workers=2) for w in (0, 1)}  # 30 records: 2+ epochs
+    assert not set(first[0][:sizes[0]]) & set(first[1][:sizes[1]])  # disjoint in epoch 0 ...
+    assert sorted(first[0][:sizes[0]] + first[1][:sizes[1]]) == everything  # ... and together the dataset
+    for k in (1, 3, 4):  # batch 3 straddles worker 1's epochs 1 and 2 whatever its sizes
+        np.testing.assert_array_equal(serialized(description, 6 - k, start=k, worker=1, workers=2),
+                                      first[1][5 * k:])
+    with pytest.raises(DataError, match="--data-sharding file: 5 workers but 4 shards"):
+        streaming.record_batches(description, batch_size=5, seed=3, window=4, worker=0, workers=5)
+
+
+def test_a_worker_pipeline_feeds_its_replicas_from_the_global_batch_index(tmp_path):
+    from tfgan_app import data
+
+    prepared(tmp_path, n=40, shards=4, size=28)
+    config = cfg.preset("dcgan", dataset=f"tfrecords:{tmp_path / 'rec'}", **TINY).validate()
+    stream = data.open_data(config)
+    assert stream.files == 4
+    # Two workers of two replicas each: a step takes 4 / 4 = 1 example a replica, two a worker;
+    # global batch 3 is this worker's per-replica batch 6.
+    context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=1, num_replicas_in_sync=4)
+    got = [x.numpy() for x in stream.worker_batches(3, context).take(2)]
+    description = streaming.open_images(config.dataset)
+    direct = streaming.image_batches(description, batch_size=1, seed=config.seed, window=16, start_batch=6,
+                                     worker=1, workers=2)
+    for a, (b, _) in zip(got, direct.take(2)):
+        assert a.shape == (1, 28, 28, 1)
+        np.testing.assert_array_equal(a, b.numpy())
+    with pytest.raises(cfg.ConfigError, match="--data-sharding: file sharding reads the shards of --dataset tfrecords"):
+        cfg.preset("dcgan", dataset="tfds:mnist", data_sharding="file").validate()
+
+
 TINY = dict(width=4, latent_dim=8, batch_size=4, steps_per_epoch=3, epochs=2, shuffle_buffer=16)
 
 

@@ -274,6 +274,12 @@ class Config:
     # Seconds every worker of a multi-worker cluster may take to join before we give up
     # (a missing worker otherwise blocks TF forever).
     worker_timeout: float = 300.0
+    # How a multi-worker cluster splits the input.  data: every worker reads the whole stream
+    # and keeps its rows of each global batch (R replicas compute one device's steps).
+    # file: worker w reads only the shards [w::W] of each epoch's shard order (tfrecords:
+    # only; I/O divided by W; exact and resumable for a fixed W, but not one device's steps).
+    # auto: file when the shards divide evenly among the workers, else data.
+    data_sharding: str = "auto"
     # Evaluate sample quality every this many epochs (0 = off): figures go to the epoch
     # logs as eval_<figure> (metrics.csv, TensorBoard) and the best generator to WORKDIR/best/.
     eval_every: int = 0
@@ -335,6 +341,11 @@ class Config:
         _one_of("d_norm", self.d_norm, NORMS)
         _one_of("update", self.update, UPDATES)
         _one_of("strategy", self.strategy, STRATEGIES)
+        _one_of("data_sharding", self.data_sharding, ("auto", "file", "data"))
+        if self.data_sharding == "file" and not str(self.dataset).startswith("tfrecords:"):
+            raise ConfigError("data_sharding", f"file sharding reads the shards of --dataset tfrecords:DIR; "
+                              f"{self.dataset or 'this problem'} has none (prepare it with python -m "
+                              f"tfgan_app.data.prepare, or use --data-sharding data)")
         _one_of("precision", self.precision, PRECISIONS)
         _one_of("layer_impl", self.layer_impl, LAYER_IMPLS)
         _one_of("eval_metric", self.eval_metric, EVAL_METRICS)

@@ -49,6 +49,10 @@ class DataStream:
     # Reads every file the stream reads and raises DataError naming a bad one (train.py calls it
     # when TensorFlow reports corrupt data mid-run, which names no file).
     verify: Callable[[], object] = lambda: None
+    # File sharding (streamed sources): the number of files, and (start_batch, InputContext) ->
+    # the per-replica batches of one input pipeline, reading only its files (None: not shardable).
+    files: int = 0
+    worker_batches: Callable[[int, tf.distribute.InputContext], tf.data.Dataset] | None = None
 
 
 def _toy(config: Config) -> DataStream:
@@ -97,9 +101,22 @@ def _streamed_images(config: Config) -> DataStream:
                                      window=config.shuffle_buffer, start_batch=start_batch)
         return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
 
+    def worker_batches(start_batch: int, context: tf.distribute.InputContext) -> tf.data.Dataset:
+        # This pipeline feeds R / P replicas, each B*k / R examples a step: so its own batch index
+        # is start_batch * R / P, over the shards [p::P] of each epoch.
+        here = context.num_replicas_in_sync // context.num_input_pipelines
+        ds = streaming.image_batches(description, batch_size=per_step // context.num_replicas_in_sync,
+                                     seed=config.seed, window=config.shuffle_buffer, start_batch=start_batch * here,
+                                     worker=context.input_pipeline_id, workers=context.num_input_pipelines)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF  # sharded above
+        ds = ds.with_options(options)
+        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds
+
     check_first_batch(config, batches(0).take(1))
     shape = tuple(description.features["image"]["shape"])
-    return DataStream(batches, shape, description.num_classes, lambda: records.verify(description.directory))
+    return DataStream(batches, shape, description.num_classes, lambda: records.verify(description.directory),
+                      len(description.shards), worker_batches)
 
 
 def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:

@@ -45,34 +45,66 @@ def permutation(n, seed_words) -> tf.Tensor:
     return tf.raw_ops.RandomIndexShuffle(index=tf.range(n), seed=seeds, max_index=tf.fill([n], n - 1), rounds=4)
 
 
-def epoch_records(description: records.Description, epoch, *, seed: int, window: int) -> tf.data.Dataset:
-    """The serialized records of data epoch `epoch`, in the order the module docstring gives."""
+def shard_order(description: records.Description, epoch, *, seed: int, worker: int = 0, workers: int = 1):
+    """The shards data epoch `epoch` reads (indices into description.shards): all of them in the
+    order of a permutation of (seed, epoch), or worker w's share of that order, [w::W]."""
+    order = permutation(len(description.shards), [tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64),
+                                                  tf.constant(SHARD_SALT, tf.int64)])
+    return order[worker::workers]
+
+
+def epoch_records(description: records.Description, epoch, *, seed: int, window: int, worker: int = 0,
+                  workers: int = 1) -> tf.data.Dataset:
+    """The serialized records of data epoch `epoch` (of worker w's shards when W > 1), in the order
+    the module docstring gives."""
     files = tf.constant(description.paths())
     seed = tf.constant(int(seed), tf.int64)
     epoch = tf.cast(epoch, tf.int64)
-    order = permutation(len(description.shards), [seed, epoch, tf.constant(SHARD_SALT, tf.int64)])
-    cycle = min(CYCLE, len(description.shards))
+    order = shard_order(description, epoch, seed=seed, worker=worker, workers=workers)
+    cycle = min(CYCLE, -(-len(description.shards) // workers))
     stream = (tf.data.Dataset.from_tensor_slices(tf.gather(files, order))
               .interleave(tf.data.TFRecordDataset, cycle_length=cycle, block_length=1,
                           num_parallel_calls=cycle, deterministic=True))
 
-    def shuffle(window_records, index):  # (<=K,) -> the same records, permuted by (seed, epoch, index)
-        words = [seed, epoch, tf.constant(WINDOW_SALT, tf.int64) + index]
+    def shuffle(window_records, index):  # (<=K,) -> the same records, permuted by (seed, epoch, window)
+        words = [seed, epoch, tf.constant(WINDOW_SALT, tf.int64) + index * workers + worker]
         return tf.gather(window_records, permutation(tf.shape(window_records)[0], words))
 
     windows = tf.data.Dataset.zip(stream.batch(int(window)), tf.data.Dataset.counter())
     return windows.map(shuffle).unbatch()
 
 
+def locate(description: records.Description, position: int, *, seed: int, worker: int = 0,
+           workers: int = 1) -> tuple[int, int]:
+    """(data epoch, records into it) of `position` in a worker's endless sequence.  One worker's
+    epochs all hold N records; worker w of W reads the shards [w::W] of each epoch's order,
+    whose sizes may differ by one record each, so its epochs are walked."""
+    if workers == 1:
+        return divmod(int(position), description.num_examples)
+    counts = tf.constant([s.num_examples for s in description.shards], tf.int64)
+    epoch, position = 0, int(position)
+    while True:
+        size = int(tf.reduce_sum(tf.gather(counts, shard_order(description, epoch, seed=seed, worker=worker,
+                                                               workers=workers))))
+        if position < size:
+            return epoch, position
+        epoch, position = epoch + 1, position - size
+
+
 def record_batches(description: records.Description, *, batch_size: int, seed: int, window: int,
-                   start_batch: int = 0) -> tf.data.Dataset:
-    """Batches of serialized records (B,), from batch `start_batch` of the endless sequence."""
+                   start_batch: int = 0, worker: int = 0, workers: int = 1) -> tf.data.Dataset:
+    """Batches of serialized records (B,), from batch `start_batch` of the endless sequence (of
+    worker w's shards, when W > 1: file sharding, see shard_order)."""
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise DataError(f"--shuffle-buffer {window!r}: expected a positive integer")
-    position = int(start_batch) * int(batch_size)
-    first_epoch, skip = divmod(position, description.num_examples)
+    if workers > len(description.shards):
+        raise DataError(f"--data-sharding file: {workers} workers but {len(description.shards)} shards in "
+                        f"{description.directory}; prepare at least one shard per worker, or use --data-sharding data")
+    first_epoch, skip = locate(description, int(start_batch) * int(batch_size), seed=seed, worker=worker,
+                               workers=workers)
     ds = (tf.data.Dataset.counter(start=first_epoch)
-          .flat_map(lambda e: epoch_records(description, e, seed=seed, window=window))
+          .flat_map(lambda e: epoch_records(description, e, seed=seed, window=window, worker=worker,
+                                            workers=workers))
           .skip(skip)  # the records of this epoch already trained on: read again, never decoded
           .batch(int(batch_size), drop_remainder=True))
     options = tf.data.Options()
@@ -81,11 +113,11 @@ def record_batches(description: records.Description, *, batch_size: int, seed: i
 
 
 def image_batches(description: records.Description, *, batch_size: int, seed: int, window: int,
-                  start_batch: int = 0) -> tf.data.Dataset:
+                  start_batch: int = 0, worker: int = 0, workers: int = 1) -> tf.data.Dataset:
     """(images float32 (B, H, W, C) in [-1, 1], labels int32 (B,)) of a prepared image dataset, as
     `images.image_batches` gives them (x / 127.5 - 1; label -1 when unlabeled)."""
     serialized = record_batches(description, batch_size=batch_size, seed=seed, window=window,
-                                start_batch=start_batch)
+                                start_batch=start_batch, worker=worker, workers=workers)
 
     def decode(batch):
         image, label = records.parse(batch, description)  # (B, H, W, C) uint8, (B,) int32

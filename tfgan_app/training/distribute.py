@@ -22,6 +22,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +36,55 @@ from tfgan_app.config import Config
 
 class StrategyError(ValueError):
     """The requested strategy cannot be set up here (the message names the flag)."""
+
+
+class RefusedBeforeJoining(ValueError):
+    """The run's data or evaluation refused it, checked in a child process (check_before_joining)."""
+
+
+# Opens the data source (and the periodic evaluation's references) of a config given as JSON,
+# and prints what the run directory's model spec needs, or the one-line refusal.
+_CHECK_CHILD = """
+import json, sys, tempfile
+from tfgan_app.config import Config
+from tfgan_app.data import open_data
+from tfgan_app.training.evaluation import PeriodicEvaluation
+config = Config.from_dict(json.loads(sys.argv[1]))
+try:
+    data = open_data(config)
+    if config.eval_every:
+        with tempfile.TemporaryDirectory() as scratch:
+            PeriodicEvaluation(config, scratch, data.shape)
+    print(json.dumps({"shape": list(data.shape), "num_classes": data.num_classes}))
+except ValueError as e:
+    print(json.dumps({"error": str(e)}))
+"""
+
+
+def check_before_joining(config: Config, timeout: float = 600) -> tuple[tuple, int]:
+    """Opens config's data source (its first batch decoded) and its evaluation in a child process:
+    (example shape, num_classes).  A multi-worker process must not run a TensorFlow op before it
+    joins the cluster (its collectives are configured once, at the first op: "Collective ops
+    must be configured at program startup"), yet a bad input must be refused before the run
+    directory is touched and the cluster waits for this worker.
+
+    Raises:
+      RefusedBeforeJoining: the child's one-line refusal.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}  # the child joins nothing
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    repo = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, "-c", _CHECK_CHILD, config.to_json()], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RefusedBeforeJoining(f"--dataset {config.dataset}: checking the data before joining the cluster "
+                                   f"failed: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
+    answer = json.loads(lines[-1])
+    if "error" in answer:
+        raise RefusedBeforeJoining(answer["error"])
+    return tuple(answer["shape"]), int(answer["num_classes"])
 
 
 # --- strategies --------------------------------------------------------------------
@@ -254,7 +305,9 @@ def fit_multiworker(gan, dataset: tf.data.Dataset, strategy: tf.distribute.Strat
     """Trains like `gan.fit(dataset, epochs=..., initial_epoch=..., steps_per_epoch=...)`.
 
     `dataset` yields global batches; each worker keeps its share of every batch (DATA
-    sharding: the batch is split, not the files), and each replica its share of that.
+    sharding: the batch is split, not the files), and each replica its share of that.  Or
+    `dataset` is a function of a worker's tf.distribute.InputContext returning its replicas'
+    batches (FILE sharding: each worker reads its own files; train.replica_input).
     Every `steps_per_execution` steps the tracker results are averaged over all replicas
     -- the same numbers on every worker, so every worker takes the same decisions (the
     divergence guard stops all of them or none).
@@ -262,9 +315,12 @@ def fit_multiworker(gan, dataset: tf.data.Dataset, strategy: tf.distribute.Strat
     Returns:
       {metric: [value per epoch]}, like History.history.
     """
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    iterator = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
+    if callable(dataset):  # each worker's own input pipeline: InputContext -> per-replica batches
+        iterator = iter(strategy.distribute_datasets_from_function(dataset))
+    else:
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        iterator = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
     train_step = tf.autograph.experimental.do_not_convert(gan.train_step)
 
     def tracker_results():

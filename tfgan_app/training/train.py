@@ -77,6 +77,26 @@ def corrupt_data_named(config: Config, data: DataStream):
                         f"({str(e).splitlines()[0]})") from None
 
 
+def data_sharding(config: Config, data: DataStream, strategy) -> str:
+    """'file' when each worker of a multi-worker cluster reads only its own files (--data-sharding
+    file, or auto with the files dividing evenly among the workers), else 'data'."""
+    workers = distribute.task()[2] if distribute.is_multi_worker(strategy) else 1  # TF_CONFIG's workers
+    if workers == 1 or data.worker_batches is None or config.data_sharding == "data":
+        return "data"
+    if config.data_sharding == "auto" and data.files % workers:
+        return "data"
+    return "file"
+
+
+def replica_input(config: Config, data: DataStream, strategy, start_batch: int):
+    """What the training loop reads from batch `start_batch` on: the global batches arranged so R
+    replicas compute one device's steps, or (file sharding) a function of each worker's
+    InputContext giving its replicas' batches from its own files."""
+    if data_sharding(config, data, strategy) == "file":
+        return lambda context: data.worker_batches(start_batch, context)
+    return distribute.arrange_for_replicas(data.batches(start_batch), config.n_critic, strategy.num_replicas_in_sync)
+
+
 def _check_packs(config: Config, replicas: int) -> None:
     if config.batch_size % (replicas * config.pack):
         raise ConfigError("batch_size", f"{config.batch_size} is not a multiple of {replicas} replicas x "
@@ -131,10 +151,14 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
         if config.strategy == "multiworker" and not multiworker:  # a bare resume of a cluster's run
             raise run_dir.RunDirError(f"--workdir {workdir}: holds a multi-worker run; resume it with "
                                       f"--strategy multiworker on every worker (TF_CONFIG set)")
-    data = open_data(config)  # the source opened once, its first batch decoded
     evaluation = []  # eval_* figures and WORKDIR/best/; before MetricsLog and TensorBoard read the logs
-    if chief and config.eval_every:
-        evaluation.append(PeriodicEvaluation(config, workdir, data.shape))
+    if multiworker:  # no TF op before joining: the data and evaluation are checked in a child
+        shape, num_classes = distribute.check_before_joining(config) if chief else (None, 0)
+    else:
+        data = open_data(config)  # the source opened once, its first batch decoded
+        shape, num_classes = data.shape, data.num_classes
+        if config.eval_every:
+            evaluation.append(PeriodicEvaluation(config, workdir, data.shape))
     if config.init_from and not run_dir.has_run(Path(config.init_from)):
         raise run_dir.RunDirError(f"--init-from {config.init_from}: holds no run; expected a run directory "
                                   f"written by train.py")
@@ -147,13 +171,15 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
         _initialize_from(config, gan)  # refuses a run of another game now; a resumed run's checkpoint wins later
     if chief:
         config, _ = run_dir.prepare(workdir, config, fresh=fresh, compare=compare)
-        run_dir.write_model_spec(workdir, data.shape, data.num_classes or config.num_classes)
+        run_dir.write_model_spec(workdir, shape, num_classes or config.num_classes)
     if multiworker:  # a failed join leaves the config and model spec: a retry accepts them
         strategy = distribute.make_strategy(config)  # joins the cluster
         _check_packs(config, strategy.num_replicas_in_sync)
         if not chief:  # the chief's resolved config; its data source may differ from this command's
             config = run_dir.load_config(workdir)
-            data = open_data(config)
+        data = open_data(config)
+        if chief and config.eval_every:
+            evaluation.append(PeriodicEvaluation(config, workdir, data.shape))
         gan = _build(config, data, strategy)
         _initialize_from(config, gan)
     with strategy.scope():  # the checkpoint's variables
@@ -162,8 +188,7 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
         else:
             state = distribute.WorkerTrainingState(workdir, gan, config.keep_checkpoints, distribute.task()[1])
     initial_epoch = state.restore()
-    dataset = data.batches(initial_epoch * config.steps_per_epoch)
-    dataset = distribute.arrange_for_replicas(dataset, config.n_critic, strategy.num_replicas_in_sync)
+    dataset = replica_input(config, data, strategy, initial_epoch * config.steps_per_epoch)
     if not chief:  # train and checkpoint (to a temporary copy); logs and pictures are the chief's
         guard = cb.DivergenceGuard()
         with corrupt_data_named(config, data):
