@@ -280,6 +280,11 @@ class Config:
     # only; I/O divided by W; exact and resumable for a fixed W, but not one device's steps).
     # auto: file when the shards divide evenly among the workers, else data.
     data_sharding: str = "auto"
+    # grpc://HOST:PORT of a tf.data service dispatcher (tfgan_app/data/service.py): its workers
+    # read and decode the tfrecords: shards and send batches.  Every record once per data
+    # epoch, in no reproducible order; a resume restarts the data epoch.  "" = read here.
+    # Its workers (and the dispatcher) must answer within worker_timeout seconds.
+    data_service: str = ""
     # Evaluate sample quality every this many epochs (0 = off): figures go to the epoch
     # logs as eval_<figure> (metrics.csv, TensorBoard) and the best generator to WORKDIR/best/.
     eval_every: int = 0
@@ -342,6 +347,11 @@ class Config:
         _one_of("update", self.update, UPDATES)
         _one_of("strategy", self.strategy, STRATEGIES)
         _one_of("data_sharding", self.data_sharding, ("auto", "file", "data"))
+        if self.data_service and not (str(self.data_service).startswith("grpc://")
+                                      and str(self.dataset).startswith("tfrecords:")):
+            raise ConfigError("data_service", f"expected grpc://HOST:PORT of a tf.data service dispatcher, with "
+                              f"--dataset tfrecords:DIR (its workers read the shards); got {self.data_service!r} "
+                              f"with --dataset {self.dataset or '(none)'}")
         if self.data_sharding == "file" and not str(self.dataset).startswith("tfrecords:"):
             raise ConfigError("data_sharding", f"file sharding reads the shards of --dataset tfrecords:DIR; "
                               f"{self.dataset or 'this problem'} has none (prepare it with python -m "

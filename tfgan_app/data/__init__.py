@@ -12,6 +12,7 @@ returning (a source that cannot be read fails before a run directory is touched)
     images.py         tfds:, mnist-idx:, npz:  -> (images, labels), held in memory; folder: streamed
     records.py        sharded TFRecords: the format `python -m tfgan_app.data.prepare` writes
     streaming.py      tfrecords:                        -> (images, labels), streamed from the shards
+    service.py        tfrecords: read by a tf.data service's workers (--data-service), and its servers
     paired.py         pairs:, edges2digits:             -> (input images, target images)
     unpaired.py       domains:, digits2mnist:           -> (images of A, images of B), unpaired
     superres.py       sr:, sr-photos                    -> (low-resolution images, high-resolution crops)
@@ -36,7 +37,8 @@ from typing import Callable
 import tensorflow as tf
 
 from tfgan_app.config import Config
-from tfgan_app.data import captions, images, melody, paired, records, streaming, superres, text, toy, unpaired
+from tfgan_app.data import (captions, images, melody, paired, records, service, streaming, superres, text, toy,
+                            unpaired)
 from tfgan_app.data.errors import DataError
 
 
@@ -53,6 +55,9 @@ class DataStream:
     # the per-replica batches of one input pipeline, reading only its files (None: not shardable).
     files: int = 0
     worker_batches: Callable[[int, tf.distribute.InputContext], tf.data.Dataset] | None = None
+    # --data-service: (start_batch, job name, batch size) -> batches read through the service
+    # (every consumer naming the job shares it).  None: read here.
+    service_batches: Callable[[int, str, int], tf.data.Dataset] | None = None
 
 
 def _toy(config: Config) -> DataStream:
@@ -113,10 +118,23 @@ def _streamed_images(config: Config) -> DataStream:
         ds = ds.with_options(options)
         return ds.map(lambda x, y: x) if config.conditioning == "none" else ds
 
+    service_batches = None
+    if config.data_service:  # bounded: TF itself would wait an hour, or for ever, for a missing dispatcher
+        service.probe(config.data_service, config.worker_timeout)
+        stream = service.ServiceStream(config.data_service, description, config.seed, config.shuffle_buffer)
+
+        def service_batches(start_batch: int, job_name: str, batch_size: int) -> tf.data.Dataset:
+            n = description.num_examples
+            first, last = start_batch * per_step // n, (config.epochs * config.steps_per_epoch * per_step - 1) // n
+            ds = service.batches(stream, batch_size=batch_size, first_epoch=first,
+                                 epochs=last - first + 2,  # + 1: each service worker drops its last partial batch
+                                 job_name=job_name)
+            return ds.map(lambda x, y: x) if config.conditioning == "none" else ds
+
     check_first_batch(config, batches(0).take(1))
     shape = tuple(description.features["image"]["shape"])
     return DataStream(batches, shape, description.num_classes, lambda: records.verify(description.directory),
-                      len(description.shards), worker_batches)
+                      len(description.shards), worker_batches, service_batches)
 
 
 def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:

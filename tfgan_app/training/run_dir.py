@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import uuid
 import shutil
 from pathlib import Path
 
@@ -33,7 +34,7 @@ CHECKPOINT_DIR = "checkpoints"
 # how fast it runs (a killed cluster may come back on other hardware).
 RESUMABLE_FIELDS = ("epochs", "plot_every", "keep_checkpoints", "strategy", "tpu", "jit_compile", "layer_impl",
                     "steps_per_execution", "worker_timeout", "eval_every", "eval_metric",
-                    "eval_classifier")
+                    "eval_classifier", "data_service")
 
 
 # Checkpoint parts that runs written before they existed lack: the layers' random state
@@ -69,6 +70,25 @@ def write_config(workdir: Path, config: Config) -> None:
     tmp = path.with_name(f".{CONFIG_FILE}.tmp")
     tmp.write_text(config.to_json() + "\n")
     os.replace(tmp, path)
+
+
+SERVICE_JOB_FILE = "data_service_job"  # this invocation's tf.data service job, shared by a cluster's workers
+
+
+def new_service_job(workdir: Path) -> str:
+    """A job name for this invocation's reads from the tf.data service, written for the other
+    workers of a cluster (service.py: a job name must never be used twice on one service)."""
+    name = f"tfgan-{uuid.uuid4().hex[:16]}"
+    path = Path(workdir) / SERVICE_JOB_FILE
+    tmp = path.with_name(f".{SERVICE_JOB_FILE}.tmp")
+    tmp.write_text(name + "\n")
+    os.replace(tmp, path)
+    return name
+
+
+def service_job(workdir: Path) -> str:
+    """The job name the chief wrote (new_service_job)."""
+    return (Path(workdir) / SERVICE_JOB_FILE).read_text().strip()
 
 
 def plan(workdir: Path, config: Config, *, fresh: bool = False,

@@ -88,13 +88,21 @@ def data_sharding(config: Config, data: DataStream, strategy) -> str:
     return "file"
 
 
-def replica_input(config: Config, data: DataStream, strategy, start_batch: int):
+def replica_input(config: Config, data: DataStream, strategy, start_batch: int, service_job: str = ""):
     """What the training loop reads from batch `start_batch` on: the global batches arranged so R
-    replicas compute one device's steps, or (file sharding) a function of each worker's
-    InputContext giving its replicas' batches from its own files."""
-    if data_sharding(config, data, strategy) == "file":
+    replicas compute one device's steps, or a function of each worker's InputContext giving
+    its replicas' batches (file sharding: from its own files; --data-service: from the
+    service's job `service_job`, shared by the cluster's workers)."""
+    per_step, replicas = config.batch_size * config.n_critic, strategy.num_replicas_in_sync
+    if config.data_service and distribute.is_multi_worker(strategy):
+        return lambda context: data.service_batches(start_batch, service_job, per_step // replicas)
+    if config.data_service:
+        batches = data.service_batches(start_batch, service_job, per_step)
+    elif data_sharding(config, data, strategy) == "file":
         return lambda context: data.worker_batches(start_batch, context)
-    return distribute.arrange_for_replicas(data.batches(start_batch), config.n_critic, strategy.num_replicas_in_sync)
+    else:
+        batches = data.batches(start_batch)
+    return distribute.arrange_for_replicas(batches, config.n_critic, replicas)
 
 
 def _check_packs(config: Config, replicas: int) -> None:
@@ -172,11 +180,13 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
     if chief:
         config, _ = run_dir.prepare(workdir, config, fresh=fresh, compare=compare)
         run_dir.write_model_spec(workdir, shape, num_classes or config.num_classes)
+        job = run_dir.new_service_job(workdir) if config.data_service else ""
     if multiworker:  # a failed join leaves the config and model spec: a retry accepts them
         strategy = distribute.make_strategy(config)  # joins the cluster
         _check_packs(config, strategy.num_replicas_in_sync)
         if not chief:  # the chief's resolved config; its data source may differ from this command's
             config = run_dir.load_config(workdir)
+            job = run_dir.service_job(workdir) if config.data_service else ""
         data = open_data(config)
         if chief and config.eval_every:
             evaluation.append(PeriodicEvaluation(config, workdir, data.shape))
@@ -188,7 +198,7 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
         else:
             state = distribute.WorkerTrainingState(workdir, gan, config.keep_checkpoints, distribute.task()[1])
     initial_epoch = state.restore()
-    dataset = replica_input(config, data, strategy, initial_epoch * config.steps_per_epoch)
+    dataset = replica_input(config, data, strategy, initial_epoch * config.steps_per_epoch, job)
     if not chief:  # train and checkpoint (to a temporary copy); logs and pictures are the chief's
         guard = cb.DivergenceGuard()
         with corrupt_data_named(config, data):
