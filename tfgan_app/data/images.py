@@ -13,6 +13,7 @@ Data flows one way:
 
     load_examples:  source -> (image uint8 (H, W, C), label int32)  finite, fixed order
     image_batches:  examples -> in memory -> per-epoch permutation -> (images float32 in [-1, 1], labels)
+    folder_batches: a folder's paths -> the same permutation -> files decoded as batches need them
 
 `image_batches` draws each epoch's order from a stateless permutation of
 (seed, epoch), so batch i is a pure function of (seed, i): a run resumed at batch
