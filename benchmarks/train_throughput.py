@@ -16,6 +16,7 @@ median over rounds of the ratio of two contenders' block medians (paired in time
     python benchmarks/train_throughput.py --workload dcgan-mnist --g-ema 0,0.999 --no-hand
     python benchmarks/train_throughput.py --workload dcgan-mnist --r1-weight 0,1 --no-hand
     python benchmarks/train_throughput.py --workload sngan --spectral-norm none,d,gd --attention 0,14
+    python benchmarks/train_throughput.py --workload dcgan-mnist --torch --torch-step tutorial,simultaneous
 
 The `sngan` workload has no hand-written counterpart (fit contenders only): its figures are
 ratios between its variants, e.g. `vs_sn-none` = speed with SN in D over speed without.
@@ -24,7 +25,9 @@ ratios between its variants, e.g. `vs_sn-none` = speed with SN in D over speed w
 the figures of the first are compared with the others.  Last line:
 `img/s=<fit> hand_img/s=<hand> ratio=<fit/hand>` (W2: `critic_img/s=...`), for the first
 precision, followed by `vs_<contender>=<ratio>` for the other fit contenders (precisions,
---layer-impl, --g-ema, --r1-weight, --spectral-norm, --attention values).
+--layer-impl, --g-ema, --r1-weight, --spectral-norm, --attention values) and, with --torch,
+`vs_torch_<precision>_<step>=<ratio>`: our fit in that precision over PyTorch's step
+(benchmarks/torch_peer.py, run from the peers' virtualenv; skipped, saying so, without torch).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import itertools  # noqa: E402
+import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -48,6 +52,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 WORKLOADS = {"dcgan-mnist": "img/s", "wgan-gp-mnist": "critic_img/s", "sngan": "critic_img/s"}
+PEERS_PYTHON = REPO / "benchmarks" / ".venv-peers" / "bin" / "python"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
@@ -75,6 +80,14 @@ def parse(argv=None):
     p.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "mnist"),
                    help="directory of the MNIST IDX files (default ../shared/data/mnist)")
     p.add_argument("--no-hand", action="store_true", help="time only the fit path")
+    p.add_argument("--torch", nargs="?", const=str(PEERS_PYTHON), default=None, metavar="PYTHON",
+                   help="W1: add PyTorch contenders (benchmarks/torch_peer.py) run by PYTHON, the peers' "
+                        f"virtualenv (default {PEERS_PYTHON.relative_to(REPO)}: python3 -m venv "
+                        "benchmarks/.venv-peers && benchmarks/.venv-peers/bin/pip install -r "
+                        "benchmarks/requirements-peers.txt)")
+    p.add_argument("--torch-step", default="tutorial",
+                   help="with --torch: tutorial (the PyTorch DCGAN tutorial's step), simultaneous (W1's), or both, "
+                        "comma separated (default tutorial)")
     args = p.parse_args(argv)
     args.precision = args.precision.split(",")
     for prec in args.precision:
@@ -101,6 +114,11 @@ def parse(argv=None):
         p.error("--steps and --steps-per-execution must be positive, --block at least 2")
     if args.block % args.steps_per_execution:
         p.error("--block must be a multiple of --steps-per-execution")
+    args.torch_step = args.torch_step.split(",")
+    if not set(args.torch_step) <= {"tutorial", "simultaneous"}:
+        p.error(f"--torch-step: expected tutorial, simultaneous or both, got {','.join(args.torch_step)}")
+    if args.torch and args.workload != "dcgan-mnist":
+        p.error("--torch: the PyTorch peer is W1's model (--workload dcgan-mnist)")
     return args
 
 
@@ -192,6 +210,55 @@ class HandContender:
             self.blocks.append(float(np.median(np.diff(ends)[1:])))
 
 
+class TorchContender:
+    """W1 in PyTorch (benchmarks/torch_peer.py), a child process of the peers' virtualenv driven
+    block by block over stdin/stdout, so its steps alternate in time with the others'."""
+
+    def __init__(self, python: str, data: Path, config, step: str):
+        job = {"data": str(data), "batch_size": config.batch_size, "noise_dim": config.latent_dim,
+               "precision": config.precision, "step": step}
+        self.proc = subprocess.Popen([python, str(REPO / "benchmarks" / "torch_peer.py"), json.dumps(job)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.info = json.loads(self.proc.stdout.readline() or "{}")
+        if not self.info:
+            raise SystemExit(f"train_throughput.py: error: --torch {python}: torch_peer.py did not start")
+        self.times, self.blocks = [], []
+
+    def run(self, steps: int, record: bool = True):
+        self.proc.stdin.write(f"{steps}\n")
+        self.proc.stdin.flush()
+        times = json.loads(self.proc.stdout.readline())[1:]  # like the others: the first step is not timed
+        if record:
+            self.times += times
+            self.blocks.append(float(np.median(times)))
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def torch_contenders(args, data: Path, base) -> dict:
+    """{name: TorchContender} for --torch, or {} with a message when the peers' torch is missing."""
+    if not args.torch:
+        return {}
+    python = Path(args.torch)
+    check = subprocess.run([str(python), "-c", "import torch, numpy"], capture_output=True) if python.exists() else None
+    if check is None or check.returncode:
+        print(f"--torch: skipped: no torch at {python} (python3 -m venv benchmarks/.venv-peers && "
+              f"benchmarks/.venv-peers/bin/pip install -r benchmarks/requirements-peers.txt)", flush=True)
+        return {}
+    found = {}
+    for prec in args.precision:
+        if prec == "mixed_float16":  # a GPU policy: no CPU autocast counterpart measured here
+            continue
+        for step in args.torch_step:
+            found[f"torch {prec} {step}"] = TorchContender(str(python), data, dataclasses.replace(base, precision=prec),
+                                                           step)
+    if found:
+        print(f"torch {next(iter(found.values())).info}", flush=True)
+    return found
+
+
 def main(argv=None) -> int:
     args = parse(argv)
     data = Path(args.data)
@@ -235,6 +302,8 @@ def main(argv=None) -> int:
         config = dataclasses.replace(base, precision=prec)
         if not args.no_hand:
             contenders[f"hand {prec}"] = HandContender(config, source.image_shape, images)
+    peers = torch_contenders(args, data, base)
+    contenders.update(peers)
     for c in contenders.values():  # trace, build oneDNN primitives, fill the pipelines
         c.run(args.block, record=False)
     start = time.time()
@@ -260,6 +329,11 @@ def main(argv=None) -> int:
         line += f" hand_{unit}={rate(f'hand {first}'):.1f} ratio={ratio(fits[0], f'hand {first}'):.3f}"
     for name in fits[1:]:
         line += f" vs_{name[4:].replace(' ', '_')}={ratio(fits[0], name):.3f}"
+    for name in peers:  # fit in each precision over the same precision's PyTorch step
+        prec = name.split()[1]
+        mine = next(f for f in fits if f.split()[1] == prec)
+        line += f" vs_{name.replace(' ', '_')}={ratio(mine, name):.3f}"
+        contenders[name].close()
     print(f"{fits[0][4:]}" + (" jit" if args.jit_compile else "") + f": {line}")
     return 0
 
