@@ -8,8 +8,8 @@ made in TF ops and written in chunks: the generator never holds a dataset) with
     uses, batch --batch-size, window --shuffle-buffer) and reports images/s delivered after the
     first batch, and the child's peak resident memory (`wait4`'s ru_maxrss: the whole process,
     TensorFlow included);
-  - opens the stream at the epoch's last batch (a resumed run's worst case) and times the first
-    batch: the cost of skipping N - B records;
+  - opens the stream at the epoch's last full batch (about a resumed run's worst case) and times
+    the first batch: the cost of skipping (N // B - 1) * B records;
   - trains the `dcgan-celeba` preset (64 px RGB, batch 128) on a fixed batch for --train-steps
     steps: the images/s a DCGAN at 64 px consumes on this machine.
 
@@ -161,7 +161,8 @@ def main(argv=None) -> int:
                                  window=args.shuffle_buffer, ram_budget=args.ram_budget)
         results[n] = dict(figures, rss_MB=rss)
         print(f"{n:>9,} images ({figures['data_MB']:,.0f} MB): {figures['img_s']:,.0f} img/s, peak RSS {rss:,.0f} MB, "
-              f"first batch after skipping {n - args.batch_size:,} records {figures['skip_s']:.2f} s", flush=True)
+              f"first batch after skipping {(n // args.batch_size - 1) * args.batch_size:,} records "
+              f"{figures['skip_s']:.2f} s", flush=True)
     train, train_rss = run_child(args, "train", batch_size=args.batch_size, steps=args.train_steps)
     print(f"dcgan-celeba (64 px, batch {args.batch_size}) consumes {train['img_s']:,.0f} img/s "
           f"(peak RSS {train_rss:,.0f} MB)", flush=True)

@@ -1,6 +1,6 @@
 """tf.distribute: 2 replicas compute one device's step; 2 workers train, checkpoint and resume.
 
-Every test runs fresh Python processes: splitting the CPU into two logical devices must
+Every test trains in fresh Python processes: splitting the CPU into two logical devices must
 happen before TensorFlow initialises its devices, and each worker of a multi-worker cluster
 is a process of its own.  Every process is bounded by a timeout and killed if a test fails.
 
@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from tfgan_app.data import prepare  # only writes a dataset here: the training runs in fresh processes
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
@@ -343,8 +345,6 @@ print(json.dumps({"initial_epoch": result.initial_epoch, "modes": modes,
 
 
 def test_two_workers_read_their_own_shards_and_resume_to_an_uninterrupted_clusters_weights(tmp_path):
-    from tfgan_app.data import prepare
-
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "d.npz", x=rng.integers(0, 256, (40, 28, 28), dtype=np.uint8))
     prepare.prepare(f"npz:{tmp_path / 'd.npz'}", tmp_path / "rec", shards=4)  # 4 shards: 2 a worker

@@ -45,7 +45,7 @@ def test_prepare_writes_the_seeded_order_round_robin_and_a_description_that_matc
         data = (tmp_path / "rec" / s["file"]).read_bytes()
         assert s["bytes"] == len(data) and s["sha256"] == hashlib.sha256(data).hexdigest()
         # Each record: 8 + 4 framing bytes, the Example, 4 CRC bytes; the Example carries 64 pixel
-        # bytes and 4 label bytes plus its own keys and lengths: the file is at least 60 x 80 bytes.
+        # bytes and 4 label bytes plus its keys and lengths: the file is at least 60 x 84 bytes.
         assert len(data) >= 60 * (16 + 64 + 4)
     assert sorted(p.name for p in (tmp_path / "rec").iterdir()) == sorted(
         ["dataset.json"] + [f"shard-{i:05d}-of-00004.tfrecord" for i in range(4)])  # no temporary left

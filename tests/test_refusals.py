@@ -10,6 +10,7 @@ import pytest
 
 import train
 from tfgan_app import config as cfg
+from tfgan_app.data import prepare
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tfgan_app"
 
@@ -87,7 +88,6 @@ def test_bad_inputs_leave_no_run_directory(case, tmp_path, capsys):
         assert "python -m tfgan_app.data.prepare" in err
         flag = "--dataset"
     elif case == "tfrecords-image-size":
-        from tfgan_app.data import prepare
         np.savez(tmp_path / "x.npz", x=np.zeros((8, 28, 28), np.uint8))
         prepare.prepare(f"npz:{tmp_path / 'x.npz'}", tmp_path / "rec", shards=2)
         err = refused(TINY_DCGAN + ["--dataset", f"tfrecords:{tmp_path / 'rec'}", "--image-size", "32"], work, capsys)

@@ -58,31 +58,35 @@ def test_a_missing_dispatcher_is_refused_in_bounded_time():
     assert time.monotonic() - start < 20  # TF's own client would wait an hour
 
 
-def start(*args):
+def start(log, *args):
     return subprocess.Popen([sys.executable, "-m", "tfgan_app.data.service", *args], cwd=REPO, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=log, stderr=log, start_new_session=True)
 
 
-def stop(procs):
+def stop(procs) -> list:
+    """Ends the servers: SIGTERM (they stop and exit 0), else, after 20 s, SIGKILL (our own pids only)."""
     for p in procs:
         if p.poll() is None:
             p.terminate()
+    codes = []
     for p in procs:
         try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # tf.data servers may take long to stop: our own pids only
+            codes.append(p.wait(timeout=20))
+        except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=10)
+            codes.append(p.wait(timeout=10))
+    return codes
 
 
-def test_a_local_service_delivers_every_record_once_an_epoch_and_feeds_a_run(tmp_path):
+def test_a_local_service_delivers_every_record_once_an_epoch_and_feeds_a_run(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "d.npz", x=rng.integers(0, 256, (40, 28, 28), dtype=np.uint8), y=np.arange(40) % 4)
     prepare.prepare(f"npz:{tmp_path / 'd.npz'}", tmp_path / "rec", shards=4)
     port = free_port()
-    procs = [start("dispatcher", "--port", str(port))]
+    log = open(tmp_path / "servers.log", "w")
+    procs = [start(log, "dispatcher", "--port", str(port))]
     try:
-        procs.append(start("worker", "--dispatcher", f"127.0.0.1:{port}", "--workers", "2"))
+        procs.append(start(log, "worker", "--dispatcher", f"127.0.0.1:{port}", "--workers", "2"))
         address = f"grpc://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:  # the dispatcher and both workers come up
@@ -92,7 +96,7 @@ def test_a_local_service_delivers_every_record_once_an_epoch_and_feeds_a_run(tmp
             except DataError:
                 pass
             assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
-                [p.stderr.read()[-1500:] for p in procs if p.poll() is not None]
+                (tmp_path / "servers.log").read_text()[-3000:]
             time.sleep(0.5)
 
         # Two data epochs read to the end through the service: each record exactly twice.
@@ -106,14 +110,21 @@ def test_a_local_service_delivers_every_record_once_an_epoch_and_feeds_a_run(tmp
             expected = {(a.astype(np.float32)[..., None] / 127.5 - 1).tobytes(): int(b) for a, b in zip(f["x"], f["y"])}
         assert labels == expected  # pixels and labels as written
 
-        # A run reads its batches through the service (its job named in the run directory).
+        # A run reads its batches through the service, in the job named in its run directory.
+        jobs = []
+        read = service.batches
+        monkeypatch.setattr(service, "batches", lambda *a, **k: jobs.append(k) or read(*a, **k))
         config = cfg.preset("dcgan", dataset=f"tfrecords:{tmp_path / 'rec'}", width=4, latent_dim=8, batch_size=4,
                             steps_per_epoch=3, epochs=2, data_service=address, worker_timeout=30)
         result = training.train(config, tmp_path / "run", verbose=0)
         assert int(result.gan.g_optimizer.iterations) == 6
-        assert (tmp_path / "run" / "data_service_job").read_text().startswith("tfgan-")
+        # 24 records of 40: data epoch 0 alone, and one more for the workers' partial batches.
+        assert [(k["job_name"], k["first_epoch"], k["epochs"], k["batch_size"]) for k in jobs] == [
+            ((tmp_path / "run" / "data_service_job").read_text().strip(), 0, 2, 4)]
     finally:
-        stop(procs)
+        codes = stop(procs)
+        log.close()
+    assert codes == [0, 0]  # SIGTERM stops the servers (no SIGKILL needed)
 
 
 def test_the_service_needs_streamed_records():

@@ -469,7 +469,17 @@ def folder_batches(folder: Folder, *, batch_size: int, seed: int, start_batch: i
                    transform=None) -> tf.data.Dataset:
     """`batches_of` for a folder, without holding its images: batch b reads and decodes the files
     at `shuffled_positions(b)` (in parallel, kept in order), so it is the very batch the in-memory
-    stream gives, and memory holds the paths and the batches in flight."""
+    stream gives, and memory holds the paths and the batches in flight.
+
+    Returns:
+      an endless dataset of (images float32 (B, H, W, C) in [-1, 1], labels int32 (B,)).
+    Raises:
+      DataError: a non-positive batch_size or negative start_batch.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise DataError(f"--batch-size {batch_size!r}: expected a positive integer")
+    if isinstance(start_batch, bool) or not isinstance(start_batch, (int, np.integer)) or start_batch < 0:
+        raise DataError(f"start_batch {start_batch!r}: expected a non-negative integer")
     n, b = folder.source.num_examples, int(batch_size)
     out_shape = folder.source.image_shape
     paths, labels, seed = tf.constant(folder.paths), tf.constant(folder.labels), tf.constant(int(seed), tf.int64)

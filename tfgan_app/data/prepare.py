@@ -17,6 +17,9 @@ import json
 import sys
 import time
 
+from tfgan_app.cli import ArgumentParser
+from tfgan_app.data import images, records
+
 
 def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels: int = 0, seed: int = 0,
             data_dir: str = ""):
@@ -25,8 +28,6 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     Raises:
       DataError: the source cannot be read, `out` is not empty, or the shard count does not fit.
     """
-    from tfgan_app.data import images, records
-
     examples, info = images.load_examples(source, image_size=image_size or None, channels=channels or None,
                                           data_dir=data_dir or None, order_seed=seed)
     return records.write(examples, out, names=("image", "label"), shards=shards, source=info.name,
@@ -34,8 +35,6 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
 
 
 def main(argv=None) -> int:
-    from tfgan_app.cli import ArgumentParser, import_tensorflow
-
     p = ArgumentParser(prog="python -m tfgan_app.data.prepare", description=__doc__)
     p.add_argument("source", nargs="?", help="an image dataset spec, e.g. folder:photos or tfds:mnist")
     p.add_argument("--out", help="the dataset directory to write (new, or empty)")
@@ -46,16 +45,12 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="the write order's seed (default 0)")
     p.add_argument("--data-dir", default="", help="tensorflow-datasets data directory (tfds: specs)")
     p.add_argument("--verify", metavar="DIR", help="check every shard of DIR against its dataset.json, then exit")
-    p.add_argument("--tf-logs", action="store_true", help="show TensorFlow's start-up logs")
     args = p.parse_args(argv)
     if args.verify:
         if args.source or args.out:
             p.error("--verify DIR takes no SOURCE or --out")
     elif not args.source or not args.out:
         p.error("expected SOURCE and --out DIR (or --verify DIR)")
-    import_tensorflow(args.tf_logs)
-    from tfgan_app.data import records
-
     start = time.time()
     try:
         if args.verify:

@@ -130,6 +130,8 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
                 k += 1
         for w in writers:
             w.close()
+        for f in files:
+            _fsync(temp / f)
         if k == 0:
             raise DataError(f"{source}: no examples to write")
         if k < shards:
@@ -139,12 +141,22 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
             shards=tuple(Shard(f, c, (temp / f).stat().st_size, _sha256(temp / f)) for f, c in zip(files, counts)),
             write_seed=int(write_seed), tensorflow=tf.__version__)
         (temp / DESCRIPTION).write_text(json.dumps(description.to_json(), indent=1) + "\n")
+        _fsync(temp / DESCRIPTION)
         if out.exists():
             out.rmdir()  # empty (checked above)
         os.replace(temp, out)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return description
+
+
+def _fsync(path: Path) -> None:
+    """Flushes a written file to the disk, so the rename publishes only what is there."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sha256(path: Path) -> str:
@@ -259,7 +271,14 @@ def verify(directory) -> Description:
 
 
 def parse(serialized: tf.Tensor, description: Description) -> tuple:
-    """A batch of serialized examples (B,) -> one tensor per feature, (B, *shape) of its dtype."""
+    """Decodes a batch of records.
+
+    Args:
+      serialized: (B,) string, records of `description`'s dataset.
+      description: what the records hold.
+    Returns:
+      one tensor per feature, in description.features' order: (B, *shape) of its dtype.
+    """
     spec = {name: tf.io.FixedLenFeature([], tf.string) for name in description.features}
     raw = tf.io.parse_example(serialized, spec)
     out = []

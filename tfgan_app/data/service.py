@@ -33,8 +33,10 @@ import socket
 import sys
 import time
 
+import grpc  # TensorFlow's own dependency
 import tensorflow as tf
 
+from tfgan_app.cli import ArgumentParser
 from tfgan_app.data import records, streaming
 from tfgan_app.data.errors import DataError
 
@@ -96,8 +98,6 @@ def probe(address: str, timeout: float) -> int:
       DataError: naming --data-service: nothing listens there, it is not a dispatcher, or no
         worker registered within the timeout.
     """
-    import grpc  # TensorFlow's own dependency
-
     host, port = host_port(address)
     deadline = time.monotonic() + timeout
     try:
@@ -105,7 +105,8 @@ def probe(address: str, timeout: float) -> int:
     except OSError as e:
         raise DataError(f"--data-service {address}: nothing listens at {host}:{port} ({e.strerror or e}); start the "
                         f"dispatcher with `python -m tfgan_app.data.service dispatcher --port {port}`") from None
-    with grpc.insecure_channel(f"{host}:{port}") as channel:
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # an IPv6 host keeps its brackets
+    with grpc.insecure_channel(target) as channel:
         def call(method):
             return channel.unary_unary(DISPATCHER_SERVICE + method)(b"", timeout=max(0.5, deadline - time.monotonic()))
 
@@ -140,8 +141,12 @@ class ServiceStream:
 def uint8_batches(stream: ServiceStream, *, batch_size: int, first_epoch: int, epochs: int) -> tf.data.Dataset:
     """The pipeline the service's workers run: the shards of data epochs first_epoch ..
     first_epoch + epochs - 1, each epoch's in its seeded order (the splits the dispatcher hands
-    out, one file at a time), read C at a time, shuffled in windows, batched and decoded to
-    (images uint8 (B, H, W, C), labels int32 (B,))."""
+    out, one file at a time), read C at a time, shuffled in windows, batched and decoded.
+
+    Returns:
+      a finite dataset of (images uint8 (B, H, W, C), labels int32 (B,)); each service worker
+      drops its own last partial batch.
+    """
     description = stream.description
     files = tf.constant(description.paths())
     order = tf.concat([tf.gather(files, streaming.shard_order(description, e, seed=stream.seed))
@@ -156,8 +161,12 @@ def uint8_batches(stream: ServiceStream, *, batch_size: int, first_epoch: int, e
 
 def batches(stream: ServiceStream, *, batch_size: int, first_epoch: int, epochs: int,
             job_name: str) -> tf.data.Dataset:
-    """(images float32 in [-1, 1], labels int32) batches read through the service, the job shared
-    by every consumer that names `job_name` (the workers of one multi-worker run)."""
+    """Batches read through the service, the job shared by every consumer that names `job_name`
+    (the workers of one multi-worker run; a name must not be used twice on one service).
+
+    Returns:
+      a finite dataset of (images float32 (B, H, W, C) in [-1, 1], labels int32 (B,)).
+    """
     pipeline = uint8_batches(stream, batch_size=batch_size, first_epoch=first_epoch, epochs=epochs)
     dataset_id = tf.data.experimental.service.register_dataset(stream.address, pipeline, dataset_id=job_name)
     ds = tf.data.experimental.service.from_dataset_id(
@@ -170,8 +179,6 @@ def batches(stream: ServiceStream, *, batch_size: int, first_epoch: int, epochs:
 
 
 def main(argv=None) -> int:
-    from tfgan_app.cli import ArgumentParser, import_tensorflow
-
     p = ArgumentParser(prog="python -m tfgan_app.data.service", description=__doc__)
     sub = p.add_subparsers(dest="role", required=True)
     d = sub.add_parser("dispatcher", help="hands out the work of every job")
@@ -184,7 +191,6 @@ def main(argv=None) -> int:
                    "(default localhost:PORT: right only on the trainers' machine)")
     w.add_argument("--workers", type=int, default=1, help="workers in this process (tests; default 1)")
     args = p.parse_args(argv)
-    import_tensorflow()
     service = tf.data.experimental.service
     if args.role == "dispatcher":
         config = service.DispatcherConfig(port=args.port, work_dir=args.work_dir or None,
@@ -201,14 +207,13 @@ def main(argv=None) -> int:
             worker_address=args.worker_address or None)) for _ in range(args.workers)]
         print(f"{len(servers)} worker(s) of the dispatcher at {host}:{port}", flush=True)
 
-    def stop(*_):
-        for server in servers:
-            server.stop()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    servers[0].join()
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    while not stopping:  # not server.join(): Python's signal handlers would wait for it, for ever
+        time.sleep(0.2)
+    for server in servers:
+        server.stop()
     return 0
 
 

@@ -76,9 +76,14 @@ def epoch_records(description: records.Description, epoch, *, seed: int, window:
 
 def locate(description: records.Description, position: int, *, seed: int, worker: int = 0,
            workers: int = 1) -> tuple[int, int]:
-    """(data epoch, records into it) of `position` in a worker's endless sequence.  One worker's
-    epochs all hold N records; worker w of W reads the shards [w::W] of each epoch's order,
-    whose sizes may differ by one record each, so its epochs are walked."""
+    """Where record `position` of a worker's endless sequence falls.
+
+    One reader's epochs all hold N records; worker w of W reads the shards [w::W] of each
+    epoch's order, whose sizes may differ by one record each, so its epochs are walked.
+
+    Returns:
+      (data epoch, records of that epoch before the position).
+    """
     if workers == 1:
         return divmod(int(position), description.num_examples)
     counts = tf.constant([s.num_examples for s in description.shards], tf.int64)
@@ -93,8 +98,20 @@ def locate(description: records.Description, position: int, *, seed: int, worker
 
 def record_batches(description: records.Description, *, batch_size: int, seed: int, window: int,
                    start_batch: int = 0, worker: int = 0, workers: int = 1) -> tf.data.Dataset:
-    """Batches of serialized records (B,), from batch `start_batch` of the endless sequence (of
-    worker w's shards, when W > 1: file sharding, see shard_order)."""
+    """Batches of serialized records from batch `start_batch` of the endless sequence.
+
+    Args:
+      description: the prepared dataset.
+      batch_size: records per batch B.
+      seed: the order's seed.
+      window: records shuffled together (--shuffle-buffer).
+      start_batch: batches already consumed (a resumed run's), skipped by reading them again.
+      worker, workers: file sharding: read only the shards [worker::workers] of each epoch's order.
+    Returns:
+      an endless dataset of (B,) strings.
+    Raises:
+      DataError: a window < 1, or more workers than shards.
+    """
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise DataError(f"--shuffle-buffer {window!r}: expected a positive integer")
     if workers > len(description.shards):
@@ -114,8 +131,14 @@ def record_batches(description: records.Description, *, batch_size: int, seed: i
 
 def image_batches(description: records.Description, *, batch_size: int, seed: int, window: int,
                   start_batch: int = 0, worker: int = 0, workers: int = 1) -> tf.data.Dataset:
-    """(images float32 (B, H, W, C) in [-1, 1], labels int32 (B,)) of a prepared image dataset, as
-    `images.image_batches` gives them (x / 127.5 - 1; label -1 when unlabeled)."""
+    """`record_batches` of a prepared image dataset, decoded as `images.image_batches` gives them.
+
+    Returns:
+      an endless dataset of (images float32 (B, H, W, C) in [-1, 1] as x / 127.5 - 1,
+      labels int32 (B,), -1 when unlabeled).
+    Raises:
+      DataError: as record_batches.
+    """
     serialized = record_batches(description, batch_size=batch_size, seed=seed, window=window,
                                 start_batch=start_batch, worker=worker, workers=workers)
 

@@ -55,28 +55,37 @@ try:
     if config.eval_every:
         with tempfile.TemporaryDirectory() as scratch:
             PeriodicEvaluation(config, scratch, data.shape)
-    print(json.dumps({"shape": list(data.shape), "num_classes": data.num_classes}))
+    print(json.dumps({"shape": list(data.shape), "num_classes": data.num_classes, "files": data.files}))
 except ValueError as e:
     print(json.dumps({"error": str(e)}))
 """
 
 
-def check_before_joining(config: Config, timeout: float = 600) -> tuple[tuple, int]:
-    """Opens config's data source (its first batch decoded) and its evaluation in a child process:
-    (example shape, num_classes).  A multi-worker process must not run a TensorFlow op before it
+def check_before_joining(config: Config) -> tuple[tuple, int, int]:
+    """Opens config's data source (its first batch decoded) and its evaluation in a child process.
+
+    A multi-worker process must not run a TensorFlow op before it
     joins the cluster (its collectives are configured once, at the first op: "Collective ops
     must be configured at program startup"), yet a bad input must be refused before the run
     directory is touched and the cluster waits for this worker.
 
+    Returns:
+      (example shape, num_classes, the files a worker can shard by: DataStream.files).
     Raises:
-      RefusedBeforeJoining: the child's one-line refusal.
+      RefusedBeforeJoining: the child's one-line refusal, or the child did not answer in time.
     """
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}  # the child joins nothing
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     repo = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, "-c", _CHECK_CHILD, config.to_json()], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    timeout = config.worker_timeout + 300  # a data service may take worker_timeout to answer; the rest: reading
+    try:
+        proc = subprocess.run([sys.executable, "-c", _CHECK_CHILD, config.to_json()], capture_output=True, text=True,
+                              timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        raise RefusedBeforeJoining(f"--dataset {config.dataset}: opening the data took over {timeout:g} s "
+                                   f"(--worker-timeout {config.worker_timeout:g} + 300) before joining the "
+                                   f"cluster") from None
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise RefusedBeforeJoining(f"--dataset {config.dataset}: checking the data before joining the cluster "
@@ -84,7 +93,7 @@ def check_before_joining(config: Config, timeout: float = 600) -> tuple[tuple, i
     answer = json.loads(lines[-1])
     if "error" in answer:
         raise RefusedBeforeJoining(answer["error"])
-    return tuple(answer["shape"]), int(answer["num_classes"])
+    return tuple(answer["shape"]), int(answer["num_classes"]), int(answer["files"])
 
 
 # --- strategies --------------------------------------------------------------------

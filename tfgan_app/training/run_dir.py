@@ -87,8 +87,16 @@ def new_service_job(workdir: Path) -> str:
 
 
 def service_job(workdir: Path) -> str:
-    """The job name the chief wrote (new_service_job)."""
-    return (Path(workdir) / SERVICE_JOB_FILE).read_text().strip()
+    """The job name the chief wrote (new_service_job).
+
+    Raises:
+      RunDirError: the chief's file is not there (a --workdir the workers do not share).
+    """
+    path = Path(workdir) / SERVICE_JOB_FILE
+    if not path.is_file():
+        raise RunDirError(f"--workdir {workdir}: no {SERVICE_JOB_FILE} from the chief; --data-service needs a "
+                          f"--workdir every worker of the cluster sees")
+    return path.read_text().strip()
 
 
 def plan(workdir: Path, config: Config, *, fresh: bool = False,

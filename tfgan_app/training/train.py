@@ -79,7 +79,8 @@ def corrupt_data_named(config: Config, data: DataStream):
 
 def data_sharding(config: Config, data: DataStream, strategy) -> str:
     """'file' when each worker of a multi-worker cluster reads only its own files (--data-sharding
-    file, or auto with the files dividing evenly among the workers), else 'data'."""
+    file, or auto with the files dividing evenly among the workers), else 'data'.  (Too few files
+    for `file` is refused before the cluster is joined: train.)"""
     workers = distribute.task()[2] if distribute.is_multi_worker(strategy) else 1  # TF_CONFIG's workers
     if workers == 1 or data.worker_batches is None or config.data_sharding == "data":
         return "data"
@@ -92,7 +93,12 @@ def replica_input(config: Config, data: DataStream, strategy, start_batch: int, 
     """What the training loop reads from batch `start_batch` on: the global batches arranged so R
     replicas compute one device's steps, or a function of each worker's InputContext giving
     its replicas' batches (file sharding: from its own files; --data-service: from the
-    service's job `service_job`, shared by the cluster's workers)."""
+    service's job `service_job`, shared by the cluster's workers).
+
+    Returns:
+      a tf.data.Dataset of global batches, or a function InputContext -> per-replica batches
+      (for strategy.distribute_datasets_from_function).
+    """
     per_step, replicas = config.batch_size * config.n_critic, strategy.num_replicas_in_sync
     if config.data_service and distribute.is_multi_worker(strategy):
         return lambda context: data.service_batches(start_batch, service_job, per_step // replicas)
@@ -161,7 +167,11 @@ def train(config: Config, workdir, *, fresh: bool = False, compare=None, verbose
                                       f"--strategy multiworker on every worker (TF_CONFIG set)")
     evaluation = []  # eval_* figures and WORKDIR/best/; before MetricsLog and TensorBoard read the logs
     if multiworker:  # no TF op before joining: the data and evaluation are checked in a child
-        shape, num_classes = distribute.check_before_joining(config) if chief else (None, 0)
+        shape, num_classes, files = distribute.check_before_joining(config) if chief else (None, 0, 0)
+        workers = distribute.task()[2]
+        if chief and config.data_sharding == "file" and files < workers:
+            raise DataError(f"--data-sharding file: {workers} workers but {files} shards in {config.dataset}; "
+                            f"prepare at least one shard per worker, or use --data-sharding data")
     else:
         data = open_data(config)  # the source opened once, its first batch decoded
         shape, num_classes = data.shape, data.num_classes
