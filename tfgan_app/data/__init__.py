@@ -120,14 +120,16 @@ def _streamed_images(config: Config) -> DataStream:
 
     service_batches = None
     if config.data_service:  # bounded: TF itself would wait an hour, or for ever, for a missing dispatcher
-        service.probe(config.data_service, config.worker_timeout)
+        workers = service.probe(config.data_service, config.worker_timeout)
         stream = service.ServiceStream(config.data_service, description, config.seed, config.shuffle_buffer)
 
         def service_batches(start_batch: int, job_name: str, batch_size: int) -> tf.data.Dataset:
             n = description.num_examples
             first, last = start_batch * per_step // n, (config.epochs * config.steps_per_epoch * per_step - 1) // n
-            ds = service.batches(stream, batch_size=batch_size, first_epoch=first,
-                                 epochs=last - first + 2,  # + 1: each service worker drops its last partial batch
+            # Each service worker drops its last partial batch: up to workers x (B - 1) records a
+            # job (more workers may join later), covered by spare epochs.
+            spare = max(1, -(-workers * (batch_size - 1) // n))
+            ds = service.batches(stream, batch_size=batch_size, first_epoch=first, epochs=last - first + 1 + spare,
                                  job_name=job_name)
             return ds.map(lambda x, y: x) if config.conditioning == "none" else ds
 
