@@ -60,6 +60,11 @@ class DataStream:
     service_batches: Callable[[int, str, int], tf.data.Dataset] | None = None
 
 
+def _labels_if_conditional(config: Config, ds: tf.data.Dataset) -> tf.data.Dataset:
+    """(images, labels) batches as the game takes them: unconditional games take the images alone."""
+    return ds.map(lambda x, y: x) if config.conditioning == "none" else ds
+
+
 def _toy(config: Config) -> DataStream:
     per_step = config.batch_size * config.n_critic
     return DataStream(lambda start: toy.toy_batches(config.problem, batch_size=per_step, seed=config.seed,
@@ -77,7 +82,7 @@ def _images(config: Config) -> DataStream:
 
     def batches(start_batch: int) -> tf.data.Dataset:
         ds = images.batches_of(examples, source, batch_size=per_step, seed=config.seed, start_batch=start_batch)
-        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
+        return _labels_if_conditional(config, ds)
 
     return DataStream(batches, source.image_shape, source.num_classes)
 
@@ -91,7 +96,7 @@ def _folder(config: Config) -> DataStream:
 
     def batches(start_batch: int) -> tf.data.Dataset:
         ds = images.folder_batches(folder, batch_size=per_step, seed=config.seed, start_batch=start_batch)
-        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
+        return _labels_if_conditional(config, ds)
 
     check_first_batch(config, batches(0).take(1))
     return DataStream(batches, folder.source.image_shape, folder.source.num_classes)
@@ -104,7 +109,7 @@ def _streamed_images(config: Config) -> DataStream:
     def batches(start_batch: int) -> tf.data.Dataset:
         ds = streaming.image_batches(description, batch_size=per_step, seed=config.seed,
                                      window=config.shuffle_buffer, start_batch=start_batch)
-        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds  # unconditional: no labels
+        return _labels_if_conditional(config, ds)
 
     def worker_batches(start_batch: int, context: tf.distribute.InputContext) -> tf.data.Dataset:
         # This pipeline feeds R / P replicas, each B*k / R examples a step: so its own batch index
@@ -116,7 +121,7 @@ def _streamed_images(config: Config) -> DataStream:
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF  # sharded above
         ds = ds.with_options(options)
-        return ds.map(lambda x, y: x) if config.conditioning == "none" else ds
+        return _labels_if_conditional(config, ds)
 
     service_batches = None
     if config.data_service:  # bounded: TF itself would wait an hour, or for ever, for a missing dispatcher
@@ -131,7 +136,7 @@ def _streamed_images(config: Config) -> DataStream:
             spare = max(1, -(-workers * (batch_size - 1) // n))
             ds = service.batches(stream, batch_size=batch_size, first_epoch=first, epochs=last - first + 1 + spare,
                                  job_name=job_name)
-            return ds.map(lambda x, y: x) if config.conditioning == "none" else ds
+            return _labels_if_conditional(config, ds)
 
     check_first_batch(config, batches(0).take(1))
     shape = tuple(description.features["image"]["shape"])

@@ -170,12 +170,17 @@ def image_batches(spec: str, *, batch_size: int, seed: int, image_size: int | No
     Raises:
       DataError: as `load_examples`, and for a non-positive batch_size or negative start_batch.
     """
+    _check_batching(batch_size, start_batch)
+    examples, source = load_examples(spec, image_size=image_size, channels=channels, data_dir=data_dir)
+    return batches_of(examples, source, batch_size=batch_size, seed=seed, start_batch=start_batch), source
+
+
+def _check_batching(batch_size, start_batch) -> None:
+    """Raises DataError unless batch_size > 0 and start_batch >= 0 are integers."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise DataError(f"--batch-size {batch_size!r}: expected a positive integer")
     if isinstance(start_batch, bool) or not isinstance(start_batch, (int, np.integer)) or start_batch < 0:
         raise DataError(f"start_batch {start_batch!r}: expected a non-negative integer")
-    examples, source = load_examples(spec, image_size=image_size, channels=channels, data_dir=data_dir)
-    return batches_of(examples, source, batch_size=batch_size, seed=seed, start_batch=start_batch), source
 
 
 def shuffled_positions(index, batch_size: int, n: int, seed) -> tf.Tensor:
@@ -476,10 +481,7 @@ def folder_batches(folder: Folder, *, batch_size: int, seed: int, start_batch: i
     Raises:
       DataError: a non-positive batch_size or negative start_batch.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise DataError(f"--batch-size {batch_size!r}: expected a positive integer")
-    if isinstance(start_batch, bool) or not isinstance(start_batch, (int, np.integer)) or start_batch < 0:
-        raise DataError(f"start_batch {start_batch!r}: expected a non-negative integer")
+    _check_batching(batch_size, start_batch)
     n, b = folder.source.num_examples, int(batch_size)
     out_shape = folder.source.image_shape
     paths, labels, seed = tf.constant(folder.paths), tf.constant(folder.labels), tf.constant(int(seed), tf.int64)
