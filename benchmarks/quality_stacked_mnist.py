@@ -62,7 +62,10 @@ def parse(argv=None):
     p.add_argument("--mnist", default=str(MNIST), help=f"MNIST IDX directory (default {MNIST})")
     p.add_argument("--classifier", default=str(clf.default_classifier_path()),
                    help="the project's MNIST classifier (trained here if missing)")
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    p.add_argument("--seeds", type=int, default=5, help="how many seeds (default 5)")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="seeds run are first-seed..first-seed+N-1 (default 0), so one protocol can be "
+                        "split across machines or sessions")
     p.add_argument("--steps", type=int, default=20_000, help="generator steps per run (default 20,000)")
     p.add_argument("--samples", type=int, default=26_000, help="samples evaluated (default 26,000, Q4's)")
     p.add_argument("--examples", type=int, default=50_000, help="Stacked MNIST training images (default 50,000)")
@@ -83,6 +86,12 @@ def parse(argv=None):
                    "directory); an interrupted protocol continues where it stopped")
     p.add_argument("--json", help="write every figure here")
     return p.parse_args(argv)
+
+
+def seed_names(args) -> str:
+    if args.seeds == 1:
+        return f"seed {args.first_seed}"
+    return f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}"
 
 
 def spread(values) -> str:
@@ -113,7 +122,7 @@ def main(argv=None) -> int:
 
     if args.real:
         rows = []
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             x, modes = stacked_mnist.stack(*stacked_mnist.load_mnist(args.mnist), args.samples, seed=seed)
             _, probs = featurizer(x.astype(np.float32) / 127.5 - 1.0)
             got = metrics.mode_coverage(clf.mode_ids(probs), stacked_mnist.NUM_MODES)
@@ -128,7 +137,7 @@ def main(argv=None) -> int:
         if not data.is_file():
             stacked_mnist.write_npz(args.mnist, data, args.examples, seed=0)
         rows = []
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             keras.backend.clear_session()
             per_epoch = min(500, args.steps)
             epochs = math.ceil(args.steps / per_epoch)
@@ -162,7 +171,7 @@ def main(argv=None) -> int:
                 f"{f'G weight average {args.g_ema}, ' if args.g_ema else ''}"
                 f"{f'R1 gamma {args.r1_weight:g}, ' if args.r1_weight else ''}{args.precision}, {args.steps} steps, "
                 f"{args.samples} samples")
-    print(f"stacked-mnist ({what}, {args.seeds} seeds):")
+    print(f"stacked-mnist ({what}, {seed_names(args)}):")
     for k in rows[0]:
         if k != "resumed_at_epoch":
             print(f"  {k}: {spread([r[k] if not isinstance(r[k], str) else math.inf for r in rows])}")
@@ -172,7 +181,7 @@ def main(argv=None) -> int:
     print(f"  target >= {TARGET_MODES} modes and KL <= {TARGET_KL}: {'met' if met else 'NOT met'}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
-    print(f"headline: stacked-mnist modes={modes:.1f}/1000 kl={kl:.3f} ({what}, {args.seeds} seeds)")
+    print(f"headline: stacked-mnist modes={modes:.1f}/1000 kl={kl:.3f} ({what}, {seed_names(args)})")
     return 0
 
 

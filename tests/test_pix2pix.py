@@ -13,7 +13,7 @@ from conftest import SHARED_MNIST, killed_and_resumed
 from fake_tf_serving import run_client
 from tfgan_app import config as cfg
 from tfgan_app import games
-from tfgan_app.data import splits
+from tfgan_app.data import DataError, prepare, splits
 from tfgan_app.export import archive as exporting
 from tfgan_app.export.c_api import TFCApiError, run_signature
 from tfgan_app.games import pix2pix
@@ -215,3 +215,22 @@ def test_client_translates_a_png_over_rest(exported, tmp_path):
 def test_periodic_evaluation_is_refused_for_a_translation_game():
     with pytest.raises(cfg.ConfigError, match="--eval-every: periodic evaluation scores a game's own samples"):
         cfg.preset("pix2pix-edges2digits", eval_every=1)
+
+
+def test_a_run_on_prepared_pairs_and_what_it_refuses(tmp_path):
+    prepare.prepare(write_digits(tmp_path / "d.npz"), tmp_path / "rec", shards=2)
+    config = cfg.preset("pix2pix-edges2digits", dataset=f"tfrecords:{tmp_path / 'rec'}", **TINY)
+    result = training.train(config, tmp_path / "run", verbose=0)
+    assert int(result.gan.g_optimizer.iterations) == 2 and result.gan.generator.output.shape[1:] == (28, 28, 1)
+    # The tf.data service and file sharding read prepared images only: refused before anything is written.
+    for flags, message in (({"data_service": "grpc://127.0.0.1:1"}, "the tf.data service reads prepared images"),
+                           ({"data_sharding": "file"}, "holds pairs, which every worker reads whole")):
+        with pytest.raises(DataError, match=message):
+            training.train(dataclasses.replace(config, **flags), tmp_path / "refused", verbose=0)
+        assert not (tmp_path / "refused" / "config.json").exists()
+    np.savez(tmp_path / "x.npz", x=np.zeros((8, 28, 28), np.uint8))  # prepared images are not pairs
+    prepare.prepare(f"npz:{tmp_path / 'x.npz'}", tmp_path / "images", shards=2)
+    with pytest.raises(games.GameConfigError, match="or tfrecords:DIR prepared from one of them"):
+        training.train(dataclasses.replace(config, dataset=f"tfrecords:{tmp_path / 'images'}"), tmp_path / "refused",
+                       verbose=0)
+    assert not (tmp_path / "refused" / "config.json").exists()

@@ -155,3 +155,18 @@ def test_the_cli_prepares_verifies_and_answers_bad_input_in_one_line(tmp_path, c
     with pytest.raises(SystemExit) as stop:
         prepare.main([spec])
     assert stop.value.code == 2
+
+
+def test_a_description_without_a_kind_holds_images_and_an_unknown_kind_is_refused(tmp_path):
+    spec, _, _ = source(tmp_path, n=8)
+    prepare.prepare(spec, tmp_path / "rec", shards=2)
+    path = tmp_path / "rec" / "dataset.json"
+    saved = json.loads(path.read_text())
+    assert saved["kind"] == "images"
+    del saved["kind"]  # as the first prepared datasets were written
+    path.write_text(json.dumps(saved))
+    assert records.kind_of(tmp_path / "rec") == "images"
+    assert records.image_description(tmp_path / "rec").num_examples == 8
+    path.write_text(json.dumps(dict(saved, kind="video")))
+    with pytest.raises(DataError, match=r"holds data of kind 'video'; this version reads images, pairs, domains"):
+        records.describe(tmp_path / "rec")

@@ -8,7 +8,7 @@ from PIL import Image
 
 from tfgan_app import config as cfg
 from tfgan_app import data
-from tfgan_app.data import splits, unpaired
+from tfgan_app.data import prepare, records, splits, unpaired
 from tfgan_app.data.images import DataError
 
 
@@ -76,3 +76,42 @@ def test_digits2mnist_pairs_sklearn_digits_with_mnists_training_part(tmp_path):
     a, b, _ = unpaired.load_domains(f"digits2mnist:npz:{tmp_path / 'm.npz'}")
     assert a.shape == (1797 - unpaired.DIGITS_HELD_OUT, 28, 28, 1)
     np.testing.assert_array_equal(b[..., 0], x[splits.split_examples(n)[0]])
+
+
+def test_prepared_domains_are_two_image_datasets_streamed_each_in_its_own_order(tmp_path):
+    write_folder(tmp_path / "A", range(0, 60, 10))
+    write_folder(tmp_path / "B", range(200, 250, 10))
+    written = prepare.prepare(f"domains:{tmp_path / 'A'},{tmp_path / 'B'}", tmp_path / "rec", shards=2,
+                              image_size=8)
+    assert {part: d.num_examples for part, d in written.items()} == {"a": 6, "b": 5}
+    assert records.kind_of(tmp_path / "rec") == "domains"
+    assert sorted(p.name for p in (tmp_path / "rec").iterdir()) == ["a", "b", "dataset.json"]
+    stream = data.open_data(config(f"tfrecords:{tmp_path / 'rec'}"))
+    assert stream.shape == {"a": (8, 8, 1), "b": (8, 8, 1)}
+    batches = list(stream.batches(0).take(3))
+    levels = lambda x: [int(round((v + 1) * 127.5)) for v in x[:, 0, 0, 0]]  # noqa: E731
+    seq_a = sum((levels(a.numpy()) for a, _ in batches), [])
+    seq_b = sum((levels(b.numpy()) for _, b in batches), [])
+    assert sorted(seq_a[:6]) == list(range(0, 60, 10)) and sorted(seq_b[:5]) == list(range(200, 250, 10))
+    assert [v + 200 for v in seq_a] != seq_b  # their own orders
+    a2, b2 = next(iter(stream.batches(2)))  # resumed at batch 2
+    np.testing.assert_array_equal(a2.numpy(), batches[2][0].numpy())
+    np.testing.assert_array_equal(b2.numpy(), batches[2][1].numpy())
+    # The two parts named one by one stream the same batches.
+    parts = f"domains:tfrecords:{tmp_path / 'rec' / 'a'},tfrecords:{tmp_path / 'rec' / 'b'}"
+    for (a, b), (a_, b_) in zip(batches, data.open_data(config(parts)).batches(0).take(3)):
+        np.testing.assert_array_equal(a.numpy(), a_.numpy())
+        np.testing.assert_array_equal(b.numpy(), b_.numpy())
+
+
+def test_prepared_domains_are_refused_where_images_are_expected_and_verified_part_by_part(tmp_path, capsys):
+    write_folder(tmp_path / "A", range(0, 40, 10))
+    write_folder(tmp_path / "B", range(200, 240, 10))
+    prepare.prepare(f"domains:{tmp_path / 'A'},{tmp_path / 'B'}", tmp_path / "rec", shards=2, image_size=8)
+    with pytest.raises(DataError, match=r"holds two domains, in .*rec/a and .*rec/b"):
+        records.describe(tmp_path / "rec")
+    assert prepare.main(["--verify", str(tmp_path / "rec")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("4 examples in 2 shards, every sha256 as dataset.json says") == 2
+    with pytest.raises(DataError, match=r"--image-size 16: the records in .*rec/a hold 8x8 images"):
+        data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", image_size=16))

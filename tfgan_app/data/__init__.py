@@ -11,7 +11,7 @@ returning (a source that cannot be read fails before a run directory is touched)
     toy.py            gaussian1d, sine, ring8, grid25
     images.py         tfds:, mnist-idx:, npz:  -> (images, labels), held in memory; folder: streamed
     records.py        sharded TFRecords: the format `python -m tfgan_app.data.prepare` writes
-    streaming.py      tfrecords:                        -> (images, labels), streamed from the shards
+    streaming.py      tfrecords:                        -> (images, labels), pairs or domains, streamed from the shards
     service.py        tfrecords: read by a tf.data service's workers (--data-service), and its servers
     paired.py         pairs:, edges2digits:             -> (input images, target images)
     unpaired.py       domains:, digits2mnist:           -> (images of A, images of B), unpaired
@@ -144,6 +144,19 @@ def _streamed_images(config: Config) -> DataStream:
                       len(description.shards), worker_batches, service_batches)
 
 
+def _prepared(config: Config) -> DataStream:
+    """tfrecords:DIR, opened as what its dataset.json says it holds (records.KINDS)."""
+    kind = records.kind_of(streaming.directory_of(config.dataset))
+    if kind != "images":
+        if config.data_service:
+            raise DataError(f"--data-service {config.data_service}: the tf.data service reads prepared images; "
+                            f"{config.dataset} holds {kind} (train without --data-service)")
+        if config.data_sharding == "file":
+            raise DataError(f"--data-sharding file: {config.dataset} holds {kind}, which every worker reads "
+                            f"whole; use --data-sharding data (or auto)")
+    return PREPARED[kind](config)
+
+
 def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:
     """The opener of a source whose `open_stream(config)` returns its batches and example shape
     (paired, unpaired, super-resolution, captioned): opened, its first batch decoded, no labels."""
@@ -161,13 +174,21 @@ def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:
 SOURCES: dict[str, Callable[[Config], DataStream]] = {
     "toy": _toy,
     **{scheme: _images for scheme in images.SCHEMES},
-    **{scheme: _streamed_images for scheme in streaming.SCHEMES},  # images.load_examples reads them too
+    **{scheme: _prepared for scheme in streaming.SCHEMES},  # images.load_examples reads prepared images too
     **{scheme: _unlabelled(paired.open_pairs) for scheme in paired.SCHEMES},
     **{scheme: _unlabelled(unpaired.open_domains) for scheme in unpaired.SCHEMES},
     **{scheme: _unlabelled(superres.open_superres) for scheme in superres.SCHEMES},
     **{scheme: _unlabelled(captions.open_captions) for scheme in captions.SCHEMES},
     "text": _unlabelled(text.open_text),
     "music": _unlabelled(melody.open_melodies),
+}
+
+
+# kind of a prepared dataset (tfrecords:DIR, records.KINDS) -> its opener.
+PREPARED: dict[str, Callable[[Config], DataStream]] = {
+    "images": _streamed_images,
+    "pairs": _unlabelled(paired.open_pairs),
+    "domains": _unlabelled(unpaired.open_domains),
 }
 
 

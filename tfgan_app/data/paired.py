@@ -8,6 +8,9 @@ A dataset spec names where the pairs come from:
     edges2digits:SPEC    a labelled digit dataset (e.g. mnist-idx:DIR) as A = its edge maps (made
                          here) and B = the digits, without the 2,000 held-out images the
                          project's classifier never trains on (splits.py): pix2pix is scored on those
+    tfrecords:DIR        pairs prepared from one of the above (`python -m tfgan_app.data.prepare
+                         pairs:... --out DIR`), streamed from their shards, never held whole
+                         (streaming.py: exact order and resume; the jitter is drawn as below)
 
 --direction AtoB makes A the input and B the target (BtoA the other way).  Every image is
 centre-cropped to a square and resized to --image-size (0: the files' own size).
@@ -28,11 +31,12 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.data import images, splits
+from tfgan_app.data import images, records, splits, streaming
 from tfgan_app.data.images import DataError
 
 SCHEMES = ("pairs", "edges2digits")
-SPEC_FORMS = "pairs:DIR (A|B side by side), pairs:DIR_A,DIR_B (same file names), edges2digits:SPEC"
+SPEC_FORMS = ("pairs:DIR (A|B side by side), pairs:DIR_A,DIR_B (same file names), edges2digits:SPEC, "
+              "tfrecords:DIR (prepared from one of them)")
 DIRECTIONS = ("AtoB", "BtoA")
 PIX2PIX_JITTER = 286 / 256  # the paper's resize-then-crop ratio
 # Edge map of a digit: pixels whose Sobel gradient magnitude (of the image in [0, 1]) exceeds
@@ -69,30 +73,69 @@ def open_pairs(config) -> PairedStream:
     """
     if config.direction not in DIRECTIONS:
         raise DataError(f"--direction {config.direction!r}: expected one of {', '.join(DIRECTIONS)}")
+    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
+        return _prepared_pairs(config)
     inputs, targets, name = load_pairs(config.dataset, image_size=config.image_size or None,
                                        channels=config.channels or None, data_dir=config.data_dir or None)
     if config.direction == "BtoA":
         inputs, targets = targets, inputs
     source = PairedSource(name, len(inputs), inputs.shape[1:], targets.shape[1:])
-    ca = inputs.shape[-1]
     both = np.concatenate([inputs, targets], -1)  # (N, S, S, Ca + Cb): one image to shuffle and crop
     examples = tf.data.Dataset.from_tensor_slices((both, np.full(len(both), -1, np.int32)))
     as_images = images.ImageSource(name, len(both), 0, both.shape[1:])
     per_step = config.batch_size * config.n_critic
-
-    def transform(x, _labels, index):
-        seed = tf.stack([tf.constant(config.seed, tf.int64), tf.cast(index, tf.int64),
-                         tf.constant(JITTER_SALT, tf.int64)])
-        x = jitter(x, tf.random.experimental.stateless_fold_in(seed[:2], seed[2]), config.jitter, config.mirror)
-        return x[..., :ca], x[..., ca:]
+    jittered = _jitter_and_split(config, inputs.shape[-1])
 
     def batches(start_batch: int) -> tf.data.Dataset:
         return images.batches_of(examples, as_images, batch_size=per_step, seed=config.seed,
-                                  start_batch=start_batch, transform=transform)
+                                  start_batch=start_batch, transform=lambda x, _labels, index: jittered(x, index))
 
-    shape = {"inputs": tuple(int(d) for d in source.input_shape),
-             "targets": tuple(int(d) for d in source.target_shape)}
-    return PairedStream(batches, shape, source)
+    return PairedStream(batches, _shape(source), source)
+
+
+def _prepared_pairs(config) -> PairedStream:
+    """open_pairs of `tfrecords:DIR`: pairs streamed from their shards (streaming.pair_batches, in
+    the window-shuffled order of streaming.py), then jittered as the in-memory pairs are."""
+    directory = streaming.directory_of(config.dataset)
+    description = records.pair_description(directory)
+    shapes = [description.features[side]["shape"] for side in ("inputs", "targets")]
+    for shape in shapes:
+        streaming.check_shape(shape, directory, image_size=config.image_size, channels=config.channels)
+    swap = config.direction == "BtoA"
+    if swap:
+        shapes = shapes[::-1]
+    source = PairedSource(description.source, description.num_examples, tuple(shapes[0]), tuple(shapes[1]))
+    per_step = config.batch_size * config.n_critic
+    jittered = _jitter_and_split(config, shapes[0][-1])
+
+    def batches(start_batch: int) -> tf.data.Dataset:
+        pairs = streaming.pair_batches(description, batch_size=per_step, seed=config.seed,
+                                       window=config.shuffle_buffer, start_batch=start_batch)
+
+        def transform(pair, index):
+            inputs, targets = pair[::-1] if swap else pair
+            return jittered(tf.concat([inputs, targets], -1), index)
+
+        return tf.data.Dataset.zip(pairs, tf.data.Dataset.counter(start=int(start_batch))).map(transform)
+
+    return PairedStream(batches, _shape(source), source)
+
+
+def _jitter_and_split(config, input_channels: int):
+    """(both sides stacked (B, S, S, Ca + Cb), batch index) -> (inputs, targets), jittered by draws
+    of (seed, batch index): the same crop and mirror for both sides of a pair."""
+    def transform(x, index):
+        seed = tf.stack([tf.constant(config.seed, tf.int64), tf.cast(index, tf.int64),
+                         tf.constant(JITTER_SALT, tf.int64)])
+        x = jitter(x, tf.random.experimental.stateless_fold_in(seed[:2], seed[2]), config.jitter, config.mirror)
+        return x[..., :input_channels], x[..., input_channels:]
+
+    return transform
+
+
+def _shape(source: PairedSource) -> dict:
+    return {"inputs": tuple(int(d) for d in source.input_shape),
+            "targets": tuple(int(d) for d in source.target_shape)}
 
 
 def jitter(x, seed, factor: float, mirror: bool):

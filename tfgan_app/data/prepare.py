@@ -1,14 +1,25 @@
-"""Write an image source as sharded TFRecords that `--dataset tfrecords:DIR` streams.
+"""Write a dataset as sharded TFRecords that `--dataset tfrecords:DIR` streams.
 
     python -m tfgan_app.data.prepare SOURCE --out DIR [--shards 16] [--image-size S] [--channels C] [--seed 0]
     python -m tfgan_app.data.prepare --verify DIR
 
-SOURCE is any image spec train.py takes (tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR,
-npz:FILE).  Images are cropped, resized and converted exactly as training would do it
-(images.load_examples), once, and written as raw pixels (records.py).  Sources that allow
-random access (mnist-idx:, folder:, npz:) are written in a random order of --seed, so each
-shard holds a random sample even of a class-sorted folder; tfds: keeps its own order.
---verify reads every shard and checks it against dataset.json's sha256.
+SOURCE is a spec train.py takes, of one of these kinds (records.py: what each holds):
+
+    images    tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR, npz:FILE
+    pairs     pairs:DIR, pairs:DIR_A,DIR_B, edges2digits:SPEC       (pix2pix; --direction is chosen
+              when training: the records keep A as inputs and B as targets)
+    domains   domains:A,B, domains:tfds:cycle_gan/NAME, digits2mnist:SPEC   (CycleGAN: DIR/a, DIR/b)
+
+Images are cropped, resized and converted exactly as training would do it (the sources'
+own loaders), once, and written as raw pixels.  Sources that allow random access are
+written in a random order of --seed, so each shard holds a random sample even of a
+class-sorted folder; tfds: keeps its own order.  An image source is read as a stream; a
+paired source is read whole once (its loader pairs the files in memory), and each domain
+of a domains source as the image source it is.  --verify reads every shard and checks it
+against dataset.json's sha256.
+
+Not yet: the captioned, text and music sources (their games read them in memory; see
+docs/design.md "Streaming input").
 """
 
 from __future__ import annotations
@@ -17,26 +28,66 @@ import json
 import sys
 import time
 
+import numpy as np
+import tensorflow as tf
+
 from tfgan_app.cli import ArgumentParser
-from tfgan_app.data import images, records
+from tfgan_app.data import images, paired, records, streaming, unpaired
+from tfgan_app.data.errors import DataError
+
+PAIR_ORDER_SALT = 0x9A1D  # the write order of pairs (domain k: + 1 + k): a permutation of (seed, salt)
+
+
+def write_order(n: int, seed: int, salt: int) -> np.ndarray:
+    """A permutation of 0..n-1 drawn from (seed, salt): the order examples are written in."""
+    return np.random.default_rng([int(seed), int(salt)]).permutation(n)
 
 
 def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels: int = 0, seed: int = 0,
             data_dir: str = ""):
-    """Writes `source`'s images and labels to `out` (records.write); returns the Description.
+    """Writes `source` to `out` as the kind its scheme reads (records.write); returns the
+    Description written, or for two domains {"a": Description, "b": Description}.
 
     Raises:
       DataError: the source cannot be read, `out` is not empty, or the shard count does not fit.
     """
-    examples, info = images.load_examples(source, image_size=image_size or None, channels=channels or None,
-                                          data_dir=data_dir or None, order_seed=seed)
+    scheme = str(source).partition(":")[0]
+    options = dict(image_size=image_size or None, channels=channels or None, data_dir=data_dir or None)
+    if scheme in streaming.SCHEMES:
+        raise DataError(f"SOURCE {source}: already prepared; train with --dataset {source}")
+    if scheme in paired.SCHEMES:
+        inputs, targets, name = paired.load_pairs(source, **options)
+        order = write_order(len(inputs), seed, PAIR_ORDER_SALT)  # a random sample in every shard
+        examples = tf.data.Dataset.from_tensor_slices((inputs[order], targets[order]))
+        return records.write(examples, out, names=("inputs", "targets"), shards=shards, source=name,
+                             num_classes=0, write_seed=seed, kind="pairs")
+    if scheme in unpaired.SCHEMES:
+        return _prepare_domains(source, out, shards=shards, seed=seed, options=options)
+    examples, info = images.load_examples(source, order_seed=seed, **options)
     return records.write(examples, out, names=("image", "label"), shards=shards, source=info.name,
                          num_classes=info.num_classes, write_seed=seed)
 
 
+def _prepare_domains(source: str, out, *, shards: int, seed: int, options: dict) -> dict:
+    """Each domain of `source` as an images dataset in out/a and out/b (records.write_domains)."""
+    a, b, names = unpaired.load_domains(source, **options)
+    arrays = {"a": a, "b": b}
+
+    def write_part(part, directory):
+        x = arrays[part]
+        order = write_order(len(x), seed, PAIR_ORDER_SALT + 1 + records.PARTS.index(part))
+        examples = tf.data.Dataset.from_tensor_slices((x[order], np.full(len(x), -1, np.int32)))
+        return records.write(examples, directory, names=("image", "label"), shards=min(shards, len(x)),
+                             source=f"{source} ({part}: {names[records.PARTS.index(part)]})", num_classes=0,
+                             write_seed=seed)
+
+    return records.write_domains(write_part, out, source=source, names=dict(zip(records.PARTS, names)))
+
+
 def main(argv=None) -> int:
     p = ArgumentParser(prog="python -m tfgan_app.data.prepare", description=__doc__)
-    p.add_argument("source", nargs="?", help="an image dataset spec, e.g. folder:photos or tfds:mnist")
+    p.add_argument("source", nargs="?", help="a dataset spec, e.g. folder:photos, tfds:mnist, pairs:DIR or "
+                   "domains:A,B")
     p.add_argument("--out", help="the dataset directory to write (new, or empty)")
     p.add_argument("--shards", type=int, default=16, help="number of TFRecord files (default 16; at least the "
                    "number of workers that will read them)")
@@ -54,19 +105,22 @@ def main(argv=None) -> int:
     start = time.time()
     try:
         if args.verify:
-            description = records.verify(args.verify)
-            print(f"{args.verify}: {description.num_examples:,} examples in {len(description.shards)} shards, "
-                  f"every sha256 as dataset.json says ({time.time() - start:.1f} s)")
+            for description in records.verify_dataset(args.verify):
+                print(f"{description.directory}: {description.num_examples:,} examples in "
+                      f"{len(description.shards)} shards, every sha256 as dataset.json says")
+            print(f"verified in {time.time() - start:.1f} s")
             return 0
-        description = prepare(args.source, args.out, shards=args.shards, image_size=args.image_size,
-                              channels=args.channels, seed=args.seed, data_dir=args.data_dir)
+        written = prepare(args.source, args.out, shards=args.shards, image_size=args.image_size,
+                          channels=args.channels, seed=args.seed, data_dir=args.data_dir)
     except ValueError as e:  # DataError
         print(f"{p.prog}: error: {e}", file=sys.stderr)
         return 2
-    total = sum(s.bytes for s in description.shards)
-    print(json.dumps({k: v for k, v in description.to_json().items() if k != "shards"}))
-    print(f"{description.num_examples:,} examples of {description.source} -> {args.out} ({len(description.shards)} "
-          f"shards, {total / 1e6:.1f} MB, {time.time() - start:.1f} s); train with --dataset tfrecords:{args.out}")
+    for description in (written.values() if isinstance(written, dict) else [written]):
+        total = sum(s.bytes for s in description.shards)
+        print(json.dumps({k: v for k, v in description.to_json().items() if k != "shards"}))
+        print(f"{description.num_examples:,} {description.kind} examples of {description.source} -> "
+              f"{description.directory} ({len(description.shards)} shards, {total / 1e6:.1f} MB)")
+    print(f"{time.time() - start:.1f} s; train with --dataset tfrecords:{args.out}")
     return 0
 
 

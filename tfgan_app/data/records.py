@@ -3,6 +3,7 @@
     write(examples, out, ...)   a finite dataset of example tuples -> DIR/shard-*.tfrecord + DIR/dataset.json
     describe(DIR)               dataset.json read and checked against its shards (cheap: sizes, one record each)
     verify(DIR)                 every shard's sha256 against dataset.json (a full read)
+    kind_of(DIR)                what the dataset holds: images, pairs or domains (below)
     parse(serialized, desc)     a batch of records (B,) -> a tuple of tensors (B, ...)
 
 The format is plain TFRecord files of `tf.train.Example`s, one feature per tensor of the
@@ -12,11 +13,22 @@ features with their dtype and shape, so a batch decodes with one `parse_example`
 written).  No compression: a compressed shard is one zlib stream that a resumed run would
 have to inflate to skip records.
 
-    dataset.json = {"format": "tfgan-tfrecords/1", "source": SPEC, "num_examples": N,
+    dataset.json = {"format": "tfgan-tfrecords/1", "kind": "images", "source": SPEC, "num_examples": N,
                     "num_classes": K, "features": {"image": {"dtype": "uint8", "shape": [H, W, C]},
                     "label": {"dtype": "int32", "shape": []}}, "write_seed": S, "tensorflow": VERSION,
                     "shards": [{"file": "shard-00000-of-00016.tfrecord", "num_examples": n,
                                 "bytes": b, "sha256": h}, ...]}
+
+The kind says what the examples are, so one `tfrecords:DIR` serves every game that reads
+that kind (a description without a kind, as the first prepared datasets were written, holds
+images):
+
+    images    image uint8 [H, W, C], label int32 []         (tfds:, mnist-idx:, folder:, npz:)
+    pairs     inputs uint8 [S, S, Ca], targets uint8 [S, S, Cb]   (pairs:, edges2digits:)
+    domains   no shards of its own: two image datasets in DIR/a and DIR/b, named by
+              dataset.json = {"format": ..., "kind": "domains", "source": SPEC,
+                              "parts": {"a": NAME_A, "b": NAME_B}, "tensorflow": VERSION}
+                                                              (domains:, digits2mnist:)
 
 Example k of the source goes to shard k mod S, so shard sizes differ by at most one.  A
 dataset is written into a temporary directory next to DIR and renamed to DIR when its
@@ -42,6 +54,8 @@ FORMAT = "tfgan-tfrecords/1"
 DESCRIPTION = "dataset.json"
 SHARD_NAME = "shard-{index:05d}-of-{count:05d}.tfrecord"
 DTYPES = ("uint8", "int32", "int64", "float32")  # what decode_raw reads back exactly
+KINDS = ("images", "pairs", "domains")
+PARTS = ("a", "b")  # the parts of a "domains" dataset, each an "images" dataset in its own directory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,12 +77,13 @@ class Description:
     shards: tuple               # of Shard
     write_seed: int
     tensorflow: str
+    kind: str = "images"        # KINDS
 
     def paths(self) -> list[str]:
         return [str(self.directory / s.file) for s in self.shards]
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "source": self.source, "num_examples": self.num_examples,
+        return {"format": FORMAT, "kind": self.kind, "source": self.source, "num_examples": self.num_examples,
                 "num_classes": self.num_classes, "features": self.features, "write_seed": self.write_seed,
                 "tensorflow": self.tensorflow, "shards": [dataclasses.asdict(s) for s in self.shards]}
 
@@ -81,7 +96,7 @@ def where(directory) -> str:
 
 
 def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: str, num_classes: int,
-          write_seed: int = 0, chunk: int = 512) -> Description:
+          write_seed: int = 0, kind: str = "images", chunk: int = 512) -> Description:
     """Writes a finite dataset of example tuples as `shards` TFRecord files and dataset.json.
 
     Args:
@@ -89,16 +104,14 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
       out: the dataset directory to create (must not exist, or be empty).
       names: a feature name per tensor of an example, e.g. ("image", "label").
       shards: number of files S (example k goes to file k mod S).
-      source, num_classes, write_seed: recorded in dataset.json.
+      source, num_classes, write_seed, kind: recorded in dataset.json.
       chunk: examples converted to NumPy at a time (memory is bounded by it, not by the dataset).
     Returns:
       the Description written.
     Raises:
       DataError: `out` is not empty, shards < 1, no examples, or more shards than examples.
     """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DataError(f"--out {out}: exists and is not an empty directory; choose a new one")
+    out = _check_out(out)
     if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
         raise DataError(f"--shards {shards!r}: expected a positive integer")
     specs = examples.element_spec if isinstance(examples.element_spec, tuple) else (examples.element_spec,)
@@ -139,7 +152,7 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
         description = Description(
             directory=out, source=source, num_examples=k, num_classes=int(num_classes), features=features,
             shards=tuple(Shard(f, c, (temp / f).stat().st_size, _sha256(temp / f)) for f, c in zip(files, counts)),
-            write_seed=int(write_seed), tensorflow=tf.__version__)
+            write_seed=int(write_seed), tensorflow=tf.__version__, kind=kind)
         (temp / DESCRIPTION).write_text(json.dumps(description.to_json(), indent=1) + "\n")
         _fsync(temp / DESCRIPTION)
         if out.exists():
@@ -148,6 +161,41 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return description
+
+
+def write_domains(write_part, out, *, source: str, names: dict) -> dict:
+    """Writes a "domains" dataset: `write_part(part, directory)` writes each part of PARTS as an
+    images dataset (returning its Description) into DIR/part; then dataset.json names them.
+    The whole is written in a temporary directory and renamed, as `write` does.
+
+    Returns:
+      {part: Description}, their directories inside `out`.
+    Raises:
+      DataError: `out` is not empty, or as write_part.
+    """
+    out = _check_out(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        for part in PARTS:
+            write_part(part, temp / part)
+        top = {"format": FORMAT, "kind": "domains", "source": source,
+               "parts": {part: str(names[part]) for part in PARTS}, "tensorflow": tf.__version__}
+        (temp / DESCRIPTION).write_text(json.dumps(top, indent=1) + "\n")
+        _fsync(temp / DESCRIPTION)
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        os.replace(temp, out)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return describe_domains(out)
+
+
+def _check_out(out) -> Path:
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DataError(f"--out {out}: exists and is not an empty directory; choose a new one")
+    return out
 
 
 def _fsync(path: Path) -> None:
@@ -170,14 +218,8 @@ def _sha256(path: Path) -> str:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def describe(directory) -> Description:
-    """dataset.json of `directory`, checked against the files: each shard exists with the size it
-    says, the counts add up to num_examples > 0, and each shard's first record decodes to the
-    features' shapes.  (Cheap: no shard is read in full; `verify` does that.)
-
-    Raises:
-      DataError: naming the file and what is wrong.
-    """
+def _read_json(directory) -> tuple[Path, dict]:
+    """(path, contents) of directory's dataset.json, its format checked."""
     directory = Path(directory).expanduser()
     at = where(directory)
     if not directory.is_dir():
@@ -188,17 +230,64 @@ def describe(directory) -> Description:
                         f"SOURCE --out {directory}`")
     try:
         raw = json.loads(path.read_text())
-        if raw.get("format") != FORMAT:
-            raise DataError(f"{at}: {path} is format {raw.get('format')!r}; expected {FORMAT!r}")
+    except ValueError as e:
+        raise DataError(f"{at}: {path} is not a dataset description ({type(e).__name__}: {e}); write the "
+                        f"dataset again with `python -m tfgan_app.data.prepare`") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        got = raw.get("format") if isinstance(raw, dict) else None
+        raise DataError(f"{at}: {path} is format {got!r}; expected {FORMAT!r}")
+    kind = raw.get("kind", "images")
+    if kind not in KINDS:
+        raise DataError(f"{at}: {path} holds data of kind {kind!r}; this version reads {', '.join(KINDS)}")
+    return path, raw
+
+
+def kind_of(directory) -> str:
+    """What a prepared dataset holds (KINDS), from its dataset.json.
+
+    Raises:
+      DataError: no dataset description there.
+    """
+    return _read_json(directory)[1].get("kind", "images")
+
+
+def describe_domains(directory) -> dict:
+    """{part: Description} of a "domains" dataset, each part an images dataset (image_description).
+
+    Raises:
+      DataError: not a domains dataset, or a part is not a whole images dataset.
+    """
+    directory = Path(directory).expanduser()
+    path, raw = _read_json(directory)
+    kind = raw.get("kind", "images")
+    if kind != "domains":
+        raise DataError(f"{where(directory)}: holds {kind}; expected two domains (prepared from domains:A,B or "
+                        f"digits2mnist:SPEC)")
+    return {part: image_description(directory / part) for part in PARTS}
+
+
+def describe(directory) -> Description:
+    """dataset.json of `directory`, checked against the files: each shard exists with the size it
+    says, the counts add up to num_examples > 0, and each shard's first record decodes to the
+    features' shapes.  (Cheap: no shard is read in full; `verify` does that.)
+
+    Raises:
+      DataError: naming the file and what is wrong.
+    """
+    directory = Path(directory).expanduser()
+    at = where(directory)
+    path, raw = _read_json(directory)
+    if raw.get("kind", "images") == "domains":
+        raise DataError(f"{at}: holds two domains, in {directory / PARTS[0]} and {directory / PARTS[1]}; "
+                        f"read it as unpaired data (--game cyclegan)")
+    try:
         shards = tuple(Shard(str(s["file"]), int(s["num_examples"]), int(s["bytes"]), str(s["sha256"]))
                        for s in raw["shards"])
         features = {str(name): {"dtype": str(f["dtype"]), "shape": [int(d) for d in f["shape"]]}
                     for name, f in raw["features"].items()}
         description = Description(directory.resolve(), str(raw["source"]), int(raw["num_examples"]),
                                   int(raw["num_classes"]), features, shards, int(raw.get("write_seed", 0)),
-                                  str(raw.get("tensorflow", "")))
-    except DataError:
-        raise
+                                  str(raw.get("tensorflow", "")), str(raw.get("kind", "images")))
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise DataError(f"{at}: {path} is not a dataset description ({type(e).__name__}: {e}); write the "
                         f"dataset again with `python -m tfgan_app.data.prepare`") from None
@@ -248,11 +337,27 @@ def image_description(directory) -> Description:
     """
     description = describe(directory)
     features = description.features
-    if list(features) != ["image", "label"] or features["image"]["dtype"] != "uint8" \
+    if description.kind != "images" or list(features) != ["image", "label"] or features["image"]["dtype"] != "uint8" \
             or len(features["image"]["shape"]) != 3 or features["label"] != {"dtype": "int32", "shape": []}:
         held = ", ".join(f"{name} {f['dtype']} {f['shape']}" for name, f in features.items())
-        raise DataError(f"{where(directory)}: holds {held}; expected images (image uint8 [H, W, C], "
-                        f"label int32 []) as prepare writes them from an image source")
+        raise DataError(f"{where(directory)}: holds {description.kind} ({held}); expected images (image uint8 "
+                        f"[H, W, C], label int32 []) as prepare writes them from an image source")
+    return description
+
+
+def pair_description(directory) -> Description:
+    """`describe`, checked to hold pairs (inputs uint8 [S, S, Ca], targets uint8 [S, S, Cb]) as
+    prepare writes them from a paired source.
+
+    Raises:
+      DataError: as describe, or the records hold other features.
+    """
+    description = describe(directory)
+    features = description.features
+    if description.kind != "pairs" or list(features) != ["inputs", "targets"] \
+            or any(f["dtype"] != "uint8" or len(f["shape"]) != 3 for f in features.values()):
+        raise DataError(f"{where(directory)}: holds {description.kind}; expected pairs of images (inputs, "
+                        f"targets) as prepare writes them from pairs:DIR or edges2digits:SPEC")
     return description
 
 
@@ -268,6 +373,17 @@ def verify(directory) -> Description:
             raise DataError(f"{where(description.directory)}: shard {shard.file} is corrupt (its sha256 differs "
                             f"from {DESCRIPTION}'s); prepare the dataset again")
     return description
+
+
+def verify_dataset(directory) -> list[Description]:
+    """`verify` of a dataset of any kind: a domains dataset's two parts, or the dataset itself.
+
+    Returns:
+      the Descriptions verified (one per part).
+    """
+    if kind_of(directory) == "domains":
+        return [verify(d.directory) for d in describe_domains(directory).values()]
+    return [verify(directory)]
 
 
 def parse(serialized: tf.Tensor, description: Description) -> tuple:

@@ -1,6 +1,8 @@
 """Prepared TFRecords (records.py) as an endless, reproducible stream of batches, never held whole.
 
-    tfrecords:DIR   a dataset written by `python -m tfgan_app.data.prepare SOURCE --out DIR`
+    tfrecords:DIR   a dataset written by `python -m tfgan_app.data.prepare SOURCE --out DIR`:
+                    images (image_batches), pairs (pair_batches) or two domains, each an
+                    image dataset (records.py says what each kind holds)
 
 Order.  The stream visits the examples epoch by epoch; data epoch e is
 
@@ -129,6 +131,19 @@ def record_batches(description: records.Description, *, batch_size: int, seed: i
     return ds.with_options(options)
 
 
+def decoded_batches(description: records.Description, decode, *, batch_size: int, seed: int, window: int,
+                    start_batch: int = 0, worker: int = 0, workers: int = 1) -> tf.data.Dataset:
+    """`record_batches`, each batch of records mapped by `decode(serialized (B,)) -> tensors`."""
+    serialized = record_batches(description, batch_size=batch_size, seed=seed, window=window,
+                                start_batch=start_batch, worker=worker, workers=workers)
+    return serialized.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def to_float(pixels):
+    """uint8 pixels -> float32 in [-1, 1] as x / 127.5 - 1 (what the in-memory sources give)."""
+    return tf.cast(pixels, tf.float32) / 127.5 - 1.0
+
+
 def image_batches(description: records.Description, *, batch_size: int, seed: int, window: int,
                   start_batch: int = 0, worker: int = 0, workers: int = 1) -> tf.data.Dataset:
     """`record_batches` of a prepared image dataset, decoded as `images.image_batches` gives them.
@@ -139,14 +154,39 @@ def image_batches(description: records.Description, *, batch_size: int, seed: in
     Raises:
       DataError: as record_batches.
     """
-    serialized = record_batches(description, batch_size=batch_size, seed=seed, window=window,
-                                start_batch=start_batch, worker=worker, workers=workers)
-
     def decode(batch):
         image, label = records.parse(batch, description)  # (B, H, W, C) uint8, (B,) int32
-        return tf.cast(image, tf.float32) / 127.5 - 1.0, label
+        return to_float(image), label
 
-    return serialized.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return decoded_batches(description, decode, batch_size=batch_size, seed=seed, window=window,
+                           start_batch=start_batch, worker=worker, workers=workers)
+
+
+def pair_batches(description: records.Description, *, batch_size: int, seed: int, window: int,
+                 start_batch: int = 0) -> tf.data.Dataset:
+    """`record_batches` of a prepared paired dataset (records.pair_description).
+
+    Returns:
+      an endless dataset of (inputs float32 (B, S, S, Ca), targets float32 (B, S, S, Cb)) in [-1, 1].
+    """
+    def decode(batch):
+        inputs, targets = records.parse(batch, description)  # uint8 (B, S, S, Ca), (B, S, S, Cb)
+        return to_float(inputs), to_float(targets)
+
+    return decoded_batches(description, decode, batch_size=batch_size, seed=seed, window=window,
+                           start_batch=start_batch)
+
+
+def directory_of(spec: str) -> str:
+    """DIR of `tfrecords:DIR`.
+
+    Raises:
+      DataError: spec is not of that form.
+    """
+    scheme, _, directory = str(spec).partition(":")
+    if scheme not in SCHEMES or not directory:
+        raise DataError(f"--dataset {spec!r}: expected {SPEC_FORMS}")
+    return directory
 
 
 def open_images(spec: str, *, image_size: int = 0, channels: int = 0) -> records.Description:
@@ -155,16 +195,23 @@ def open_images(spec: str, *, image_size: int = 0, channels: int = 0) -> records
     Raises:
       DataError: not a prepared image dataset, or --image-size/--channels differ from its images.
     """
-    scheme, _, directory = str(spec).partition(":")
-    if scheme not in SCHEMES or not directory:
-        raise DataError(f"--dataset {spec!r}: expected {SPEC_FORMS}")
+    directory = directory_of(spec)
     description = records.image_description(directory)
-    features = description.features
-    h, w, c = features["image"]["shape"]
+    check_shape(description.features["image"]["shape"], directory, image_size=image_size, channels=channels)
+    return description
+
+
+def check_shape(shape, directory, *, image_size: int = 0, channels: int = 0) -> None:
+    """Refuses an --image-size or --channels that the prepared images (of `shape` [H, W, C]) do
+    not have: a prepared dataset is read as written, never resized.
+
+    Raises:
+      DataError: naming the flag, what the records hold and how to get what was asked.
+    """
+    h, w, c = shape
     if image_size and (h, w) != (image_size, image_size):
         raise DataError(f"--image-size {image_size}: the records in {directory} hold {h}x{w} images; use "
                         f"--image-size {h}, or prepare them again with --image-size {image_size}")
     if channels and c != channels:
         raise DataError(f"--channels {channels}: the records in {directory} hold {c}-channel images; use "
                         f"--channels {c}, or prepare them again with --channels {channels}")
-    return description

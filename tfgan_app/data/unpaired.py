@@ -10,6 +10,12 @@ A dataset spec names the two domains:
     digits2mnist:SPEC              scikit-learn's 1,797 bundled 8x8 handwritten digits (A),
                                    upsampled, against the MNIST digits of SPEC (B; e.g.
                                    mnist-idx:DIR): two real domains of the same ten classes
+    tfrecords:DIR                  two domains prepared from one of the above (`python -m
+                                   tfgan_app.data.prepare domains:A,B --out DIR`), streamed
+                                   from their shards, never held whole (streaming.py)
+
+A domain that is itself a prepared image dataset (domains:tfrecords:DIR_A,tfrecords:DIR_B) is
+streamed too.
 
 The two domains are drawn independently: each in its own stateless order (the run's seed
 for A, seed + DOMAIN_B_SEED for B), so a resumed run sees the same batches.  Each batch gets
@@ -32,11 +38,12 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfgan_app.data import images, paired, splits
+from tfgan_app.data import images, paired, records, splits, streaming
 from tfgan_app.data.images import DataError
 
 SCHEMES = ("domains", "digits2mnist")
-SPEC_FORMS = "domains:A,B (two folders or image specs), domains:tfds:cycle_gan/NAME, digits2mnist:SPEC"
+SPEC_FORMS = ("domains:A,B (two folders or image specs), domains:tfds:cycle_gan/NAME, digits2mnist:SPEC, "
+              "tfrecords:DIR (prepared from one of them)")
 DOMAIN_B_SEED = 0x3B0B  # B's data order: the run's seed + this
 JITTER_SALT = 0x9A18
 DIGITS_HELD_OUT = 597   # a third of scikit-learn's 1,797 digits, for scoring
@@ -56,30 +63,74 @@ def open_domains(config) -> UnpairedStream:
     Raises:
       DataError: an unknown spec, a domain with no images, bad files.
     """
-    a, b, names = load_domains(config.dataset, image_size=config.image_size or None,
-                               channels=config.channels or None, data_dir=config.data_dir or None)
     per_step = config.batch_size * config.n_critic
 
-    def stream(x, seed, salt):
-        examples = tf.data.Dataset.from_tensor_slices((x, np.full(len(x), -1, np.int32)))
-        source = images.ImageSource("", len(x), 0, x.shape[1:])
-
-        def transform(batch, _labels, index):
+    def jittered(seed, salt):
+        def transform(batch, index):
             pair = tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
             return paired.jitter(batch, tf.random.experimental.stateless_fold_in(pair, salt),
                                  config.jitter, config.mirror)
+        return transform
 
-        return lambda start: images.batches_of(examples, source, batch_size=per_step, seed=seed,
-                                               start_batch=start, transform=transform)
+    prepared = _prepared_domains(config)
+    if prepared is not None:
+        descriptions, names = prepared
 
-    stream_a = stream(a, config.seed, JITTER_SALT)
-    stream_b = stream(b, config.seed + DOMAIN_B_SEED, JITTER_SALT + 1)
+        def stream(description, seed, salt):
+            transform = jittered(seed, salt)
+
+            def batches(start):
+                ds = streaming.image_batches(description, batch_size=per_step, seed=seed,
+                                             window=config.shuffle_buffer, start_batch=start)
+                return (tf.data.Dataset.zip(ds, tf.data.Dataset.counter(start=int(start)))
+                        .map(lambda xy, index: transform(xy[0], index)))
+
+            return batches
+
+        shapes = [d.features["image"]["shape"] for d in descriptions]
+    else:
+        a, b, names = load_domains(config.dataset, image_size=config.image_size or None,
+                                   channels=config.channels or None, data_dir=config.data_dir or None)
+
+        def stream(x, seed, salt):
+            examples = tf.data.Dataset.from_tensor_slices((x, np.full(len(x), -1, np.int32)))
+            source = images.ImageSource("", len(x), 0, x.shape[1:])
+            transform = jittered(seed, salt)
+            return lambda start: images.batches_of(examples, source, batch_size=per_step, seed=seed,
+                                                   start_batch=start,
+                                                   transform=lambda batch, _labels, index: transform(batch, index))
+
+        descriptions, shapes = (a, b), (a.shape[1:], b.shape[1:])
+    stream_a = stream(descriptions[0], config.seed, JITTER_SALT)
+    stream_b = stream(descriptions[1], config.seed + DOMAIN_B_SEED, JITTER_SALT + 1)
 
     def batches(start_batch: int) -> tf.data.Dataset:
         return tf.data.Dataset.zip(stream_a(start_batch), stream_b(start_batch))
 
-    shape = {"a": tuple(int(d) for d in a.shape[1:]), "b": tuple(int(d) for d in b.shape[1:])}
+    shape = {"a": tuple(int(d) for d in shapes[0]), "b": tuple(int(d) for d in shapes[1])}
     return UnpairedStream(batches, shape, names)
+
+
+def _prepared_domains(config):
+    """((Description of A, Description of B), (name of A, name of B)) when both domains are
+    prepared records -- tfrecords:DIR of two domains, or domains:tfrecords:DIR_A,tfrecords:DIR_B --
+    their shapes checked against --image-size/--channels; None for any other spec."""
+    scheme, _, arg = str(config.dataset).partition(":")
+    if scheme in streaming.SCHEMES:
+        directory = streaming.directory_of(config.dataset)
+        parts = records.describe_domains(directory)
+        descriptions = (parts["a"], parts["b"])
+        names = tuple(d.source for d in descriptions)
+    elif scheme == "domains" and arg.count(",") == 1 and all(
+            part.partition(":")[0] in streaming.SCHEMES for part in arg.split(",")):
+        descriptions = tuple(records.image_description(streaming.directory_of(part)) for part in arg.split(","))
+        names = tuple(arg.split(","))
+    else:
+        return None
+    for d in descriptions:
+        streaming.check_shape(d.features["image"]["shape"], d.directory, image_size=config.image_size,
+                              channels=config.channels)
+    return descriptions, names
 
 
 def load_domains(spec: str, *, image_size=None, channels=None, data_dir=None):

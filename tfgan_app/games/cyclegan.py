@@ -197,8 +197,8 @@ def from_config(config: Config, data_shape: dict | None = None, num_classes: int
     """Two ResNet generators and two PatchGANs for data of shape {"a": (S, S, Ca), "b": (S, S, Cb)}."""
     if not isinstance(data_shape, dict) or set(data_shape) != {"a", "b"}:
         raise GameConfigError(f"--game cyclegan translates between two image domains: expected --dataset "
-                              f"domains:A,B, domains:tfds:cycle_gan/NAME or digits2mnist:SPEC, got data of "
-                              f"shape {data_shape}")
+                              f"domains:A,B, domains:tfds:cycle_gan/NAME, digits2mnist:SPEC or tfrecords:DIR "
+                              f"prepared from one of them, got data of shape {data_shape}")
     a, b = tuple(data_shape["a"]), tuple(data_shape["b"])
     if a[:2] != b[:2]:
         raise GameConfigError(f"cyclegan: the domains' images differ in size ({a} and {b}); pass --image-size")

@@ -153,7 +153,8 @@ def from_config(config: Config, data_shape: dict | None = None, num_classes: int
     """pix2pix's U-Net and PatchGAN for data of shape {"inputs": (S, S, Ci), "targets": (S, S, Co)}."""
     if not isinstance(data_shape, dict) or set(data_shape) != {"inputs", "targets"}:
         raise GameConfigError(f"--game pix2pix translates paired images: expected --dataset pairs:DIR, "
-                              f"pairs:DIR_A,DIR_B or edges2digits:SPEC, got data of shape {data_shape}")
+                              f"pairs:DIR_A,DIR_B, edges2digits:SPEC or tfrecords:DIR prepared from one of them, "
+                              f"got data of shape {data_shape}")
     inputs, targets = tuple(data_shape["inputs"]), tuple(data_shape["targets"])
     if inputs[:2] != targets[:2]:
         raise GameConfigError(f"pix2pix: inputs {inputs} and targets {targets} differ in size")
