@@ -12,6 +12,7 @@ from conftest import killed_and_resumed
 from fake_tf_serving import run_client
 from tfgan_app import config as cfg
 from tfgan_app import evaluate, games
+from tfgan_app.data import prepare
 from tfgan_app.data import text as text_data
 from tfgan_app.export import archive as exporting
 from tfgan_app.export.c_api import run_signature
@@ -107,3 +108,15 @@ def test_the_game_refuses_data_that_is_not_text():
     config = cfg.preset("text-wgan-gp", dataset="unused", **TINY)
     with pytest.raises(cfg.ConfigError, match="--dataset: chargan learns lines of text"):
         games.build(config, (28, 28, 1))
+
+
+def test_a_run_on_prepared_text_trains_and_scores_against_its_held_out_lines(tmp_path):
+    spec = corpus(tmp_path / "c.txt")
+    prepare.prepare(spec, tmp_path / "rec", shards=2, seq_len=8)
+    config = cfg.preset("text-wgan-gp", dataset=f"tfrecords:{tmp_path / 'rec'}", seq_len=8,
+                        **dict(TINY, epochs=1))
+    result = training.train(config, tmp_path / "run", verbose=0)
+    assert int(result.gan.g_optimizer.iterations) == 2
+    assert result.gan.vocabulary == text_data.load_text(spec, 8, config.vocab).vocabulary
+    report = evaluate.evaluate(tmp_path / "run", write=False)
+    assert report["samples"] == 6 and set(report["metrics"]) == {"js1", "js2", "js3", "js4"}

@@ -122,3 +122,32 @@ def test_lm1b_is_read_through_tensorflow_datasets(tmp_path, monkeypatch):
     with pytest.raises(text_data.TextError, match=r"--dataset tfds:lm1b: no prepared lm1b in .*tfds.load\('lm1b'\)"
                                                   r".* on a machine with internet"):
         text_data.read_lines("tfds:lm1b", data_dir=str(tmp_path / "empty"))
+
+
+def test_prepared_text_streams_the_training_lines_and_keeps_the_held_out_ones_and_the_vocabulary(tmp_path):
+    from tfgan_app.data import prepare, records
+
+    lines = [f"line {i:02d} " + "xyz"[i % 3] * (i % 7) for i in range(40)]
+    spec = write(tmp_path / "t.txt", "\n".join(lines))
+    description = prepare.prepare(spec, tmp_path / "rec", shards=3, seq_len=12, vocab=10)
+    assert description.kind == "text" and description.features == {"ids": {"dtype": "int32", "shape": [12]}}
+    source, prepared = text_data.load_text(spec, 12, 10), text_data.load_text(f"tfrecords:{tmp_path / 'rec'}", 12, 10)
+    assert prepared.vocabulary == source.vocabulary and description.meta["vocabulary"] == list(source.vocabulary)
+    np.testing.assert_array_equal(prepared.held_out, source.held_out)  # in their order
+    assert sorted(map(tuple, prepared.train)) == sorted(map(tuple, source.train))  # written in a seeded order
+
+    config = cfg.preset("text-wgan-gp", dataset=f"tfrecords:{tmp_path / 'rec'}", seq_len=12, vocab=10,
+                        batch_size=6, n_critic=1)
+    stream = open_data(config)
+    assert stream.shape == {"tokens": (12,), "vocabulary": source.vocabulary}
+    batches = [b.numpy() for b in stream.batches(0).take(12)]  # 72 rows: two epochs of the 36 training lines
+    rows = np.concatenate(batches)
+    for epoch in (rows[:36], rows[36:]):
+        assert sorted(map(tuple, epoch)) == sorted(map(tuple, source.train))  # each line once an epoch
+    np.testing.assert_array_equal(next(iter(stream.batches(7))).numpy(), batches[7])  # resumed at batch 7
+    for flag, value in (("seq_len", 16), ("vocab", 20)):
+        with pytest.raises(text_data.TextError, match=f"--{flag.replace('_', '-')} {value}: the records in .* were "
+                                                      f"prepared with --{flag.replace('_', '-')}"):
+            open_data(cfg.preset("text-wgan-gp", dataset=config.dataset, **{"seq_len": 12, "vocab": 10,
+                                                                              flag: value}))
+    assert [d.num_examples for d in records.verify_dataset(tmp_path / "rec")] == [36, 4]

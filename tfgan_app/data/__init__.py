@@ -17,7 +17,7 @@ returning (a source that cannot be read fails before a run directory is touched)
     unpaired.py       domains:, digits2mnist:           -> (images of A, images of B), unpaired
     superres.py       sr:, sr-photos                    -> (low-resolution images, high-resolution crops)
     captions.py       captions2digits:, captions:       -> (images, captions): text-to-image
-    text.py           pydoc-topics, text:, tfds:lm1b    -> lines as character ids (--problem text)
+    text.py           pydoc-topics, text:, tfds:lm1b, tfrecords: -> lines as character ids (--problem text)
     melody.py         chorales, folk:, midi:            -> bars of melody with chords (--problem music)
     midi.py           melodies as Standard MIDI File bytes, in TF ops
     morphometry.py    Morpho-MNIST's thickness, slant and width of a digit (captions2digits' words)
@@ -148,13 +148,24 @@ def _prepared(config: Config) -> DataStream:
     """tfrecords:DIR, opened as what its dataset.json says it holds (records.KINDS)."""
     kind = records.kind_of(streaming.directory_of(config.dataset))
     if kind != "images":
-        if config.data_service:
-            raise DataError(f"--data-service {config.data_service}: the tf.data service reads prepared images; "
-                            f"{config.dataset} holds {kind} (train without --data-service)")
-        if config.data_sharding == "file":
-            raise DataError(f"--data-sharding file: {config.dataset} holds {kind}, which every worker reads "
-                            f"whole; use --data-sharding data (or auto)")
+        _refuse_sharded_reading(config, kind)
     return PREPARED[kind](config)
+
+
+def _refuse_sharded_reading(config: Config, kind: str) -> None:
+    """File sharding and the tf.data service read prepared images only: refused for other kinds."""
+    if config.data_service:
+        raise DataError(f"--data-service {config.data_service}: the tf.data service reads prepared images; "
+                        f"{config.dataset} holds {kind} (train without --data-service)")
+    if config.data_sharding == "file":
+        raise DataError(f"--data-sharding file: {config.dataset} holds {kind}, which every worker reads "
+                        f"whole; use --data-sharding data (or auto)")
+
+
+def _text(config: Config) -> DataStream:
+    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
+        _refuse_sharded_reading(config, "text")
+    return _unlabelled(text.open_text)(config)
 
 
 def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:
@@ -179,7 +190,7 @@ SOURCES: dict[str, Callable[[Config], DataStream]] = {
     **{scheme: _unlabelled(unpaired.open_domains) for scheme in unpaired.SCHEMES},
     **{scheme: _unlabelled(superres.open_superres) for scheme in superres.SCHEMES},
     **{scheme: _unlabelled(captions.open_captions) for scheme in captions.SCHEMES},
-    "text": _unlabelled(text.open_text),
+    "text": _text,
     "music": _unlabelled(melody.open_melodies),
 }
 

@@ -9,16 +9,19 @@ SOURCE is a spec train.py takes, of one of these kinds (records.py: what each ho
     pairs     pairs:DIR, pairs:DIR_A,DIR_B, edges2digits:SPEC       (pix2pix; --direction is chosen
               when training: the records keep A as inputs and B as targets)
     domains   domains:A,B, domains:tfds:cycle_gan/NAME, digits2mnist:SPEC   (CycleGAN: DIR/a, DIR/b)
+    text      pydoc-topics, text:FILE, text:DIR, tfds:lm1b[:SPLIT]   (the character WGAN-GP: lines
+              as ids of --seq-len and --vocab, which training must then use; held-out lines in
+              DIR/held_out)
 
 Images are cropped, resized and converted exactly as training would do it (the sources'
 own loaders), once, and written as raw pixels.  Sources that allow random access are
 written in a random order of --seed, so each shard holds a random sample even of a
 class-sorted folder; tfds: keeps its own order.  An image source is read as a stream; a
-paired source is read whole once (its loader pairs the files in memory), and each domain
-of a domains source as the image source it is.  --verify reads every shard and checks it
+paired or text source is read whole once (its loader pairs the files, or builds the
+vocabulary, in memory), and each domain of a domains source as the image source it is.  --verify reads every shard and checks it
 against dataset.json's sha256.
 
-Not yet: the captioned, text and music sources (their games read them in memory; see
+Not yet: the captioned and music sources (their games read them in memory; see
 docs/design.md "Streaming input").
 """
 
@@ -32,10 +35,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.cli import ArgumentParser
-from tfgan_app.data import images, paired, records, streaming, unpaired
+from tfgan_app.data import images, paired, records, streaming, text, unpaired
 from tfgan_app.data.errors import DataError
 
 PAIR_ORDER_SALT = 0x9A1D  # the write order of pairs (domain k: + 1 + k): a permutation of (seed, salt)
+TEXT_ORDER_SALT = 0x7E47  # the write order of text lines
 
 
 def write_order(n: int, seed: int, salt: int) -> np.ndarray:
@@ -44,7 +48,7 @@ def write_order(n: int, seed: int, salt: int) -> np.ndarray:
 
 
 def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels: int = 0, seed: int = 0,
-            data_dir: str = ""):
+            data_dir: str = "", seq_len: int = 32, vocab: int = 2048):
     """Writes `source` to `out` as the kind its scheme reads (records.write); returns the
     Description written, or for two domains {"a": Description, "b": Description}.
 
@@ -63,9 +67,28 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
                              num_classes=0, write_seed=seed, kind="pairs")
     if scheme in unpaired.SCHEMES:
         return _prepare_domains(source, out, shards=shards, seed=seed, options=options)
+    if text.is_text_spec(source):
+        return _prepare_text(source, out, shards=shards, seed=seed, seq_len=seq_len, vocab=vocab,
+                             data_dir=data_dir or None)
     examples, info = images.load_examples(source, order_seed=seed, **options)
     return records.write(examples, out, names=("image", "label"), shards=shards, source=info.name,
                          num_classes=info.num_classes, write_seed=seed)
+
+
+def _prepare_text(source: str, out, *, shards: int, seed: int, seq_len: int, vocab: int, data_dir) -> records.Description:
+    """The training lines of a text source as ids (kind "text"), written in a permutation of
+    `seed`; the held-out lines, in their order, in out/held_out; the vocabulary in both's meta."""
+    data = text.load_text(source, seq_len, vocab, data_dir)
+    meta = {"seq_len": int(seq_len), "vocab": int(vocab), "vocabulary": [int(c) for c in data.vocabulary]}
+    order = write_order(len(data.train), seed, TEXT_ORDER_SALT)
+
+    def held_out(directory):
+        records.write(tf.data.Dataset.from_tensor_slices(data.held_out), directory / records.TEXT_HELD_OUT,
+                      names=("ids",), shards=1, source=f"{source} (held out: every {text.HELD_OUT_EVERY}th line)",
+                      num_classes=0, kind="text", meta=meta)
+
+    return records.write(tf.data.Dataset.from_tensor_slices(data.train[order]), out, names=("ids",), shards=shards,
+                         source=source, num_classes=0, write_seed=seed, kind="text", meta=meta, inside=held_out)
 
 
 def _prepare_domains(source: str, out, *, shards: int, seed: int, options: dict) -> dict:
@@ -95,6 +118,9 @@ def main(argv=None) -> int:
     p.add_argument("--channels", type=int, default=0, help="1 or 3 (default: the source's)")
     p.add_argument("--seed", type=int, default=0, help="the write order's seed (default 0)")
     p.add_argument("--data-dir", default="", help="tensorflow-datasets data directory (tfds: specs)")
+    p.add_argument("--seq-len", type=int, default=32, help="text: characters per line (default 32, train.py's)")
+    p.add_argument("--vocab", type=int, default=2048, help="text: ids in the vocabulary, PAD and UNKNOWN "
+                   "included (default 2,048, train.py's)")
     p.add_argument("--verify", metavar="DIR", help="check every shard of DIR against its dataset.json, then exit")
     args = p.parse_args(argv)
     if args.verify:
@@ -111,7 +137,8 @@ def main(argv=None) -> int:
             print(f"verified in {time.time() - start:.1f} s")
             return 0
         written = prepare(args.source, args.out, shards=args.shards, image_size=args.image_size,
-                          channels=args.channels, seed=args.seed, data_dir=args.data_dir)
+                          channels=args.channels, seed=args.seed, data_dir=args.data_dir, seq_len=args.seq_len,
+                          vocab=args.vocab)
     except ValueError as e:  # DataError
         print(f"{p.prog}: error: {e}", file=sys.stderr)
         return 2

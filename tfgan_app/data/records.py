@@ -29,6 +29,9 @@ images):
               dataset.json = {"format": ..., "kind": "domains", "source": SPEC,
                               "parts": {"a": NAME_A, "b": NAME_B}, "tensorflow": VERSION}
                                                               (domains:, digits2mnist:)
+    text      ids int32 [L]: the training lines as character ids, with "meta": {"seq_len": L,
+              "vocab": V, "vocabulary": [code points of ids 2, 3, ...]}, and the held-out lines
+              in DIR/held_out, a text dataset of the same meta (pydoc-topics, text:, tfds:lm1b)
 
 Example k of the source goes to shard k mod S, so shard sizes differ by at most one.  A
 dataset is written into a temporary directory next to DIR and renamed to DIR when its
@@ -54,8 +57,9 @@ FORMAT = "tfgan-tfrecords/1"
 DESCRIPTION = "dataset.json"
 SHARD_NAME = "shard-{index:05d}-of-{count:05d}.tfrecord"
 DTYPES = ("uint8", "int32", "int64", "float32")  # what decode_raw reads back exactly
-KINDS = ("images", "pairs", "domains")
+KINDS = ("images", "pairs", "domains", "text")
 PARTS = ("a", "b")  # the parts of a "domains" dataset, each an "images" dataset in its own directory
+TEXT_HELD_OUT = "held_out"  # the held-out lines of a "text" dataset: a text dataset in this subdirectory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Description:
     write_seed: int
     tensorflow: str
     kind: str = "images"        # KINDS
+    meta: dict = dataclasses.field(default_factory=dict)  # what a kind needs besides its records (text: vocabulary)
 
     def paths(self) -> list[str]:
         return [str(self.directory / s.file) for s in self.shards]
@@ -85,7 +90,8 @@ class Description:
     def to_json(self) -> dict:
         return {"format": FORMAT, "kind": self.kind, "source": self.source, "num_examples": self.num_examples,
                 "num_classes": self.num_classes, "features": self.features, "write_seed": self.write_seed,
-                "tensorflow": self.tensorflow, "shards": [dataclasses.asdict(s) for s in self.shards]}
+                "tensorflow": self.tensorflow, "shards": [dataclasses.asdict(s) for s in self.shards],
+                **({"meta": self.meta} if self.meta else {})}
 
 
 def where(directory) -> str:
@@ -96,7 +102,8 @@ def where(directory) -> str:
 
 
 def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: str, num_classes: int,
-          write_seed: int = 0, kind: str = "images", chunk: int = 512) -> Description:
+          write_seed: int = 0, kind: str = "images", meta: dict | None = None, inside=None,
+          chunk: int = 512) -> Description:
     """Writes a finite dataset of example tuples as `shards` TFRecord files and dataset.json.
 
     Args:
@@ -104,7 +111,9 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
       out: the dataset directory to create (must not exist, or be empty).
       names: a feature name per tensor of an example, e.g. ("image", "label").
       shards: number of files S (example k goes to file k mod S).
-      source, num_classes, write_seed, kind: recorded in dataset.json.
+      source, num_classes, write_seed, kind, meta: recorded in dataset.json.
+      inside: if given, `inside(directory)` writes more into the dataset's directory (a part of
+        it, e.g. text's held_out) before it is renamed into place.
       chunk: examples converted to NumPy at a time (memory is bounded by it, not by the dataset).
     Returns:
       the Description written.
@@ -152,7 +161,9 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
         description = Description(
             directory=out, source=source, num_examples=k, num_classes=int(num_classes), features=features,
             shards=tuple(Shard(f, c, (temp / f).stat().st_size, _sha256(temp / f)) for f, c in zip(files, counts)),
-            write_seed=int(write_seed), tensorflow=tf.__version__, kind=kind)
+            write_seed=int(write_seed), tensorflow=tf.__version__, kind=kind, meta=dict(meta or {}))
+        if inside is not None:
+            inside(temp)
         (temp / DESCRIPTION).write_text(json.dumps(description.to_json(), indent=1) + "\n")
         _fsync(temp / DESCRIPTION)
         if out.exists():
@@ -287,7 +298,8 @@ def describe(directory) -> Description:
                     for name, f in raw["features"].items()}
         description = Description(directory.resolve(), str(raw["source"]), int(raw["num_examples"]),
                                   int(raw["num_classes"]), features, shards, int(raw.get("write_seed", 0)),
-                                  str(raw.get("tensorflow", "")), str(raw.get("kind", "images")))
+                                  str(raw.get("tensorflow", "")), str(raw.get("kind", "images")),
+                                  dict(raw.get("meta", {})))
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise DataError(f"{at}: {path} is not a dataset description ({type(e).__name__}: {e}); write the "
                         f"dataset again with `python -m tfgan_app.data.prepare`") from None
@@ -361,6 +373,30 @@ def pair_description(directory) -> Description:
     return description
 
 
+def text_description(directory) -> Description:
+    """`describe`, checked to hold lines as ids (ids int32 [L]) with their vocabulary, as prepare
+    writes them from a text source.
+
+    Raises:
+      DataError: as describe, or the records hold other features.
+    """
+    description = describe(directory)
+    features, meta = description.features, description.meta
+    if description.kind != "text" or list(features) != ["ids"] or features["ids"]["dtype"] != "int32" \
+            or len(features["ids"]["shape"]) != 1 or not {"seq_len", "vocab", "vocabulary"} <= set(meta):
+        raise DataError(f"{where(directory)}: holds {description.kind}; expected lines as character ids "
+                        f"as prepare writes them from a text source (pydoc-topics, text:FILE, tfds:lm1b)")
+    return description
+
+
+def read_all(description: Description) -> tuple:
+    """Every record of a dataset in file order, as NumPy arrays (one per feature: (N, *shape)).
+    For what is read whole (evaluation's references); training streams (streaming.py)."""
+    ds = tf.data.TFRecordDataset(description.paths()).batch(4096).map(lambda b: parse(b, description))
+    parts = [tuple(t.numpy() for t in batch) for batch in ds]
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(description.features)))
+
+
 def verify(directory) -> Description:
     """`describe`, then every shard's sha256 against dataset.json (reads every byte).
 
@@ -381,8 +417,11 @@ def verify_dataset(directory) -> list[Description]:
     Returns:
       the Descriptions verified (one per part).
     """
-    if kind_of(directory) == "domains":
+    kind = kind_of(directory)
+    if kind == "domains":
         return [verify(d.directory) for d in describe_domains(directory).values()]
+    if kind == "text":
+        return [verify(directory), verify(Path(directory) / TEXT_HELD_OUT)]
     return [verify(directory)]
 
 

@@ -8,6 +8,10 @@ A dataset spec names where the text comes from (`--problem text`):
     text:DIR          every file under DIR (sorted by path), each UTF-8 text
     tfds:lm1b[:SPLIT] the One Billion Word benchmark the paper trained on (a prepared
                       tensorflow-datasets copy; its first TFDS_MAX_LINES sentences)
+    tfrecords:DIR     one of the above written as ids by `python -m tfgan_app.data.prepare SPEC
+                      --out DIR --seq-len L --vocab V` (records.py, kind "text"): the training
+                      lines streamed from the shards (streaming.py), the held-out lines and the
+                      vocabulary read from DIR
 
 As the paper's code (`language_helpers.load_dataset`): one example per line, cut to
 `--seq-len` characters (32) and padded after its end; characters are Unicode code points (the
@@ -31,9 +35,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.data import records, streaming
 from tfgan_app.data.images import DataError, shuffled_positions
 
-SPEC_FORMS = "pydoc-topics, text:FILE, text:DIR, tfds:lm1b[:SPLIT]"
+SPEC_FORMS = "pydoc-topics, text:FILE, text:DIR, tfds:lm1b[:SPLIT], tfrecords:DIR (prepared from one of them)"
 PAD, UNKNOWN = 0, 1          # the two ids before the characters
 SPECIAL = 2
 HELD_OUT_EVERY = 10          # line i is held out when i % 10 == 9
@@ -153,11 +158,21 @@ def decode(ids, vocabulary) -> list[str]:
     return ["".join(table[np.asarray(row)]) for row in np.asarray(ids)]
 
 
+def is_text_spec(spec: str) -> bool:
+    """Whether `spec` names a text source (tfds:lm1b is text; other tfds: names are images)."""
+    scheme, _, arg = str(spec).partition(":")
+    return spec == "pydoc-topics" or scheme == "text" or (scheme == "tfds" and arg.partition(":")[0] == "lm1b")
+
+
 def load_text(spec: str, seq_len: int = 32, vocab: int = 2048, data_dir=None) -> TextData:
     """The lines of `spec` as ids: training lines, held-out lines (every tenth) and the vocabulary
     (from the training lines)."""
     if seq_len <= 0:
         raise TextError(f"--seq-len {seq_len}: expected a positive number of characters")
+    if spec.partition(":")[0] in streaming.SCHEMES:
+        train, held_out = (prepared_text(spec, seq_len, vocab, part) for part in ("train", "held_out"))
+        return TextData(records.read_all(train)[0], records.read_all(held_out)[0],
+                        tuple(train.meta["vocabulary"]))
     lines = read_lines(spec, data_dir)
     train = [line for i, line in enumerate(lines) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1]
     held = [line for i, line in enumerate(lines) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
@@ -178,16 +193,45 @@ def text_batches(ids: np.ndarray, *, batch_size: int, seed: int, start_batch: in
     return tf.data.Dataset.counter(start=int(start_batch)).map(batch).prefetch(tf.data.AUTOTUNE)
 
 
+def prepared_text(spec: str, seq_len: int, vocab: int, part: str = "train") -> records.Description:
+    """The description of a prepared text dataset's training lines, or its held-out ones (part
+    "held_out"), checked to be cut to seq_len with a vocabulary of `vocab` ids.
+
+    Raises:
+      DataError: not a prepared text dataset, or --seq-len / --vocab differ from its.
+    """
+    directory = streaming.directory_of(spec)
+    description = records.text_description(directory if part == "train"
+                                           else f"{directory}/{records.TEXT_HELD_OUT}")
+    meta = description.meta
+    for flag, asked, held in (("--seq-len", seq_len, meta["seq_len"]), ("--vocab", vocab, meta["vocab"])):
+        if int(asked) != int(held):
+            raise TextError(f"{flag} {asked}: the records in {directory} were prepared with {flag} {held}; use "
+                            f"{flag} {held}, or prepare them again with {flag} {asked}")
+    return description
+
+
 @dataclasses.dataclass
 class TextStream:
     batches: object   # start_batch -> tf.data.Dataset of (n_critic * batch_size, L) int32
     shape: dict
-    data: TextData
+    data: TextData | None  # None when streamed from tfrecords:DIR
 
 
 def open_text(config) -> TextStream:
     """config.dataset's lines as batches of n_critic x batch_size ids a step."""
-    data = load_text(config.dataset, config.seq_len, config.vocab, config.data_dir or None)
     per_step = config.batch_size * config.n_critic
+    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
+        description = prepared_text(config.dataset, config.seq_len, config.vocab)
+
+        def batches(start: int) -> tf.data.Dataset:
+            return streaming.decoded_batches(description, lambda b: records.parse(b, description)[0],
+                                             batch_size=per_step, seed=config.seed, window=config.shuffle_buffer,
+                                             start_batch=start)
+
+        shape = {"tokens": (int(description.meta["seq_len"]),),
+                 "vocabulary": tuple(int(c) for c in description.meta["vocabulary"])}
+        return TextStream(batches, shape, None)
+    data = load_text(config.dataset, config.seq_len, config.vocab, config.data_dir or None)
     return TextStream(lambda start: text_batches(data.train, batch_size=per_step, seed=config.seed,
                                                  start_batch=start), data.shape, data)
