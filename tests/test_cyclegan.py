@@ -2,6 +2,8 @@
 a run that resumes with its pools, the export's two directions."""
 
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -9,7 +11,8 @@ import tensorflow as tf
 
 from conftest import killed_and_resumed
 from tfgan_app import config as cfg
-from tfgan_app.data import splits
+from tfgan_app import games
+from tfgan_app.data import DataError, prepare, splits
 from tfgan_app.export import archive as exporting
 from tfgan_app.export.c_api import run_signature
 from tfgan_app.games import cyclegan
@@ -148,3 +151,17 @@ def test_export_serves_both_directions_through_tf_servings_loader(exported):
     x = np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 1)).astype(np.float32)
     for name, want in (("a_to_b", game.a_to_b(x)), ("b_to_a", game.b_to_a(x))):
         np.testing.assert_allclose(run_signature(result.export_dir, name, {"images": x})["images"], want, atol=1e-5)
+
+
+def test_a_run_on_prepared_domains_and_what_it_refuses(tmp_path):
+    prepare.prepare(write_domains(tmp_path / "m.npz"), tmp_path / "rec", shards=2)
+    config = cfg.preset("cyclegan-digits2mnist", dataset=f"tfrecords:{tmp_path / 'rec'}", **TINY)
+    result = training.train(config, tmp_path / "run", verbose=0)
+    assert int(result.gan.g_ab_optimizer.iterations) == 2
+    with pytest.raises(DataError, match="the tf.data service reads prepared images; .* holds domains"):
+        training.train(dataclasses.replace(config, data_service="grpc://127.0.0.1:1"), tmp_path / "refused",
+                       verbose=0)
+    # A game that generates from noise names what the data holds instead of failing inside its nets.
+    with pytest.raises(games.GameConfigError, match=r"--game gan generates images or points from noise; .* holds a, b"):
+        training.train(dataclasses.replace(config, game="gan"), tmp_path / "refused", verbose=0)
+    assert not (tmp_path / "refused" / "config.json").exists()

@@ -163,6 +163,28 @@ def test_prepared_pairs_stream_each_input_with_its_target_every_pair_once_an_epo
     x, y = next(iter(data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", batch_size=5,
                                            direction="BtoA")).batches(0)))
     np.testing.assert_array_equal(x.numpy(), batches[0][1].numpy())
+    np.testing.assert_array_equal(y.numpy(), batches[0][0].numpy())
+
+
+def test_prepared_pairs_of_grey_inputs_and_colour_targets_keep_each_sides_channels(tmp_path):
+    grey = np.random.default_rng(2).integers(0, 256, (4, 6, 6), dtype=np.uint8)
+    for side, pictures in (("A", grey), ("B", np.stack([255 - grey] * 3, -1))):
+        (tmp_path / side).mkdir()
+        for i, picture in enumerate(pictures):
+            Image.fromarray(picture).save(tmp_path / side / f"{i}.png")
+    prepare.prepare(f"pairs:{tmp_path / 'A'},{tmp_path / 'B'}", tmp_path / "rec", shards=2)
+    for direction, (cx, cy) in (("AtoB", (1, 3)), ("BtoA", (3, 1))):
+        stream = data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", direction=direction, jitter=1.5,
+                                       mirror=True))
+        assert stream.shape == {"inputs": (6, 6, cx), "targets": (6, 6, cy)}
+        x, y = next(iter(stream.batches(1)))
+        assert x.shape == (4, 6, 6, cx) and y.shape == (4, 6, 6, cy)
+        grey_side, colour_side = (x, y) if direction == "AtoB" else (y, x)
+        for c in range(3):  # one crop and mirror for both sides, whatever their channels
+            np.testing.assert_allclose(colour_side.numpy()[..., c], -grey_side.numpy()[..., 0], atol=1e-6)
+    with pytest.raises(DataError, match=r"--channels 3: the records in .*rec hold 1-channel A \(input\) images; "
+                                        r"the two sides differ \(1 and 3 channels\): leave --channels out"):
+        data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", channels=3))
 
 
 def test_prepared_pairs_are_jittered_as_the_in_memory_pairs_are(tmp_path):
@@ -171,7 +193,7 @@ def test_prepared_pairs_are_jittered_as_the_in_memory_pairs_are(tmp_path):
     jittered = config(f"tfrecords:{tmp_path / 'rec'}", jitter=1.25, mirror=True, batch_size=6)
     x, y = next(iter(data.open_data(jittered).batches(0)))
     np.testing.assert_allclose(y.numpy(), -x.numpy(), atol=1e-6)  # one crop and mirror for both sides
-    # The draws are the in-memory stream's for the same batch index: undo the data order and compare.
+    # The draws are those the in-memory pairs take for batch 0: pix2pix's jitter of (seed, 0, salt).
     plain = data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", batch_size=6))
     x0, y0 = next(iter(plain.batches(0)))
     both = tf.concat([x0, y0], -1)
@@ -184,7 +206,7 @@ def test_prepared_pairs_are_jittered_as_the_in_memory_pairs_are(tmp_path):
 def test_prepared_pairs_refuse_another_image_size(tmp_path):
     write_side_by_side(tmp_path / "ab", n=4)
     prepare.prepare(f"pairs:{tmp_path / 'ab'}", tmp_path / "rec", shards=2)
-    with pytest.raises(DataError, match=r"--image-size 16: the records in .*rec hold 8x8 images"):
+    with pytest.raises(DataError, match=r"--image-size 16: the records in .*rec hold 8x8 A \(input\) images"):
         data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", image_size=16))
-    with pytest.raises(DataError, match=r"--channels 1: the records in .*rec hold 3-channel images"):
+    with pytest.raises(DataError, match=r"--channels 1: the records in .*rec hold 3-channel A \(input\) images"):
         data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", channels=1))

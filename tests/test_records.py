@@ -170,3 +170,47 @@ def test_a_description_without_a_kind_holds_images_and_an_unknown_kind_is_refuse
     path.write_text(json.dumps(dict(saved, kind="video")))
     with pytest.raises(DataError, match=r"holds data of kind 'video'; this version reads images, pairs, domains"):
         records.describe(tmp_path / "rec")
+
+
+def test_a_description_that_is_not_an_object_and_features_of_another_kind_are_named(tmp_path):
+    spec, _, _ = source(tmp_path, n=8)
+    prepare.prepare(spec, tmp_path / "rec", shards=2)
+    with pytest.raises(DataError, match=r"holds images \(image uint8 \[8, 8, 1\], label int32 \[\]\); expected pairs"):
+        records.pair_description(tmp_path / "rec")
+    with pytest.raises(DataError, match=r"holds images; expected two domains"):
+        records.describe_domains(tmp_path / "rec")
+    with pytest.raises(DataError, match=r"holds images \(image .*\); expected lines as character ids"):
+        records.text_description(tmp_path / "rec")
+    (tmp_path / "rec" / "dataset.json").write_text("[1, 2]")
+    with pytest.raises(DataError, match=r"dataset\.json is not a JSON object"):
+        records.kind_of(tmp_path / "rec")
+
+
+def test_two_domains_are_published_whole_or_not_at_all(tmp_path):
+    spec, x, _ = source(tmp_path, n=8)
+
+    def write_part(part, directory):
+        if part == "b":
+            raise DataError("domain b: unreadable")
+        return records.write(tf.data.Dataset.from_tensor_slices((x, np.zeros(8, np.int32))), directory,
+                             names=("image", "label"), shards=2, source="a", num_classes=0)
+
+    with pytest.raises(DataError, match="domain b: unreadable"):
+        records.write_domains(write_part, tmp_path / "rec", source="domains:a,b", names={"a": "a", "b": "b"})
+    assert not (tmp_path / "rec").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["d.npz"]  # no temporary directory left
+
+
+def test_prepare_refuses_before_reading_and_prepares_prepared_images_again(tmp_path):
+    spec, x, y = source(tmp_path, n=12)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f").write_text("")
+    with pytest.raises(DataError, match="--out .*full: exists and is not an empty directory"):
+        prepare.prepare("captions:/nowhere.tsv", tmp_path / "full")  # refused before the source is read
+    with pytest.raises(DataError, match="SOURCE chorales: captioned and music sources cannot be prepared yet"):
+        prepare.prepare("chorales", tmp_path / "new")
+    prepare.prepare(spec, tmp_path / "rec", shards=4)
+    again = prepare.prepare(f"tfrecords:{tmp_path / 'rec'}", tmp_path / "two", shards=2)  # another shard count
+    assert len(again.shards) == 2 and again.num_examples == 12
+    got_x, _, _ = read_in_file_order(tmp_path / "two")
+    assert sorted(a.tobytes() for a in got_x) == sorted(a.tobytes() for a in x)

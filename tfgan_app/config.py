@@ -66,10 +66,10 @@ class Config:
     # for a dataset named by `dataset`.
     problem: str = "ring8"
     # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR, npz:FILE, or tfrecords:DIR
-    # (written by `python -m tfgan_app.data.prepare`, streamed, never held whole); paired images for
-    # translation: pairs:DIR (A|B side by side), pairs:DIR_A,DIR_B or edges2digits:SPEC
-    # (tfgan_app/data/paired.py).  Text (--problem text): pydoc-topics (offline), text:FILE,
-    # text:DIR or tfds:lm1b (tfgan_app/data/text.py).  Music (--problem music): chorales or
+    # (written by `python -m tfgan_app.data.prepare` from images, pairs, two domains or text;
+    # streamed, never held whole); paired images for translation: pairs:DIR (A|B side by side),
+    # pairs:DIR_A,DIR_B or edges2digits:SPEC (tfgan_app/data/paired.py).  Text (--problem text):
+    # pydoc-topics (offline), text:FILE, text:DIR, tfds:lm1b or tfrecords:DIR (tfgan_app/data/text.py).  Music (--problem music): chorales or
     # folk:oneills|ryans|essen[:N] (offline) or midi:DIR (tfgan_app/data/melody.py).
     dataset: str = ""
     # Where tensorflow-datasets keeps prepared data (None: its default).
@@ -364,7 +364,8 @@ class Config:
         if self.game == "pix2pix":
             if not self.is_image:
                 raise ConfigError("problem", "pix2pix translates images: use --problem image with a paired "
-                                  "--dataset (pairs:DIR, pairs:DIR_A,DIR_B or edges2digits:SPEC)")
+                                  "--dataset (pairs:DIR, pairs:DIR_A,DIR_B, edges2digits:SPEC or tfrecords:DIR "
+                                  "prepared from one of them)")
             if self.n_critic != 1 or self.g_steps != 1:
                 raise ConfigError("n_critic", "pix2pix alternates one D step and one G step: leave --n-critic "
                                   "and --g-steps at 1")
@@ -382,7 +383,8 @@ class Config:
         if self.game == "cyclegan":
             if not self.is_image:
                 raise ConfigError("problem", "cyclegan translates images: use --problem image with an unpaired "
-                                  "--dataset (domains:A,B, domains:tfds:cycle_gan/NAME or digits2mnist:SPEC)")
+                                  "--dataset (domains:A,B, domains:tfds:cycle_gan/NAME, digits2mnist:SPEC or "
+                                  "tfrecords:DIR prepared from one of them)")
             if self.n_critic != 1 or self.g_steps != 1:
                 raise ConfigError("n_critic", "cyclegan alternates one G step and one D step: leave --n-critic "
                                   "and --g-steps at 1")

@@ -146,10 +146,21 @@ def _streamed_images(config: Config) -> DataStream:
 
 def _prepared(config: Config) -> DataStream:
     """tfrecords:DIR, opened as what its dataset.json says it holds (records.KINDS)."""
-    kind = records.kind_of(streaming.directory_of(config.dataset))
-    if kind != "images":
-        _refuse_sharded_reading(config, kind)
-    return PREPARED[kind](config)
+    directory = streaming.directory_of(config.dataset)
+    kind = records.kind_of(directory)
+    if kind == "images":
+        return _streamed_images(config)
+    if kind not in PREPARED:  # text: opened by --problem text
+        raise DataError(f"--dataset {config.dataset}: holds {kind}; train it with --problem {kind} (the "
+                        f"text-wgan-gp preset)")
+    _refuse_sharded_reading(config, kind)
+    return _verified_by_checksums(PREPARED[kind](config), directory)
+
+
+def _verified_by_checksums(stream: DataStream, directory: str) -> DataStream:
+    """`stream` of a prepared dataset, its `verify` checking every shard's sha256 (train.py names a
+    corrupt shard with it)."""
+    return dataclasses.replace(stream, verify=lambda: records.verify_dataset(directory))
 
 
 def _refuse_sharded_reading(config: Config, kind: str) -> None:
@@ -163,9 +174,10 @@ def _refuse_sharded_reading(config: Config, kind: str) -> None:
 
 
 def _text(config: Config) -> DataStream:
-    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
-        _refuse_sharded_reading(config, "text")
-    return _unlabelled(text.open_text)(config)
+    if str(config.dataset).partition(":")[0] not in streaming.SCHEMES:
+        return _unlabelled(text.open_text)(config)
+    _refuse_sharded_reading(config, "text")
+    return _verified_by_checksums(_unlabelled(text.open_text)(config), streaming.directory_of(config.dataset))
 
 
 def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:
@@ -195,9 +207,9 @@ SOURCES: dict[str, Callable[[Config], DataStream]] = {
 }
 
 
-# kind of a prepared dataset (tfrecords:DIR, records.KINDS) -> its opener.
+# kind of a prepared dataset (tfrecords:DIR, records.KINDS) other than images -> its opener
+# (text is opened by --problem text, as every text source).
 PREPARED: dict[str, Callable[[Config], DataStream]] = {
-    "images": _streamed_images,
     "pairs": _unlabelled(paired.open_pairs),
     "domains": _unlabelled(unpaired.open_domains),
 }

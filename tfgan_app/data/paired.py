@@ -99,8 +99,11 @@ def _prepared_pairs(config) -> PairedStream:
     directory = streaming.directory_of(config.dataset)
     description = records.pair_description(directory)
     shapes = [description.features[side]["shape"] for side in ("inputs", "targets")]
-    for shape in shapes:
-        streaming.check_shape(shape, directory, image_size=config.image_size, channels=config.channels)
+    differ = shapes[0][-1] != shapes[1][-1]
+    for shape, side in zip(shapes, ("A (input) images", "B (target) images")):
+        streaming.check_shape(shape, directory, image_size=config.image_size, channels=config.channels, what=side,
+                              hint=f"the two sides differ ({shapes[0][-1]} and {shapes[1][-1]} channels): leave "
+                                   f"--channels out to keep each side's" if differ else "")
     swap = config.direction == "BtoA"
     if swap:
         shapes = shapes[::-1]
@@ -116,7 +119,7 @@ def _prepared_pairs(config) -> PairedStream:
             inputs, targets = pair[::-1] if swap else pair
             return jittered(tf.concat([inputs, targets], -1), index)
 
-        return tf.data.Dataset.zip(pairs, tf.data.Dataset.counter(start=int(start_batch))).map(transform)
+        return streaming.with_batch_index(pairs, start_batch).map(transform)
 
     return PairedStream(batches, _shape(source), source)
 

@@ -14,11 +14,12 @@ SOURCE is a spec train.py takes, of one of these kinds (records.py: what each ho
               DIR/held_out)
 
 Images are cropped, resized and converted exactly as training would do it (the sources'
-own loaders), once, and written as raw pixels.  Sources that allow random access are
-written in a random order of --seed, so each shard holds a random sample even of a
-class-sorted folder; tfds: keeps its own order.  An image source is read as a stream; a
-paired or text source is read whole once (its loader pairs the files, or builds the
-vocabulary, in memory), and each domain of a domains source as the image source it is.  --verify reads every shard and checks it
+own loaders), once, and written as raw pixels.  The examples are written in a random order
+of --seed, so each shard holds a random sample even of a class-sorted folder; only a tfds:
+image source keeps its own order.  An image source is read as a stream; a paired, domains or
+text source is read whole once, by the loader training uses (it pairs the files, loads each
+domain, or builds the vocabulary in memory).  A prepared image dataset (tfrecords:DIR) can be
+prepared again, e.g. into another number of shards.  --verify reads every shard and checks it
 against dataset.json's sha256.
 
 Not yet: the captioned and music sources (their games read them in memory; see
@@ -35,11 +36,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.cli import ArgumentParser
-from tfgan_app.data import images, paired, records, streaming, text, unpaired
+from tfgan_app.data import captions, images, paired, records, text, unpaired
 from tfgan_app.data.errors import DataError
 
-PAIR_ORDER_SALT = 0x9A1D  # the write order of pairs (domain k: + 1 + k): a permutation of (seed, salt)
+PAIR_ORDER_SALT = 0x9A1D  # the write order of pairs: a permutation of (seed, salt)
+DOMAIN_ORDER_SALT = 0x9A1E  # the write order of domain k: a permutation of (seed, salt + k)
 TEXT_ORDER_SALT = 0x7E47  # the write order of text lines
+MUSIC_SPECS = ("chorales", "folk", "midi")  # data/melody.py's specs (and schemes): not prepared yet
 
 
 def write_order(n: int, seed: int, salt: int) -> np.ndarray:
@@ -57,8 +60,10 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     """
     scheme = str(source).partition(":")[0]
     options = dict(image_size=image_size or None, channels=channels or None, data_dir=data_dir or None)
-    if scheme in streaming.SCHEMES:
-        raise DataError(f"SOURCE {source}: already prepared; train with --dataset {source}")
+    records.check_out(out)  # before reading the source
+    if scheme in captions.SCHEMES or source in MUSIC_SPECS or scheme in MUSIC_SPECS:
+        raise DataError(f"SOURCE {source}: captioned and music sources cannot be prepared yet; train on it "
+                        f"directly with --dataset {source}")
     if scheme in paired.SCHEMES:
         inputs, targets, name = paired.load_pairs(source, **options)
         order = write_order(len(inputs), seed, PAIR_ORDER_SALT)  # a random sample in every shard
@@ -97,12 +102,12 @@ def _prepare_domains(source: str, out, *, shards: int, seed: int, options: dict)
     arrays = {"a": a, "b": b}
 
     def write_part(part, directory):
+        k = records.PARTS.index(part)
         x = arrays[part]
-        order = write_order(len(x), seed, PAIR_ORDER_SALT + 1 + records.PARTS.index(part))
+        order = write_order(len(x), seed, DOMAIN_ORDER_SALT + k)
         examples = tf.data.Dataset.from_tensor_slices((x[order], np.full(len(x), -1, np.int32)))
-        return records.write(examples, directory, names=("image", "label"), shards=min(shards, len(x)),
-                             source=f"{source} ({part}: {names[records.PARTS.index(part)]})", num_classes=0,
-                             write_seed=seed)
+        return records.write(examples, directory, names=("image", "label"), shards=shards,
+                             source=f"{source} ({part}: {names[k]})", num_classes=0, write_seed=seed)
 
     return records.write_domains(write_part, out, source=source, names=dict(zip(records.PARTS, names)))
 
@@ -145,7 +150,7 @@ def main(argv=None) -> int:
     for description in (written.values() if isinstance(written, dict) else [written]):
         total = sum(s.bytes for s in description.shards)
         print(json.dumps({k: v for k, v in description.to_json().items() if k != "shards"}))
-        print(f"{description.num_examples:,} {description.kind} examples of {description.source} -> "
+        print(f"{description.num_examples:,} examples ({description.kind}) of {description.source} -> "
               f"{description.directory} ({len(description.shards)} shards, {total / 1e6:.1f} MB)")
     print(f"{time.time() - start:.1f} s; train with --dataset tfrecords:{args.out}")
     return 0

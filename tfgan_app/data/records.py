@@ -120,7 +120,7 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
     Raises:
       DataError: `out` is not empty, shards < 1, no examples, or more shards than examples.
     """
-    out = _check_out(out)
+    out = check_out(out)
     if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
         raise DataError(f"--shards {shards!r}: expected a positive integer")
     specs = examples.element_spec if isinstance(examples.element_spec, tuple) else (examples.element_spec,)
@@ -164,11 +164,7 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
             write_seed=int(write_seed), tensorflow=tf.__version__, kind=kind, meta=dict(meta or {}))
         if inside is not None:
             inside(temp)
-        (temp / DESCRIPTION).write_text(json.dumps(description.to_json(), indent=1) + "\n")
-        _fsync(temp / DESCRIPTION)
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        os.replace(temp, out)
+        _publish(temp, description.to_json(), out)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return description
@@ -184,25 +180,32 @@ def write_domains(write_part, out, *, source: str, names: dict) -> dict:
     Raises:
       DataError: `out` is not empty, or as write_part.
     """
-    out = _check_out(out)
+    out = check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         for part in PARTS:
             write_part(part, temp / part)
-        top = {"format": FORMAT, "kind": "domains", "source": source,
-               "parts": {part: str(names[part]) for part in PARTS}, "tensorflow": tf.__version__}
-        (temp / DESCRIPTION).write_text(json.dumps(top, indent=1) + "\n")
-        _fsync(temp / DESCRIPTION)
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        os.replace(temp, out)
+        _publish(temp, {"format": FORMAT, "kind": "domains", "source": source,
+                        "parts": {part: str(names[part]) for part in PARTS}, "tensorflow": tf.__version__}, out)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return describe_domains(out)
 
 
-def _check_out(out) -> Path:
+def _publish(temp: Path, description: dict, out: Path) -> None:
+    """Writes `description` as temp's dataset.json, flushes it, and renames temp to `out` (empty
+    or absent): `out` then holds a whole dataset, or nothing was published."""
+    (temp / DESCRIPTION).write_text(json.dumps(description, indent=1) + "\n")
+    _fsync(temp / DESCRIPTION)
+    if out.exists():
+        out.rmdir()  # empty (checked by check_out)
+    os.replace(temp, out)
+
+
+def check_out(out) -> Path:
+    """`out` as a Path, refused unless it is absent or an empty directory (a dataset is never
+    written over another)."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DataError(f"--out {out}: exists and is not an empty directory; choose a new one")
@@ -244,22 +247,29 @@ def _read_json(directory) -> tuple[Path, dict]:
     except ValueError as e:
         raise DataError(f"{at}: {path} is not a dataset description ({type(e).__name__}: {e}); write the "
                         f"dataset again with `python -m tfgan_app.data.prepare`") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        got = raw.get("format") if isinstance(raw, dict) else None
-        raise DataError(f"{at}: {path} is format {got!r}; expected {FORMAT!r}")
-    kind = raw.get("kind", "images")
+    if not isinstance(raw, dict):
+        raise DataError(f"{at}: {path} is not a JSON object; write the dataset again with "
+                        f"`python -m tfgan_app.data.prepare`")
+    if raw.get("format") != FORMAT:
+        raise DataError(f"{at}: {path} is format {raw.get('format')!r}; expected {FORMAT!r}")
+    kind = _kind(raw)
     if kind not in KINDS:
         raise DataError(f"{at}: {path} holds data of kind {kind!r}; this version reads {', '.join(KINDS)}")
     return path, raw
+
+
+def _kind(raw: dict) -> str:
+    return raw.get("kind", "images")  # the first prepared datasets had no kind: they hold images
 
 
 def kind_of(directory) -> str:
     """What a prepared dataset holds (KINDS), from its dataset.json.
 
     Raises:
-      DataError: no dataset description there.
+      DataError: no directory or dataset.json there, not a JSON object, another format, or a
+        kind this version does not read.
     """
-    return _read_json(directory)[1].get("kind", "images")
+    return _kind(_read_json(directory)[1])
 
 
 def describe_domains(directory) -> dict:
@@ -270,7 +280,7 @@ def describe_domains(directory) -> dict:
     """
     directory = Path(directory).expanduser()
     path, raw = _read_json(directory)
-    kind = raw.get("kind", "images")
+    kind = _kind(raw)
     if kind != "domains":
         raise DataError(f"{where(directory)}: holds {kind}; expected two domains (prepared from domains:A,B or "
                         f"digits2mnist:SPEC)")
@@ -288,7 +298,7 @@ def describe(directory) -> Description:
     directory = Path(directory).expanduser()
     at = where(directory)
     path, raw = _read_json(directory)
-    if raw.get("kind", "images") == "domains":
+    if _kind(raw) == "domains":
         raise DataError(f"{at}: holds two domains, in {directory / PARTS[0]} and {directory / PARTS[1]}; "
                         f"read it as unpaired data (--game cyclegan)")
     try:
@@ -298,7 +308,7 @@ def describe(directory) -> Description:
                     for name, f in raw["features"].items()}
         description = Description(directory.resolve(), str(raw["source"]), int(raw["num_examples"]),
                                   int(raw["num_classes"]), features, shards, int(raw.get("write_seed", 0)),
-                                  str(raw.get("tensorflow", "")), str(raw.get("kind", "images")),
+                                  str(raw.get("tensorflow", "")), str(_kind(raw)),
                                   dict(raw.get("meta", {})))
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise DataError(f"{at}: {path} is not a dataset description ({type(e).__name__}: {e}); write the "
@@ -351,8 +361,7 @@ def image_description(directory) -> Description:
     features = description.features
     if description.kind != "images" or list(features) != ["image", "label"] or features["image"]["dtype"] != "uint8" \
             or len(features["image"]["shape"]) != 3 or features["label"] != {"dtype": "int32", "shape": []}:
-        held = ", ".join(f"{name} {f['dtype']} {f['shape']}" for name, f in features.items())
-        raise DataError(f"{where(directory)}: holds {description.kind} ({held}); expected images (image uint8 "
+        raise DataError(f"{where(directory)}: holds {description.kind} ({_features(features)}); expected images (image uint8 "
                         f"[H, W, C], label int32 []) as prepare writes them from an image source")
     return description
 
@@ -368,8 +377,9 @@ def pair_description(directory) -> Description:
     features = description.features
     if description.kind != "pairs" or list(features) != ["inputs", "targets"] \
             or any(f["dtype"] != "uint8" or len(f["shape"]) != 3 for f in features.values()):
-        raise DataError(f"{where(directory)}: holds {description.kind}; expected pairs of images (inputs, "
-                        f"targets) as prepare writes them from pairs:DIR or edges2digits:SPEC")
+        raise DataError(f"{where(directory)}: holds {description.kind} ({_features(features)}); expected pairs "
+                        f"of images (inputs uint8 [S, S, Ca], targets uint8 [S, S, Cb]) as prepare writes them "
+                        f"from pairs:DIR or edges2digits:SPEC")
     return description
 
 
@@ -384,7 +394,8 @@ def text_description(directory) -> Description:
     features, meta = description.features, description.meta
     if description.kind != "text" or list(features) != ["ids"] or features["ids"]["dtype"] != "int32" \
             or len(features["ids"]["shape"]) != 1 or not {"seq_len", "vocab", "vocabulary"} <= set(meta):
-        raise DataError(f"{where(directory)}: holds {description.kind}; expected lines as character ids "
+        raise DataError(f"{where(directory)}: holds {description.kind} ({_features(features)}); expected lines "
+                        f"as character ids (ids int32 [L] and a vocabulary) "
                         f"as prepare writes them from a text source (pydoc-topics, text:FILE, tfds:lm1b)")
     return description
 
@@ -395,6 +406,10 @@ def read_all(description: Description) -> tuple:
     ds = tf.data.TFRecordDataset(description.paths()).batch(4096).map(lambda b: parse(b, description))
     parts = [tuple(t.numpy() for t in batch) for batch in ds]
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(description.features)))
+
+
+def _features(features: dict) -> str:
+    return ", ".join(f"{name} {f['dtype']} {f['shape']}" for name, f in features.items())
 
 
 def verify(directory) -> Description:

@@ -139,6 +139,12 @@ def decoded_batches(description: records.Description, decode, *, batch_size: int
     return serialized.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
 
 
+def with_batch_index(batches: tf.data.Dataset, start_batch: int) -> tf.data.Dataset:
+    """(batch, its index in the endless stream) pairs, for draws of (seed, batch index) such as
+    the translation sources' jitter."""
+    return tf.data.Dataset.zip(batches, tf.data.Dataset.counter(start=int(start_batch)))
+
+
 def to_float(pixels):
     """uint8 pixels -> float32 in [-1, 1] as x / 127.5 - 1 (what the in-memory sources give)."""
     return tf.cast(pixels, tf.float32) / 127.5 - 1.0
@@ -201,17 +207,19 @@ def open_images(spec: str, *, image_size: int = 0, channels: int = 0) -> records
     return description
 
 
-def check_shape(shape, directory, *, image_size: int = 0, channels: int = 0) -> None:
+def check_shape(shape, directory, *, image_size: int = 0, channels: int = 0, what: str = "images",
+                hint: str = "") -> None:
     """Refuses an --image-size or --channels that the prepared images (of `shape` [H, W, C]) do
-    not have: a prepared dataset is read as written, never resized.
+    not have: a prepared dataset is read as written, never resized.  `what` names them in the
+    message (e.g. "target images"); `hint` replaces the advice on --channels.
 
     Raises:
       DataError: naming the flag, what the records hold and how to get what was asked.
     """
     h, w, c = shape
     if image_size and (h, w) != (image_size, image_size):
-        raise DataError(f"--image-size {image_size}: the records in {directory} hold {h}x{w} images; use "
+        raise DataError(f"--image-size {image_size}: the records in {directory} hold {h}x{w} {what}; use "
                         f"--image-size {h}, or prepare them again with --image-size {image_size}")
     if channels and c != channels:
-        raise DataError(f"--channels {channels}: the records in {directory} hold {c}-channel images; use "
-                        f"--channels {c}, or prepare them again with --channels {channels}")
+        raise DataError(f"--channels {channels}: the records in {directory} hold {c}-channel {what}; "
+                        + (hint or f"use --channels {c}, or prepare them again with --channels {channels}"))

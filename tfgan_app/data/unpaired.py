@@ -14,8 +14,8 @@ A dataset spec names the two domains:
                                    tfgan_app.data.prepare domains:A,B --out DIR`), streamed
                                    from their shards, never held whole (streaming.py)
 
-A domain that is itself a prepared image dataset (domains:tfrecords:DIR_A,tfrecords:DIR_B) is
-streamed too.
+A domain named as a prepared image dataset (domains:tfrecords:DIR_A,tfrecords:DIR_B) is read
+whole, as every other domain spec: prepare the two domains together to stream them.
 
 The two domains are drawn independently: each in its own stateless order (the run's seed
 for A, seed + DOMAIN_B_SEED for B), so a resumed run sees the same batches.  Each batch gets
@@ -63,74 +63,62 @@ def open_domains(config) -> UnpairedStream:
     Raises:
       DataError: an unknown spec, a domain with no images, bad files.
     """
+    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
+        return _prepared_domains(config)
+    a, b, names = load_domains(config.dataset, image_size=config.image_size or None,
+                               channels=config.channels or None, data_dir=config.data_dir or None)
     per_step = config.batch_size * config.n_critic
 
-    def jittered(seed, salt):
-        def transform(batch, index):
-            pair = tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
-            return paired.jitter(batch, tf.random.experimental.stateless_fold_in(pair, salt),
-                                 config.jitter, config.mirror)
-        return transform
+    def stream(x, seed, salt):
+        examples = tf.data.Dataset.from_tensor_slices((x, np.full(len(x), -1, np.int32)))
+        source = images.ImageSource("", len(x), 0, x.shape[1:])
+        transform = _jitter(config, seed, salt)
+        return lambda start: images.batches_of(examples, source, batch_size=per_step, seed=seed, start_batch=start,
+                                               transform=lambda batch, _labels, index: transform(batch, index))
 
-    prepared = _prepared_domains(config)
-    if prepared is not None:
-        descriptions, names = prepared
+    return _two_streams(stream(a, config.seed, JITTER_SALT), stream(b, config.seed + DOMAIN_B_SEED, JITTER_SALT + 1),
+                        a.shape[1:], b.shape[1:], names)
 
-        def stream(description, seed, salt):
-            transform = jittered(seed, salt)
 
-            def batches(start):
-                ds = streaming.image_batches(description, batch_size=per_step, seed=seed,
-                                             window=config.shuffle_buffer, start_batch=start)
-                return (tf.data.Dataset.zip(ds, tf.data.Dataset.counter(start=int(start)))
-                        .map(lambda xy, index: transform(xy[0], index)))
+def _prepared_domains(config) -> UnpairedStream:
+    """open_domains of `tfrecords:DIR` prepared from two domains (records.describe_domains): each
+    part streamed in its own order (streaming.py), jittered as the in-memory domains are."""
+    parts = records.describe_domains(streaming.directory_of(config.dataset))
+    per_step = config.batch_size * config.n_critic
+    for d in parts.values():
+        streaming.check_shape(d.features["image"]["shape"], d.directory, image_size=config.image_size,
+                              channels=config.channels)
 
-            return batches
+    def stream(description, seed, salt):
+        transform = _jitter(config, seed, salt)
 
-        shapes = [d.features["image"]["shape"] for d in descriptions]
-    else:
-        a, b, names = load_domains(config.dataset, image_size=config.image_size or None,
-                                   channels=config.channels or None, data_dir=config.data_dir or None)
+        def batches(start: int) -> tf.data.Dataset:
+            ds = streaming.image_batches(description, batch_size=per_step, seed=seed, window=config.shuffle_buffer,
+                                         start_batch=start)
+            return streaming.with_batch_index(ds, start).map(lambda xy, index: transform(xy[0], index))
 
-        def stream(x, seed, salt):
-            examples = tf.data.Dataset.from_tensor_slices((x, np.full(len(x), -1, np.int32)))
-            source = images.ImageSource("", len(x), 0, x.shape[1:])
-            transform = jittered(seed, salt)
-            return lambda start: images.batches_of(examples, source, batch_size=per_step, seed=seed,
-                                                   start_batch=start,
-                                                   transform=lambda batch, _labels, index: transform(batch, index))
+        return batches
 
-        descriptions, shapes = (a, b), (a.shape[1:], b.shape[1:])
-    stream_a = stream(descriptions[0], config.seed, JITTER_SALT)
-    stream_b = stream(descriptions[1], config.seed + DOMAIN_B_SEED, JITTER_SALT + 1)
+    a, b = parts["a"], parts["b"]
+    return _two_streams(stream(a, config.seed, JITTER_SALT), stream(b, config.seed + DOMAIN_B_SEED, JITTER_SALT + 1),
+                        a.features["image"]["shape"], b.features["image"]["shape"], (a.source, b.source))
 
+
+def _jitter(config, seed: int, salt: int):
+    """(batch of one domain, batch index) -> the batch jittered by draws of (seed, index, salt)."""
+    def transform(batch, index):
+        pair = tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
+        return paired.jitter(batch, tf.random.experimental.stateless_fold_in(pair, salt), config.jitter, config.mirror)
+
+    return transform
+
+
+def _two_streams(stream_a, stream_b, shape_a, shape_b, names) -> UnpairedStream:
     def batches(start_batch: int) -> tf.data.Dataset:
         return tf.data.Dataset.zip(stream_a(start_batch), stream_b(start_batch))
 
-    shape = {"a": tuple(int(d) for d in shapes[0]), "b": tuple(int(d) for d in shapes[1])}
+    shape = {"a": tuple(int(d) for d in shape_a), "b": tuple(int(d) for d in shape_b)}
     return UnpairedStream(batches, shape, names)
-
-
-def _prepared_domains(config):
-    """((Description of A, Description of B), (name of A, name of B)) when both domains are
-    prepared records -- tfrecords:DIR of two domains, or domains:tfrecords:DIR_A,tfrecords:DIR_B --
-    their shapes checked against --image-size/--channels; None for any other spec."""
-    scheme, _, arg = str(config.dataset).partition(":")
-    if scheme in streaming.SCHEMES:
-        directory = streaming.directory_of(config.dataset)
-        parts = records.describe_domains(directory)
-        descriptions = (parts["a"], parts["b"])
-        names = tuple(d.source for d in descriptions)
-    elif scheme == "domains" and arg.count(",") == 1 and all(
-            part.partition(":")[0] in streaming.SCHEMES for part in arg.split(",")):
-        descriptions = tuple(records.image_description(streaming.directory_of(part)) for part in arg.split(","))
-        names = tuple(arg.split(","))
-    else:
-        return None
-    for d in descriptions:
-        streaming.check_shape(d.features["image"]["shape"], d.directory, image_size=config.image_size,
-                              channels=config.channels)
-    return descriptions, names
 
 
 def load_domains(spec: str, *, image_size=None, channels=None, data_dir=None):
