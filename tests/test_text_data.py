@@ -151,3 +151,34 @@ def test_prepared_text_streams_the_training_lines_and_keeps_the_held_out_ones_an
             open_data(cfg.preset("text-wgan-gp", dataset=config.dataset, **{"seq_len": 12, "vocab": 10,
                                                                               flag: value}))
     assert [d.num_examples for d in records.verify_dataset(tmp_path / "rec")] == [36, 4]
+
+
+def test_prepared_text_refusals_name_the_flag_or_the_part(tmp_path):
+    import dataclasses
+
+    from tfgan_app.data import DataError, prepare, records
+
+    spec = write(tmp_path / "t.txt", "\n".join(f"line {i}" for i in range(30)))
+    with pytest.raises(DataError, match="--image-size/--channels: SOURCE text:.* is text; use --seq-len"):
+        prepare.prepare(spec, tmp_path / "bad", image_size=8)
+    with pytest.raises(DataError, match="--seq-len 2 --vocab 2048: expected --seq-len >= 4"):
+        prepare.prepare(spec, tmp_path / "bad", seq_len=2)
+    prepare.prepare(spec, tmp_path / "rec", shards=2, seq_len=8, vocab=12)
+    text_config = cfg.preset("text-wgan-gp", dataset=f"tfrecords:{tmp_path / 'rec'}", seq_len=8, vocab=12)
+    with pytest.raises(DataError, match="--data-service grpc://127.0.0.1:1: the tf.data service reads prepared "
+                                        "images; .* holds text"):
+        open_data(dataclasses.replace(text_config, data_service="grpc://127.0.0.1:1"))
+    with pytest.raises(DataError, match="holds the held-out lines of .*rec; train on that"):
+        open_data(dataclasses.replace(text_config, dataset=f"tfrecords:{tmp_path / 'rec' / 'held_out'}"))
+    with pytest.raises(DataError, match="holds text; train it with --problem text"):
+        open_data(cfg.preset("dcgan-mnist", dataset=text_config.dataset))
+    with pytest.raises(DataError, match="SOURCE tfrecords:.*rec: holds text; only prepared images can be prepared"):
+        prepare.prepare(text_config.dataset, tmp_path / "again")
+    # A record corrupted inside a shard (past the first record, which opening checks) is named when read.
+    shard = tmp_path / "rec" / records.describe(tmp_path / "rec").shards[0].file
+    data = bytearray(shard.read_bytes())
+    data[-10] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"shard shard-00000-of-00002\.tfrecord is corrupt"):
+        text_data.load_text(text_config.dataset, 8, 12)
+    assert len(text_data.held_out_ids(text_config.dataset, 8, 12)) == 3  # the held-out part alone still reads

@@ -479,7 +479,8 @@ class Config:
             raise ConfigError("dataset", "--problem image needs --dataset (tfds:NAME, mnist-idx:DIR, folder:DIR, npz:FILE or "
                                          "tfrecords:DIR)")
         if self.is_text and not self.dataset:
-            raise ConfigError("dataset", "--problem text needs --dataset (pydoc-topics, text:FILE, text:DIR or tfds:lm1b)")
+            raise ConfigError("dataset", "--problem text needs --dataset (pydoc-topics, text:FILE, text:DIR, tfds:lm1b or "
+                                        "tfrecords:DIR)")
         if self.is_music and not self.dataset:
             raise ConfigError("dataset", "--problem music needs --dataset (chorales, folk:NAME or midi:DIR)")
         if self.problem not in DATA_PROBLEMS and self.dataset:

@@ -176,6 +176,7 @@ def _refuse_sharded_reading(config: Config, kind: str) -> None:
 def _text(config: Config) -> DataStream:
     if str(config.dataset).partition(":")[0] not in streaming.SCHEMES:
         return _unlabelled(text.open_text)(config)
+    text.prepared_text(config.dataset, config.seq_len, config.vocab)  # refuses another kind first
     _refuse_sharded_reading(config, "text")
     return _verified_by_checksums(_unlabelled(text.open_text)(config), streaming.directory_of(config.dataset))
 

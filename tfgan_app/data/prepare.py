@@ -16,10 +16,11 @@ SOURCE is a spec train.py takes, of one of these kinds (records.py: what each ho
 Images are cropped, resized and converted exactly as training would do it (the sources'
 own loaders), once, and written as raw pixels.  The examples are written in a random order
 of --seed, so each shard holds a random sample even of a class-sorted folder; only a tfds:
-image source keeps its own order.  An image source is read as a stream; a paired, domains or
-text source is read whole once, by the loader training uses (it pairs the files, loads each
-domain, or builds the vocabulary in memory).  A prepared image dataset (tfrecords:DIR) can be
-prepared again, e.g. into another number of shards.  --verify reads every shard and checks it
+image source and a prepared one (tfrecords:, read in file order) keep their own order.  An
+image source is read as a stream; a paired, domains or text source is read whole once, by
+the loader training uses (it pairs the files, loads each domain, or builds the vocabulary in
+memory).  A prepared image dataset (tfrecords:DIR) can be prepared again, e.g. into another
+number of shards.  --verify reads every shard and checks it
 against dataset.json's sha256.
 
 Not yet: the captioned and music sources (their games read them in memory; see
@@ -43,6 +44,7 @@ PAIR_ORDER_SALT = 0x9A1D  # the write order of pairs: a permutation of (seed, sa
 DOMAIN_ORDER_SALT = 0x9A1E  # the write order of domain k: a permutation of (seed, salt + k)
 TEXT_ORDER_SALT = 0x7E47  # the write order of text lines
 MUSIC_SPECS = ("chorales", "folk", "midi")  # data/melody.py's specs (and schemes): not prepared yet
+TFRECORDS = ("tfrecords",)  # a prepared dataset as SOURCE (streaming.SCHEMES)
 
 
 def write_order(n: int, seed: int, salt: int) -> np.ndarray:
@@ -51,12 +53,13 @@ def write_order(n: int, seed: int, salt: int) -> np.ndarray:
 
 
 def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels: int = 0, seed: int = 0,
-            data_dir: str = "", seq_len: int = 32, vocab: int = 2048):
+            data_dir: str = "", seq_len: int | None = None, vocab: int | None = None):
     """Writes `source` to `out` as the kind its scheme reads (records.write); returns the
     Description written, or for two domains {"a": Description, "b": Description}.
 
     Raises:
-      DataError: the source cannot be read, `out` is not empty, or the shard count does not fit.
+      DataError: the source cannot be read, `out` is not empty, the shard count does not fit, or
+        a flag does not apply to the source's kind.
     """
     scheme = str(source).partition(":")[0]
     options = dict(image_size=image_size or None, channels=channels or None, data_dir=data_dir or None)
@@ -64,6 +67,15 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     if scheme in captions.SCHEMES or source in MUSIC_SPECS or scheme in MUSIC_SPECS:
         raise DataError(f"SOURCE {source}: captioned and music sources cannot be prepared yet; train on it "
                         f"directly with --dataset {source}")
+    is_text = text.is_text_spec(source)
+    if is_text and (image_size or channels):
+        raise DataError(f"--image-size/--channels: SOURCE {source} is text; use --seq-len and --vocab")
+    if not is_text and (seq_len is not None or vocab is not None):
+        raise DataError(f"--seq-len/--vocab: SOURCE {source} is not text (pydoc-topics, text:, tfds:lm1b); "
+                        f"leave them out")
+    if scheme in TFRECORDS and records.kind_of(str(source).partition(":")[2]) != "images":
+        raise DataError(f"SOURCE {source}: holds {records.kind_of(str(source).partition(':')[2])}; only prepared "
+                        f"images can be prepared again (prepare its own source instead)")
     if scheme in paired.SCHEMES:
         inputs, targets, name = paired.load_pairs(source, **options)
         order = write_order(len(inputs), seed, PAIR_ORDER_SALT)  # a random sample in every shard
@@ -72,9 +84,9 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
                              num_classes=0, write_seed=seed, kind="pairs")
     if scheme in unpaired.SCHEMES:
         return _prepare_domains(source, out, shards=shards, seed=seed, options=options)
-    if text.is_text_spec(source):
-        return _prepare_text(source, out, shards=shards, seed=seed, seq_len=seq_len, vocab=vocab,
-                             data_dir=data_dir or None)
+    if is_text:
+        return _prepare_text(source, out, shards=shards, seed=seed, seq_len=32 if seq_len is None else seq_len,
+                             vocab=2048 if vocab is None else vocab, data_dir=data_dir or None)
     examples, info = images.load_examples(source, order_seed=seed, **options)
     return records.write(examples, out, names=("image", "label"), shards=shards, source=info.name,
                          num_classes=info.num_classes, write_seed=seed)
@@ -83,6 +95,9 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
 def _prepare_text(source: str, out, *, shards: int, seed: int, seq_len: int, vocab: int, data_dir) -> records.Description:
     """The training lines of a text source as ids (kind "text"), written in a permutation of
     `seed`; the held-out lines, in their order, in out/held_out; the vocabulary in both's meta."""
+    if seq_len < 4 or vocab < 3:  # as train.py requires
+        raise DataError(f"--seq-len {seq_len} --vocab {vocab}: expected --seq-len >= 4 (the 4-gram figures) and "
+                        f"--vocab >= 3 (PAD, UNKNOWN and a character)")
     data = text.load_text(source, seq_len, vocab, data_dir)
     meta = {"seq_len": int(seq_len), "vocab": int(vocab), "vocabulary": [int(c) for c in data.vocabulary]}
     order = write_order(len(data.train), seed, TEXT_ORDER_SALT)
@@ -90,7 +105,7 @@ def _prepare_text(source: str, out, *, shards: int, seed: int, seq_len: int, voc
     def held_out(directory):
         records.write(tf.data.Dataset.from_tensor_slices(data.held_out), directory / records.TEXT_HELD_OUT,
                       names=("ids",), shards=1, source=f"{source} (held out: every {text.HELD_OUT_EVERY}th line)",
-                      num_classes=0, kind="text", meta=meta)
+                      num_classes=0, kind="text", meta=dict(meta, part=records.TEXT_HELD_OUT))
 
     return records.write(tf.data.Dataset.from_tensor_slices(data.train[order]), out, names=("ids",), shards=shards,
                          source=source, num_classes=0, write_seed=seed, kind="text", meta=meta, inside=held_out)
@@ -123,8 +138,8 @@ def main(argv=None) -> int:
     p.add_argument("--channels", type=int, default=0, help="1 or 3 (default: the source's)")
     p.add_argument("--seed", type=int, default=0, help="the write order's seed (default 0)")
     p.add_argument("--data-dir", default="", help="tensorflow-datasets data directory (tfds: specs)")
-    p.add_argument("--seq-len", type=int, default=32, help="text: characters per line (default 32, train.py's)")
-    p.add_argument("--vocab", type=int, default=2048, help="text: ids in the vocabulary, PAD and UNKNOWN "
+    p.add_argument("--seq-len", type=int, default=None, help="text: characters per line (default 32, train.py's)")
+    p.add_argument("--vocab", type=int, default=None, help="text: ids in the vocabulary, PAD and UNKNOWN "
                    "included (default 2,048, train.py's)")
     p.add_argument("--verify", metavar="DIR", help="check every shard of DIR against its dataset.json, then exit")
     args = p.parse_args(argv)

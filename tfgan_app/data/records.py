@@ -3,7 +3,7 @@
     write(examples, out, ...)   a finite dataset of example tuples -> DIR/shard-*.tfrecord + DIR/dataset.json
     describe(DIR)               dataset.json read and checked against its shards (cheap: sizes, one record each)
     verify(DIR)                 every shard's sha256 against dataset.json (a full read)
-    kind_of(DIR)                what the dataset holds: images, pairs or domains (below)
+    kind_of(DIR)                what the dataset holds: images, pairs, domains or text (below)
     parse(serialized, desc)     a batch of records (B,) -> a tuple of tensors (B, ...)
 
 The format is plain TFRecord files of `tf.train.Example`s, one feature per tensor of the
@@ -404,7 +404,11 @@ def read_all(description: Description) -> tuple:
     """Every record of a dataset in file order, as NumPy arrays (one per feature: (N, *shape)).
     For what is read whole (evaluation's references); training streams (streaming.py)."""
     ds = tf.data.TFRecordDataset(description.paths()).batch(4096).map(lambda b: parse(b, description))
-    parts = [tuple(t.numpy() for t in batch) for batch in ds]
+    try:
+        parts = [tuple(t.numpy() for t in batch) for batch in ds]
+    except tf.errors.OpError:  # a corrupt record (describe checks only each shard's first)
+        verify(description.directory)  # names the shard
+        raise DataError(f"{where(description.directory)}: a record cannot be read; prepare the dataset again") from None
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(description.features)))
 
 
@@ -435,7 +439,7 @@ def verify_dataset(directory) -> list[Description]:
     kind = kind_of(directory)
     if kind == "domains":
         return [verify(d.directory) for d in describe_domains(directory).values()]
-    if kind == "text":
+    if kind == "text" and (Path(directory) / TEXT_HELD_OUT).is_dir():  # not in the held-out part itself
         return [verify(directory), verify(Path(directory) / TEXT_HELD_OUT)]
     return [verify(directory)]
 

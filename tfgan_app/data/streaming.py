@@ -1,8 +1,9 @@
 """Prepared TFRecords (records.py) as an endless, reproducible stream of batches, never held whole.
 
     tfrecords:DIR   a dataset written by `python -m tfgan_app.data.prepare SOURCE --out DIR`:
-                    images (image_batches), pairs (pair_batches) or two domains, each an
-                    image dataset (records.py says what each kind holds)
+                    images (image_batches), pairs (pair_batches), two domains (each an
+                    image dataset) or text (ids, decoded_batches); records.py says what each
+                    kind holds
 
 Order.  The stream visits the examples epoch by epoch; data epoch e is
 

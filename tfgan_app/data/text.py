@@ -173,6 +173,18 @@ def load_text(spec: str, seq_len: int = 32, vocab: int = 2048, data_dir=None) ->
         train, held_out = (prepared_text(spec, seq_len, vocab, part) for part in ("train", "held_out"))
         return TextData(records.read_all(train)[0], records.read_all(held_out)[0],
                         tuple(train.meta["vocabulary"]))
+    return _source_text(spec, seq_len, vocab, data_dir)
+
+
+def held_out_ids(spec: str, seq_len: int = 32, vocab: int = 2048, data_dir=None) -> np.ndarray:
+    """(M, L) ids of the held-out lines alone (of a prepared dataset: DIR/held_out, without
+    reading the training lines)."""
+    if spec.partition(":")[0] in streaming.SCHEMES:
+        return records.read_all(prepared_text(spec, seq_len, vocab, "held_out"))[0]
+    return load_text(spec, seq_len, vocab, data_dir).held_out
+
+
+def _source_text(spec: str, seq_len: int, vocab: int, data_dir) -> TextData:
     lines = read_lines(spec, data_dir)
     train = [line for i, line in enumerate(lines) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1]
     held = [line for i, line in enumerate(lines) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
@@ -204,6 +216,9 @@ def prepared_text(spec: str, seq_len: int, vocab: int, part: str = "train") -> r
     description = records.text_description(directory if part == "train"
                                            else f"{directory}/{records.TEXT_HELD_OUT}")
     meta = description.meta
+    if part == "train" and meta.get("part") == records.TEXT_HELD_OUT:
+        raise TextError(f"--dataset {spec}: holds the held-out lines of {Path(directory).parent}; train on that "
+                        f"(--dataset tfrecords:{Path(directory).parent})")
     for flag, asked, held in (("--seq-len", seq_len, meta["seq_len"]), ("--vocab", vocab, meta["vocab"])):
         if int(asked) != int(held):
             raise TextError(f"{flag} {asked}: the records in {directory} were prepared with {flag} {held}; use "

@@ -88,8 +88,8 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         self.sample_shape = tuple(sample_shape)
         self.featurizer = self.reference = None
         if self.problem == "text":  # the held-out lines (every tenth) as ids
-            self.reference = text_data.load_text(config.dataset, config.seq_len, config.vocab,
-                                                 config.data_dir or None).held_out
+            self.reference = text_data.held_out_ids(config.dataset, config.seq_len, config.vocab,
+                                                    config.data_dir or None)
         if self.problem == "music":  # the held-out bars, and their progressions the model writes melodies for
             data = melody_data.load_melodies(config.dataset, config.chords)
             self.reference = melody_data.held_out_rows(data)[0]
