@@ -357,13 +357,12 @@ def image_description(directory) -> Description:
     Raises:
       DataError: as describe, or the records hold other features.
     """
-    description = describe(directory)
-    features = description.features
-    if description.kind != "images" or list(features) != ["image", "label"] or features["image"]["dtype"] != "uint8" \
-            or len(features["image"]["shape"]) != 3 or features["label"] != {"dtype": "int32", "shape": []}:
-        raise DataError(f"{where(directory)}: holds {description.kind} ({_features(features)}); expected images (image uint8 "
-                        f"[H, W, C], label int32 []) as prepare writes them from an image source")
-    return description
+    def holds(features, meta):
+        return list(features) == ["image", "label"] and features["image"]["dtype"] == "uint8" \
+            and len(features["image"]["shape"]) == 3 and features["label"] == {"dtype": "int32", "shape": []}
+
+    return _description_of(directory, "images", holds, "images (image uint8 [H, W, C], label int32 []) as "
+                                                        "prepare writes them from an image source")
 
 
 def pair_description(directory) -> Description:
@@ -373,14 +372,13 @@ def pair_description(directory) -> Description:
     Raises:
       DataError: as describe, or the records hold other features.
     """
-    description = describe(directory)
-    features = description.features
-    if description.kind != "pairs" or list(features) != ["inputs", "targets"] \
-            or any(f["dtype"] != "uint8" or len(f["shape"]) != 3 for f in features.values()):
-        raise DataError(f"{where(directory)}: holds {description.kind} ({_features(features)}); expected pairs "
-                        f"of images (inputs uint8 [S, S, Ca], targets uint8 [S, S, Cb]) as prepare writes them "
-                        f"from pairs:DIR or edges2digits:SPEC")
-    return description
+    def holds(features, meta):
+        return list(features) == ["inputs", "targets"] \
+            and all(f["dtype"] == "uint8" and len(f["shape"]) == 3 for f in features.values())
+
+    return _description_of(directory, "pairs", holds, "pairs of images (inputs uint8 [S, S, Ca], targets uint8 "
+                                                      "[S, S, Cb]) as prepare writes them from pairs:DIR or "
+                                                      "edges2digits:SPEC")
 
 
 def text_description(directory) -> Description:
@@ -390,13 +388,21 @@ def text_description(directory) -> Description:
     Raises:
       DataError: as describe, or the records hold other features.
     """
+    def holds(features, meta):
+        return list(features) == ["ids"] and features["ids"]["dtype"] == "int32" \
+            and len(features["ids"]["shape"]) == 1 and {"seq_len", "vocab", "vocabulary"} <= set(meta)
+
+    return _description_of(directory, "text", holds, "lines as character ids (ids int32 [L] and a vocabulary) as "
+                                                     "prepare writes them from a text source (pydoc-topics, "
+                                                     "text:FILE, tfds:lm1b)")
+
+
+def _description_of(directory, kind: str, holds, expected: str) -> Description:
+    """`describe`, refused unless the dataset is of `kind` and holds(features, meta)."""
     description = describe(directory)
-    features, meta = description.features, description.meta
-    if description.kind != "text" or list(features) != ["ids"] or features["ids"]["dtype"] != "int32" \
-            or len(features["ids"]["shape"]) != 1 or not {"seq_len", "vocab", "vocabulary"} <= set(meta):
-        raise DataError(f"{where(directory)}: holds {description.kind} ({_features(features)}); expected lines "
-                        f"as character ids (ids int32 [L] and a vocabulary) "
-                        f"as prepare writes them from a text source (pydoc-topics, text:FILE, tfds:lm1b)")
+    if description.kind != kind or not holds(description.features, description.meta):
+        raise DataError(f"{where(directory)}: holds {description.kind} ({_features(description.features)}); "
+                        f"expected {expected}")
     return description
 
 
