@@ -3,6 +3,7 @@ pieces, batches, refusals."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from music_fixtures import A_MINOR, C_MAJOR, F_MAJOR, G_MAJOR, write_song, write_songs
 from tfgan_app import config as cfg
@@ -172,3 +173,39 @@ def test_unusable_music_is_one_clear_line(tmp_path):
         melody.load_bars("folder:x")
     with pytest.raises(cfg.ConfigError, match="--problem: midinet learns music"):
         cfg.Config(game="midinet").validate()
+
+
+def test_prepared_music_streams_the_training_bars_and_keeps_the_pieces_bars_for_evaluation(tmp_path):
+    from tfgan_app.data import DataError, prepare, records
+
+    spec = write_songs(tmp_path / "songs", n=10)
+    description = prepare.prepare(spec, tmp_path / "rec", shards=2)
+    assert description.kind == "music" and description.meta == {"chords": True}
+    source, prepared = melody.load_melodies(spec), melody.load_melodies(f"tfrecords:{tmp_path / 'rec'}")
+    for part in ("train", "held_out"):  # the pieces' bars, in order: what the evaluation reads
+        a, b = getattr(source, part), getattr(prepared, part)
+        for field in ("melody", "chord", "piece", "previous"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=f"{part}.{field}")
+        assert a.names == b.names
+    for x, y in zip(melody.held_out_progressions(source, 2), melody.held_out_progressions(prepared, 2)):
+        np.testing.assert_array_equal(x, y)
+    rows = lambda bar, prev, chord: sorted(  # noqa: E731
+        (tuple(b), tuple(p), int(c)) for b, p, c in zip(np.asarray(bar), np.asarray(prev), np.asarray(chord)))
+    assert rows(prepared.bar, prepared.previous, prepared.chord) == rows(source.bar, source.previous, source.chord)
+
+    n = len(source.bar)
+    config = cfg.preset("midinet-chorales", dataset=f"tfrecords:{tmp_path / 'rec'}", batch_size=n)
+    stream = open_data(config)
+    assert stream.shape == {"bar": (16, melody.PITCHES), "chord": (melody.CHORD_DIM,)}
+    first = next(iter(stream.batches(0)))  # one epoch: every training bar once, with its bar before and chord
+    assert first[0].dtype == tf.int8 and rows(*first) == rows(source.bar, source.previous, source.chord)
+    small = cfg.preset("midinet-chorales", dataset=config.dataset, batch_size=8)
+    batches = list(open_data(small).batches(0).take(4))
+    for x, y in zip(batches[3], next(iter(open_data(small).batches(3)))):  # resumed at batch 3
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    with pytest.raises(DataError, match="--chords false: the records in .* were prepared with --chords true"):
+        open_data(cfg.preset("midinet-chorales", dataset=config.dataset, chords=False))
+    with pytest.raises(DataError, match="--chords: SOURCE .* is not music"):
+        prepare.prepare("pydoc-topics", tmp_path / "t", chords=False)
+    assert [d.num_examples for d in records.verify_dataset(tmp_path / "rec")] == [
+        n, len(source.train.melody), len(source.held_out.melody)]

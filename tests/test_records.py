@@ -207,8 +207,8 @@ def test_prepare_refuses_before_reading_and_prepares_prepared_images_again(tmp_p
     (tmp_path / "full" / "f").write_text("")
     with pytest.raises(DataError, match="--out .*full: exists and is not an empty directory"):
         prepare.prepare("captions:/nowhere.tsv", tmp_path / "full")  # refused before the source is read
-    with pytest.raises(DataError, match="SOURCE chorales: captioned and music sources cannot be prepared yet"):
-        prepare.prepare("chorales", tmp_path / "new")
+    with pytest.raises(DataError, match="SOURCE captions2digits:npz:x.npz: captioned sources cannot be prepared yet"):
+        prepare.prepare("captions2digits:npz:x.npz", tmp_path / "new")
     prepare.prepare(spec, tmp_path / "rec", shards=4)
     again = prepare.prepare(f"tfrecords:{tmp_path / 'rec'}", tmp_path / "two", shards=2)  # another shard count
     assert len(again.shards) == 2 and again.num_examples == 12

@@ -66,11 +66,12 @@ class Config:
     # for a dataset named by `dataset`.
     problem: str = "ring8"
     # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR, npz:FILE, or tfrecords:DIR
-    # (written by `python -m tfgan_app.data.prepare` from images, pairs, two domains or text;
-    # streamed, never held whole); paired images for translation: pairs:DIR (A|B side by side),
-    # pairs:DIR_A,DIR_B or edges2digits:SPEC (tfgan_app/data/paired.py).  Text (--problem text):
-    # pydoc-topics (offline), text:FILE, text:DIR, tfds:lm1b or tfrecords:DIR (tfgan_app/data/text.py).  Music (--problem music): chorales or
-    # folk:oneills|ryans|essen[:N] (offline) or midi:DIR (tfgan_app/data/melody.py).
+    # (written by `python -m tfgan_app.data.prepare` from images, pairs, two domains, text or
+    # music; streamed, never held whole); paired images for translation: pairs:DIR (A|B side by
+    # side), pairs:DIR_A,DIR_B or edges2digits:SPEC (tfgan_app/data/paired.py).  Text (--problem
+    # text): pydoc-topics (offline), text:FILE, text:DIR, tfds:lm1b or tfrecords:DIR
+    # (tfgan_app/data/text.py).  Music (--problem music): chorales or folk:oneills|ryans|essen[:N]
+    # (offline), midi:DIR or tfrecords:DIR (tfgan_app/data/melody.py).
     dataset: str = ""
     # Where tensorflow-datasets keeps prepared data (None: its default).
     data_dir: str = ""
@@ -482,7 +483,8 @@ class Config:
             raise ConfigError("dataset", "--problem text needs --dataset (pydoc-topics, text:FILE, text:DIR, tfds:lm1b or "
                                         "tfrecords:DIR)")
         if self.is_music and not self.dataset:
-            raise ConfigError("dataset", "--problem music needs --dataset (chorales, folk:NAME or midi:DIR)")
+            raise ConfigError("dataset", "--problem music needs --dataset (chorales, folk:NAME, midi:DIR or "
+                                         "tfrecords:DIR)")
         if self.problem not in DATA_PROBLEMS and self.dataset:
             raise ConfigError("dataset", f"--problem {self.problem} is a toy distribution; use --problem image with --dataset")
         if self.conditioning != "none" and self.problem not in DATA_PROBLEMS:

@@ -18,7 +18,7 @@ returning (a source that cannot be read fails before a run directory is touched)
     superres.py       sr:, sr-photos                    -> (low-resolution images, high-resolution crops)
     captions.py       captions2digits:, captions:       -> (images, captions): text-to-image
     text.py           pydoc-topics, text:, tfds:lm1b, tfrecords: -> lines as character ids (--problem text)
-    melody.py         chorales, folk:, midi:            -> bars of melody with chords (--problem music)
+    melody.py         chorales, folk:, midi:, tfrecords: -> bars of melody with chords (--problem music)
     midi.py           melodies as Standard MIDI File bytes, in TF ops
     morphometry.py    Morpho-MNIST's thickness, slant and width of a digit (captions2digits' words)
     stacked_mnist.py  Stacked MNIST (written as npz: for the Q4 benchmark)
@@ -150,9 +150,10 @@ def _prepared(config: Config) -> DataStream:
     kind = records.kind_of(directory)
     if kind == "images":
         return _streamed_images(config)
-    if kind not in PREPARED:  # text: opened by --problem text
+    if kind not in PREPARED:  # text and music: opened by their --problem
+        preset = {"text": "text-wgan-gp", "music": "midinet-chorales"}[kind]
         raise DataError(f"--dataset {config.dataset}: holds {kind}; train it with --problem {kind} (the "
-                        f"text-wgan-gp preset)")
+                        f"{preset} preset)")
     _refuse_sharded_reading(config, kind)
     return _verified_by_checksums(PREPARED[kind](config), directory)
 
@@ -173,12 +174,17 @@ def _refuse_sharded_reading(config: Config, kind: str) -> None:
                         f"whole; use --data-sharding data (or auto)")
 
 
-def _text(config: Config) -> DataStream:
-    if str(config.dataset).partition(":")[0] not in streaming.SCHEMES:
-        return _unlabelled(text.open_text)(config)
-    text.prepared_text(config.dataset, config.seq_len, config.vocab)  # refuses another kind first
-    _refuse_sharded_reading(config, "text")
-    return _verified_by_checksums(_unlabelled(text.open_text)(config), streaming.directory_of(config.dataset))
+def _problem_source(open_stream: Callable, check_prepared: Callable[[Config], object]):
+    """The opener of --problem text or music: its own sources, or tfrecords:DIR prepared from one
+    (`check_prepared` refuses another kind, or other settings, before anything else)."""
+    def opener(config: Config) -> DataStream:
+        if str(config.dataset).partition(":")[0] not in streaming.SCHEMES:
+            return _unlabelled(open_stream)(config)
+        check_prepared(config)
+        _refuse_sharded_reading(config, config.problem)
+        return _verified_by_checksums(_unlabelled(open_stream)(config), streaming.directory_of(config.dataset))
+
+    return opener
 
 
 def _unlabelled(open_stream: Callable) -> Callable[[Config], DataStream]:
@@ -203,8 +209,8 @@ SOURCES: dict[str, Callable[[Config], DataStream]] = {
     **{scheme: _unlabelled(unpaired.open_domains) for scheme in unpaired.SCHEMES},
     **{scheme: _unlabelled(superres.open_superres) for scheme in superres.SCHEMES},
     **{scheme: _unlabelled(captions.open_captions) for scheme in captions.SCHEMES},
-    "text": _text,
-    "music": _unlabelled(melody.open_melodies),
+    "text": _problem_source(text.open_text, lambda c: text.prepared_text(c.dataset, c.seq_len, c.vocab)),
+    "music": _problem_source(melody.open_melodies, lambda c: melody.prepared_music(c.dataset, c.chords)),
 }
 
 

@@ -12,6 +12,9 @@ A dataset spec names where the music comes from (`--problem music`):
                  Ryan's carry fingerings and dynamics in quotes): the chord condition is left out.
     midi:DIR     your MIDI files (.mid, .midi; music21 reads them): the highest part as the
                  melody, the chord of each bar from the other parts (none: melody only)
+    tfrecords:DIR  one of the above written by `python -m tfgan_app.data.prepare SPEC --out DIR
+                 [--chords false]` (records.py, kind "music"): the training examples streamed
+                 from the shards, the pieces' bars (for evaluation) read from DIR
 
 Each bar of four quarter notes (4/4, 2/2) becomes 16 steps (sixteenth notes), each a MIDI pitch
 or REST (a chord in the melody: its top note); bars in other metres, pickups and incomplete bars
@@ -42,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfgan_app.data import records, streaming
 from tfgan_app.data.images import DataError, shuffled_positions
 
 SPEC_FORMS = "chorales, folk:oneills|ryans|essen[:N], midi:DIR"
@@ -489,7 +493,41 @@ def tune_groups(bars: Bars) -> np.ndarray:
     return np.array(groups)
 
 
+def is_music_spec(spec: str) -> bool:
+    """Whether `spec` names a music source (chorales, folk:, midi:)."""
+    scheme, colon, _ = str(spec).partition(":")
+    return spec == "chorales" or (bool(colon) and scheme in ("folk", "midi"))
+
+
+def prepared_music(spec: str, chords: bool) -> records.Description:
+    """The description of a prepared music dataset's training examples, checked to have been
+    prepared with `chords`.
+
+    Raises:
+      DataError: not a prepared music dataset, or --chords differs from its.
+    """
+    directory = streaming.directory_of(spec)
+    description = records.music_description(directory)
+    if bool(description.meta["chords"]) != bool(chords):
+        held = str(bool(description.meta["chords"])).lower()
+        raise MelodyError(f"--chords {str(bool(chords)).lower()}: the records in {directory} were prepared with "
+                          f"--chords {held}; use --chords {held}, or prepare them again")
+    return description
+
+
+def _prepared_bars(description: records.Description, part: str) -> Bars:
+    """The Bars of a prepared music dataset's part (records.MUSIC_BARS), in their order."""
+    bars = records.bars_description(description.directory / part)
+    melody, chord, piece, previous = records.read_all(bars)
+    return Bars(melody, chord, piece, previous, tuple(bars.meta["names"]))
+
+
 def load_melodies(spec: str, chords: bool = True, limit: int | None = None) -> MelodyData:
+    if str(spec).partition(":")[0] in streaming.SCHEMES:
+        description = prepared_music(spec, chords)
+        bar, previous, chord = records.read_all(description)
+        train, held = (_prepared_bars(description, part) for part in records.MUSIC_BARS)
+        return MelodyData(bar, previous, chord, held, train, bool(chords))
     bars = load_bars(spec, limit)
     pieces = np.arange(len(bars.names))
     tunes = tune_groups(bars)
@@ -522,11 +560,21 @@ def melody_batches(data: MelodyData, *, batch_size: int, seed: int, start_batch:
 class MelodyStream:
     batches: object
     shape: dict
-    data: MelodyData
+    data: MelodyData | None  # None when streamed from tfrecords:DIR
 
 
 def open_melodies(config) -> MelodyStream:
-    data = load_melodies(config.dataset, chords=config.chords)
     per_step = config.batch_size * config.n_critic
+    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
+        description = prepared_music(config.dataset, config.chords)
+
+        def batches(start: int) -> tf.data.Dataset:
+            return streaming.decoded_batches(description, lambda b: records.parse(b, description),
+                                             batch_size=per_step, seed=config.seed, window=config.shuffle_buffer,
+                                             start_batch=start)
+
+        shape = {"bar": (STEPS, PITCHES), "chord": (CHORD_DIM if config.chords else 0,)}
+        return MelodyStream(batches, shape, None)
+    data = load_melodies(config.dataset, chords=config.chords)
     return MelodyStream(lambda start: melody_batches(data, batch_size=per_step, seed=config.seed, start_batch=start),
                         data.shape, data)

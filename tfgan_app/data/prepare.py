@@ -12,19 +12,22 @@ SOURCE is a spec train.py takes, of one of these kinds (records.py: what each ho
     text      pydoc-topics, text:FILE, text:DIR, tfds:lm1b[:SPLIT]   (the character WGAN-GP: lines
               as ids of --seq-len and --vocab, which training must then use; held-out lines in
               DIR/held_out)
+    music     chorales, folk:NAME[:N], midi:DIR   (MidiNet: the training bars in every key, with
+              their chords unless --chords false, which training must then use; the pieces' bars
+              for evaluation in DIR/train_bars and DIR/held_out_bars)
 
 Images are cropped, resized and converted exactly as training would do it (the sources'
 own loaders), once, and written as raw pixels.  The examples are written in a random order
 of --seed, so each shard holds a random sample even of a class-sorted folder; only a tfds:
 image source and a prepared one (tfrecords:, read in file order) keep their own order.  An
-image source is read as a stream; a paired, domains or text source is read whole once, by
-the loader training uses (it pairs the files, loads each domain, or builds the vocabulary in
-memory).  A prepared image dataset (tfrecords:DIR) can be prepared again, e.g. into another
+image source is read as a stream; a paired, domains, text or music source is read whole
+once, by the loader training uses (it pairs the files, loads each domain, builds the
+vocabulary, or parses the pieces in memory).  A prepared image dataset (tfrecords:DIR) can be prepared again, e.g. into another
 number of shards.  --verify reads every shard and checks it
 against dataset.json's sha256.
 
-Not yet: the captioned and music sources (their games read them in memory; see
-docs/design.md "Streaming input").
+Not yet: the captioned sources (StackGAN reads them in memory; see docs/design.md
+"Streaming input").
 """
 
 from __future__ import annotations
@@ -37,13 +40,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.cli import ArgumentParser
-from tfgan_app.data import captions, images, paired, records, text, unpaired
+from tfgan_app.data import captions, images, melody, paired, records, text, unpaired
 from tfgan_app.data.errors import DataError
 
 PAIR_ORDER_SALT = 0x9A1D  # the write order of pairs: a permutation of (seed, salt)
 DOMAIN_ORDER_SALT = 0x9A1E  # the write order of domain k: a permutation of (seed, salt + k)
 TEXT_ORDER_SALT = 0x7E47  # the write order of text lines
-MUSIC_SPECS = ("chorales", "folk", "midi")  # data/melody.py's specs (and schemes): not prepared yet
+MUSIC_ORDER_SALT = 0x3D1  # the write order of the training bars
 TFRECORDS = ("tfrecords",)  # a prepared dataset as SOURCE (streaming.SCHEMES)
 
 
@@ -53,7 +56,7 @@ def write_order(n: int, seed: int, salt: int) -> np.ndarray:
 
 
 def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels: int = 0, seed: int = 0,
-            data_dir: str = "", seq_len: int | None = None, vocab: int | None = None):
+            data_dir: str = "", seq_len: int | None = None, vocab: int | None = None, chords: bool | None = None):
     """Writes `source` to `out` as the kind its scheme reads (records.write); returns the
     Description written, or for two domains {"a": Description, "b": Description}.
 
@@ -64,10 +67,14 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     scheme = str(source).partition(":")[0]
     options = dict(image_size=image_size or None, channels=channels or None, data_dir=data_dir or None)
     records.check_out(out)  # before reading the source
-    if scheme in captions.SCHEMES or source in MUSIC_SPECS or scheme in MUSIC_SPECS:
-        raise DataError(f"SOURCE {source}: captioned and music sources cannot be prepared yet; train on it "
-                        f"directly with --dataset {source}")
-    is_text = text.is_text_spec(source)
+    if scheme in captions.SCHEMES:
+        raise DataError(f"SOURCE {source}: captioned sources cannot be prepared yet; train on it directly with "
+                        f"--dataset {source}")
+    is_text, is_music = text.is_text_spec(source), melody.is_music_spec(source)
+    if chords is not None and not is_music:
+        raise DataError(f"--chords: SOURCE {source} is not music (chorales, folk:, midi:); leave it out")
+    if is_music and (image_size or channels):
+        raise DataError(f"--image-size/--channels: SOURCE {source} is music; leave them out")
     if is_text and (image_size or channels):
         raise DataError(f"--image-size/--channels: SOURCE {source} is text; use --seq-len and --vocab")
     if not is_text and (seq_len is not None or vocab is not None):
@@ -76,6 +83,8 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     if scheme in TFRECORDS and records.kind_of(str(source).partition(":")[2]) != "images":
         raise DataError(f"SOURCE {source}: holds {records.kind_of(str(source).partition(':')[2])}; only prepared "
                         f"images can be prepared again (prepare its own source instead)")
+    if is_music:
+        return _prepare_music(source, out, shards=shards, seed=seed, chords=True if chords is None else chords)
     if scheme in paired.SCHEMES:
         inputs, targets, name = paired.load_pairs(source, **options)
         order = write_order(len(inputs), seed, PAIR_ORDER_SALT)  # a random sample in every shard
@@ -111,6 +120,27 @@ def _prepare_text(source: str, out, *, shards: int, seed: int, seq_len: int, voc
                          source=source, num_classes=0, write_seed=seed, kind="text", meta=meta, inside=held_out)
 
 
+def _prepare_music(source: str, out, *, shards: int, seed: int, chords: bool) -> records.Description:
+    """The training examples of a music source (every key: melody.load_melodies) in a permutation
+    of `seed`; the training and held-out pieces' bars, in order, in out/train_bars and
+    out/held_out_bars (what the evaluation reads)."""
+    data = melody.load_melodies(source, chords=chords)
+    order = write_order(len(data.bar), seed, MUSIC_ORDER_SALT)
+
+    def bars(directory):
+        for part, pieces in zip(records.MUSIC_BARS, (data.train, data.held_out)):
+            columns = (pieces.melody.astype(np.int16), pieces.chord.astype(np.int16), pieces.piece.astype(np.int32),
+                       pieces.previous.astype(np.int32))
+            records.write(tf.data.Dataset.from_tensor_slices(columns), directory / part,
+                          names=("melody", "chord", "piece", "previous"), shards=1,
+                          source=f"{source} ({part.replace('_', ' ')})", num_classes=0, kind="music",
+                          meta={"part": part, "names": list(pieces.names), "chords": bool(chords)})
+
+    examples = tf.data.Dataset.from_tensor_slices((data.bar[order], data.previous[order], data.chord[order]))
+    return records.write(examples, out, names=("bar", "previous", "chord"), shards=shards, source=source,
+                         num_classes=0, write_seed=seed, kind="music", meta={"chords": bool(chords)}, inside=bars)
+
+
 def _prepare_domains(source: str, out, *, shards: int, seed: int, options: dict) -> dict:
     """Each domain of `source` as an images dataset in out/a and out/b (records.write_domains)."""
     a, b, names = unpaired.load_domains(source, **options)
@@ -141,6 +171,8 @@ def main(argv=None) -> int:
     p.add_argument("--seq-len", type=int, default=None, help="text: characters per line (default 32, train.py's)")
     p.add_argument("--vocab", type=int, default=None, help="text: ids in the vocabulary, PAD and UNKNOWN "
                    "included (default 2,048, train.py's)")
+    p.add_argument("--chords", choices=("true", "false"), default=None,
+                   help="music: keep each bar's chord (default true, train.py's); false: melodies alone")
     p.add_argument("--verify", metavar="DIR", help="check every shard of DIR against its dataset.json, then exit")
     args = p.parse_args(argv)
     if args.verify:
@@ -158,7 +190,7 @@ def main(argv=None) -> int:
             return 0
         written = prepare(args.source, args.out, shards=args.shards, image_size=args.image_size,
                           channels=args.channels, seed=args.seed, data_dir=args.data_dir, seq_len=args.seq_len,
-                          vocab=args.vocab)
+                          vocab=args.vocab, chords=None if args.chords is None else args.chords == "true")
     except ValueError as e:  # DataError
         print(f"{p.prog}: error: {e}", file=sys.stderr)
         return 2

@@ -32,6 +32,11 @@ images):
     text      ids int32 [L]: the training lines as character ids, with "meta": {"seq_len": L,
               "vocab": V, "vocabulary": [code points of ids 2, 3, ...]}, and the held-out lines
               in DIR/held_out, a text dataset of the same meta (pydoc-topics, text:, tfds:lm1b)
+    music     bar int8 [16], previous int8 [16], chord int32 []: the training examples (every key),
+              with "meta": {"chords": bool}; the training and held-out pieces' bars as the
+              evaluation reads them (melody int16 [16], chord int16 [], piece int32 [], previous
+              int32 [], in order; "meta": {"part", "names", "chords"}) in DIR/train_bars and
+              DIR/held_out_bars (chorales, folk:, midi:)
 
 Example k of the source goes to shard k mod S, so shard sizes differ by at most one.  A
 dataset is written into a temporary directory next to DIR and renamed to DIR when its
@@ -56,10 +61,11 @@ from tfgan_app.data.errors import DataError
 FORMAT = "tfgan-tfrecords/1"
 DESCRIPTION = "dataset.json"
 SHARD_NAME = "shard-{index:05d}-of-{count:05d}.tfrecord"
-DTYPES = ("uint8", "int32", "int64", "float32")  # what decode_raw reads back exactly
-KINDS = ("images", "pairs", "domains", "text")
+DTYPES = ("uint8", "int8", "int16", "int32", "int64", "float32")  # what decode_raw reads back exactly
+KINDS = ("images", "pairs", "domains", "text", "music")
 PARTS = ("a", "b")  # the parts of a "domains" dataset, each an "images" dataset in its own directory
 TEXT_HELD_OUT = "held_out"  # the held-out lines of a "text" dataset: a text dataset in this subdirectory
+MUSIC_BARS = ("train_bars", "held_out_bars")  # the pieces' bars of a "music" dataset, in these subdirectories
 
 
 @dataclasses.dataclass(frozen=True)
@@ -397,6 +403,36 @@ def text_description(directory) -> Description:
                                                      "text:FILE, tfds:lm1b)")
 
 
+def music_description(directory) -> Description:
+    """`describe`, checked to hold a music dataset's training examples (bar, previous int8 [16],
+    chord int32 []) as prepare writes them from a music source.
+
+    Raises:
+      DataError: as describe, or the records hold other features.
+    """
+    def holds(features, meta):
+        return features == {"bar": {"dtype": "int8", "shape": [16]}, "previous": {"dtype": "int8", "shape": [16]},
+                            "chord": {"dtype": "int32", "shape": []}} and "chords" in meta
+
+    return _description_of(directory, "music", holds, "bars of melody (bar int8 [16], previous int8 [16], chord "
+                                                      "int32 []) as prepare writes them from a music source "
+                                                      "(chorales, folk:NAME, midi:DIR)")
+
+
+def bars_description(directory) -> Description:
+    """`describe`, checked to hold a music dataset's bars of pieces (DIR/train_bars or
+    DIR/held_out_bars).
+
+    Raises:
+      DataError: as describe, or the records hold other features.
+    """
+    def holds(features, meta):
+        return list(features) == ["melody", "chord", "piece", "previous"] and {"part", "names", "chords"} <= set(meta)
+
+    return _description_of(directory, "music", holds, "the bars of a music dataset's pieces (melody, chord, piece, "
+                                                      "previous) as prepare writes them in DIR/train_bars")
+
+
 def _description_of(directory, kind: str, holds, expected: str) -> Description:
     """`describe`, refused unless the dataset is of `kind` and holds(features, meta)."""
     description = describe(directory)
@@ -445,8 +481,9 @@ def verify_dataset(directory) -> list[Description]:
     kind = kind_of(directory)
     if kind == "domains":
         return [verify(d.directory) for d in describe_domains(directory).values()]
-    if kind == "text" and (Path(directory) / TEXT_HELD_OUT).is_dir():  # not in the held-out part itself
-        return [verify(directory), verify(Path(directory) / TEXT_HELD_OUT)]
+    parts = {"text": (TEXT_HELD_OUT,), "music": MUSIC_BARS}.get(kind, ())
+    return [verify(directory)] + [verify(Path(directory) / part) for part in parts
+                                  if (Path(directory) / part).is_dir()]  # not inside a part itself
     return [verify(directory)]
 
 
