@@ -386,3 +386,20 @@ def test_multi_worker_replicas_are_known_before_joining(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
     gpus = len(distribute.tf.config.list_physical_devices("GPU"))
     assert distribute.multi_worker_replicas() == 3 * max(1, gpus)  # 3 workers: their GPUs, or 1 CPU each
+
+
+def test_the_check_before_joining_reports_the_shape_of_data_of_several_parts(tmp_path):
+    # A worker checks its data in a child process before joining; the shape it reports must be the
+    # one the game is built from, a name -> shape mapping for pairs (a list of names broke it).
+    from PIL import Image
+
+    from tfgan_app import config as cfg
+    from tfgan_app.training import distribute
+
+    (tmp_path / "ab").mkdir()
+    for i in range(4):
+        Image.fromarray(np.full((8, 16, 3), 40 * i, np.uint8)).save(tmp_path / "ab" / f"{i}.png")
+    prepare.prepare(f"pairs:{tmp_path / 'ab'}", tmp_path / "rec", shards=2)
+    config = cfg.preset("pix2pix-edges2digits", dataset=f"tfrecords:{tmp_path / 'rec'}", batch_size=2)
+    shape, num_classes, files = distribute.check_before_joining(config)
+    assert shape == {"inputs": (8, 8, 3), "targets": (8, 8, 3)} and num_classes == 0 and files == 0

@@ -186,6 +186,7 @@ def test_prepared_music_streams_the_training_bars_and_keeps_the_pieces_bars_for_
         a, b = getattr(source, part), getattr(prepared, part)
         for field in ("melody", "chord", "piece", "previous"):
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=f"{part}.{field}")
+            assert getattr(a, field).dtype == getattr(b, field).dtype, f"{part}.{field}"
         assert a.names == b.names
     for x, y in zip(melody.held_out_progressions(source, 2), melody.held_out_progressions(prepared, 2)):
         np.testing.assert_array_equal(x, y)
@@ -209,3 +210,12 @@ def test_prepared_music_streams_the_training_bars_and_keeps_the_pieces_bars_for_
         prepare.prepare("pydoc-topics", tmp_path / "t", chords=False)
     assert [d.num_examples for d in records.verify_dataset(tmp_path / "rec")] == [
         n, len(source.train.melody), len(source.held_out.melody)]
+    # Melodies alone (the CLI's --chords false): every bar, no chord, and a run must say --chords false too.
+    assert prepare.main([spec, "--out", str(tmp_path / "alone"), "--shards", "2", "--chords", "false"]) == 0
+    alone = melody.load_melodies(spec, chords=False)
+    stream = open_data(cfg.preset("midinet-chorales", dataset=f"tfrecords:{tmp_path / 'alone'}", chords=False,
+                                  batch_size=len(alone.bar)))
+    assert stream.shape == {"bar": (16, melody.PITCHES), "chord": (0,)}
+    bar, prev, chord = next(iter(stream.batches(0)))
+    assert rows(bar, prev, chord) == rows(alone.bar, alone.previous, alone.chord)
+    assert set(chord.numpy().tolist()) == {melody.NO_CHORD}

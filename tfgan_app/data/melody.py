@@ -524,6 +524,9 @@ def _prepared_bars(description: records.Description, part: str) -> Bars:
 
 def load_melodies(spec: str, chords: bool = True, limit: int | None = None) -> MelodyData:
     if str(spec).partition(":")[0] in streaming.SCHEMES:
+        if limit is not None:
+            raise MelodyError(f"--dataset {spec}: a prepared dataset is read whole; prepare fewer pieces instead "
+                              f"of a limit of {limit}")
         description = prepared_music(spec, chords)
         bar, previous, chord = records.read_all(description)
         train, held = (_prepared_bars(description, part) for part in records.MUSIC_BARS)

@@ -70,6 +70,9 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     if scheme in captions.SCHEMES:
         raise DataError(f"SOURCE {source}: captioned sources cannot be prepared yet; train on it directly with "
                         f"--dataset {source}")
+    if scheme in TFRECORDS and records.kind_of(str(source).partition(":")[2]) != "images":
+        raise DataError(f"SOURCE {source}: holds {records.kind_of(str(source).partition(':')[2])}; only prepared "
+                        f"images can be prepared again (prepare its own source instead)")
     is_text, is_music = text.is_text_spec(source), melody.is_music_spec(source)
     if chords is not None and not is_music:
         raise DataError(f"--chords: SOURCE {source} is not music (chorales, folk:, midi:); leave it out")
@@ -80,9 +83,6 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     if not is_text and (seq_len is not None or vocab is not None):
         raise DataError(f"--seq-len/--vocab: SOURCE {source} is not text (pydoc-topics, text:, tfds:lm1b); "
                         f"leave them out")
-    if scheme in TFRECORDS and records.kind_of(str(source).partition(":")[2]) != "images":
-        raise DataError(f"SOURCE {source}: holds {records.kind_of(str(source).partition(':')[2])}; only prepared "
-                        f"images can be prepared again (prepare its own source instead)")
     if is_music:
         return _prepare_music(source, out, shards=shards, seed=seed, chords=True if chords is None else chords)
     if scheme in paired.SCHEMES:
@@ -124,7 +124,13 @@ def _prepare_music(source: str, out, *, shards: int, seed: int, chords: bool) ->
     """The training examples of a music source (every key: melody.load_melodies) in a permutation
     of `seed`; the training and held-out pieces' bars, in order, in out/train_bars and
     out/held_out_bars (what the evaluation reads)."""
-    data = melody.load_melodies(source, chords=chords)
+    try:
+        data = melody.load_melodies(source, chords=chords)
+    except melody.MelodyError as e:  # its words are train.py's
+        raise DataError(str(e).replace("--dataset ", "SOURCE ", 1).replace("train with", "prepare with")) from None
+    if not len(data.held_out.melody):
+        raise DataError(f"SOURCE {source}: no held-out bars (every tenth tune is held out for the evaluation: "
+                        f"{len(data.train.names)} pieces here); a prepared dataset needs at least 10 tunes")
     order = write_order(len(data.bar), seed, MUSIC_ORDER_SALT)
 
     def bars(directory):

@@ -411,8 +411,9 @@ def music_description(directory) -> Description:
       DataError: as describe, or the records hold other features.
     """
     def holds(features, meta):
-        return features == {"bar": {"dtype": "int8", "shape": [16]}, "previous": {"dtype": "int8", "shape": [16]},
-                            "chord": {"dtype": "int32", "shape": []}} and "chords" in meta
+        return list(features.items()) == [("bar", {"dtype": "int8", "shape": [16]}),
+                                          ("previous", {"dtype": "int8", "shape": [16]}),
+                                          ("chord", {"dtype": "int32", "shape": []})] and "chords" in meta
 
     return _description_of(directory, "music", holds, "bars of melody (bar int8 [16], previous int8 [16], chord "
                                                       "int32 []) as prepare writes them from a music source "
@@ -427,7 +428,11 @@ def bars_description(directory) -> Description:
       DataError: as describe, or the records hold other features.
     """
     def holds(features, meta):
-        return list(features) == ["melody", "chord", "piece", "previous"] and {"part", "names", "chords"} <= set(meta)
+        return list(features.items()) == [("melody", {"dtype": "int16", "shape": [16]}),
+                                          ("chord", {"dtype": "int16", "shape": []}),
+                                          ("piece", {"dtype": "int32", "shape": []}),
+                                          ("previous", {"dtype": "int32", "shape": []})] \
+            and {"part", "names", "chords"} <= set(meta)
 
     return _description_of(directory, "music", holds, "the bars of a music dataset's pieces (melody, chord, piece, "
                                                       "previous) as prepare writes them in DIR/train_bars")
@@ -484,7 +489,6 @@ def verify_dataset(directory) -> list[Description]:
     parts = {"text": (TEXT_HELD_OUT,), "music": MUSIC_BARS}.get(kind, ())
     return [verify(directory)] + [verify(Path(directory) / part) for part in parts
                                   if (Path(directory) / part).is_dir()]  # not inside a part itself
-    return [verify(directory)]
 
 
 def parse(serialized: tf.Tensor, description: Description) -> tuple:

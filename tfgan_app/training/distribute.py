@@ -55,7 +55,8 @@ try:
     if config.eval_every:
         with tempfile.TemporaryDirectory() as scratch:
             PeriodicEvaluation(config, scratch, data.shape)
-    print(json.dumps({"shape": list(data.shape), "num_classes": data.num_classes, "files": data.files}))
+    shape = {k: list(v) for k, v in data.shape.items()} if isinstance(data.shape, dict) else list(data.shape)
+    print(json.dumps({"shape": shape, "num_classes": data.num_classes, "files": data.files}))
 except ValueError as e:
     print(json.dumps({"error": str(e)}))
 """
@@ -70,7 +71,8 @@ def check_before_joining(config: Config) -> tuple[tuple, int, int]:
     directory is touched and the cluster waits for this worker.
 
     Returns:
-      (example shape, num_classes, the files a worker can shard by: DataStream.files).
+      (example shape -- or name -> shape, as DataStream.shape --, num_classes, the files a worker
+      can shard by: DataStream.files).
     Raises:
       RefusedBeforeJoining: the child's one-line refusal, or the child did not answer in time.
     """
@@ -93,7 +95,9 @@ def check_before_joining(config: Config) -> tuple[tuple, int, int]:
     answer = json.loads(lines[-1])
     if "error" in answer:
         raise RefusedBeforeJoining(answer["error"])
-    return tuple(answer["shape"]), int(answer["num_classes"]), int(answer["files"])
+    shape = answer["shape"]  # an example's shape, or name -> shape for data of several parts (pairs, text, ...)
+    shape = {k: tuple(v) for k, v in shape.items()} if isinstance(shape, dict) else tuple(shape)
+    return shape, int(answer["num_classes"]), int(answer["files"])
 
 
 # --- strategies --------------------------------------------------------------------
