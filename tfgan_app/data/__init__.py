@@ -178,7 +178,7 @@ def _problem_source(open_stream: Callable, check_prepared: Callable[[Config], ob
     """The opener of --problem text or music: its own sources, or tfrecords:DIR prepared from one
     (`check_prepared` refuses another kind, or other settings, before anything else)."""
     def opener(config: Config) -> DataStream:
-        if str(config.dataset).partition(":")[0] not in streaming.SCHEMES:
+        if not streaming.is_prepared(config.dataset):
             return _unlabelled(open_stream)(config)
         check_prepared(config)
         _refuse_sharded_reading(config, config.problem)

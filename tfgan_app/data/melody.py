@@ -523,7 +523,7 @@ def _prepared_bars(description: records.Description, part: str) -> Bars:
 
 
 def load_melodies(spec: str, chords: bool = True, limit: int | None = None) -> MelodyData:
-    if str(spec).partition(":")[0] in streaming.SCHEMES:
+    if streaming.is_prepared(spec):
         if limit is not None:
             raise MelodyError(f"--dataset {spec}: a prepared dataset is read whole; prepare fewer pieces instead "
                               f"of a limit of {limit}")
@@ -568,7 +568,7 @@ class MelodyStream:
 
 def open_melodies(config) -> MelodyStream:
     per_step = config.batch_size * config.n_critic
-    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
+    if streaming.is_prepared(config.dataset):
         description = prepared_music(config.dataset, config.chords)
 
         def batches(start: int) -> tf.data.Dataset:

@@ -73,7 +73,7 @@ def open_pairs(config) -> PairedStream:
     """
     if config.direction not in DIRECTIONS:
         raise DataError(f"--direction {config.direction!r}: expected one of {', '.join(DIRECTIONS)}")
-    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
+    if streaming.is_prepared(config.dataset):
         return _prepared_pairs(config)
     inputs, targets, name = load_pairs(config.dataset, image_size=config.image_size or None,
                                        channels=config.channels or None, data_dir=config.data_dir or None)

@@ -22,9 +22,9 @@ of --seed, so each shard holds a random sample even of a class-sorted folder; on
 image source and a prepared one (tfrecords:, read in file order) keep their own order.  An
 image source is read as a stream; a paired, domains, text or music source is read whole
 once, by the loader training uses (it pairs the files, loads each domain, builds the
-vocabulary, or parses the pieces in memory).  A prepared image dataset (tfrecords:DIR) can be prepared again, e.g. into another
-number of shards.  --verify reads every shard and checks it
-against dataset.json's sha256.
+vocabulary, or parses the pieces in memory).  A prepared image dataset (tfrecords:DIR) can
+be prepared again, e.g. into another number of shards.  --verify reads every shard (and
+every part's) and checks it against dataset.json's sha256.
 
 Not yet: the captioned sources (StackGAN reads them in memory; see docs/design.md
 "Streaming input").
@@ -40,14 +40,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_app.cli import ArgumentParser
-from tfgan_app.data import captions, images, melody, paired, records, text, unpaired
+from tfgan_app.data import captions, images, melody, paired, records, streaming, text, unpaired
 from tfgan_app.data.errors import DataError
 
 PAIR_ORDER_SALT = 0x9A1D  # the write order of pairs: a permutation of (seed, salt)
 DOMAIN_ORDER_SALT = 0x9A1E  # the write order of domain k: a permutation of (seed, salt + k)
 TEXT_ORDER_SALT = 0x7E47  # the write order of text lines
 MUSIC_ORDER_SALT = 0x3D1  # the write order of the training bars
-TFRECORDS = ("tfrecords",)  # a prepared dataset as SOURCE (streaming.SCHEMES)
 
 
 def write_order(n: int, seed: int, salt: int) -> np.ndarray:
@@ -70,7 +69,7 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     if scheme in captions.SCHEMES:
         raise DataError(f"SOURCE {source}: captioned sources cannot be prepared yet; train on it directly with "
                         f"--dataset {source}")
-    if scheme in TFRECORDS and records.kind_of(str(source).partition(":")[2]) != "images":
+    if streaming.is_prepared(source) and records.kind_of(str(source).partition(":")[2]) != "images":
         raise DataError(f"SOURCE {source}: holds {records.kind_of(str(source).partition(':')[2])}; only prepared "
                         f"images can be prepared again (prepare its own source instead)")
     is_text, is_music = text.is_text_spec(source), melody.is_music_spec(source)
@@ -202,7 +201,7 @@ def main(argv=None) -> int:
         return 2
     for description in (written.values() if isinstance(written, dict) else [written]):
         total = sum(s.bytes for s in description.shards)
-        print(json.dumps({k: v for k, v in description.to_json().items() if k != "shards"}))
+        print(json.dumps({k: v for k, v in description.to_json().items() if k not in ("shards", "meta")}))
         print(f"{description.num_examples:,} examples ({description.kind}) of {description.source} -> "
               f"{description.directory} ({len(description.shards)} shards, {total / 1e6:.1f} MB)")
     print(f"{time.time() - start:.1f} s; train with --dataset tfrecords:{args.out}")

@@ -3,7 +3,7 @@
     write(examples, out, ...)   a finite dataset of example tuples -> DIR/shard-*.tfrecord + DIR/dataset.json
     describe(DIR)               dataset.json read and checked against its shards (cheap: sizes, one record each)
     verify(DIR)                 every shard's sha256 against dataset.json (a full read)
-    kind_of(DIR)                what the dataset holds: images, pairs, domains or text (below)
+    kind_of(DIR)                what the dataset holds: images, pairs, domains, text or music (below)
     parse(serialized, desc)     a batch of records (B,) -> a tuple of tensors (B, ...)
 
 The format is plain TFRecord files of `tf.train.Example`s, one feature per tensor of the
@@ -66,6 +66,7 @@ KINDS = ("images", "pairs", "domains", "text", "music")
 PARTS = ("a", "b")  # the parts of a "domains" dataset, each an "images" dataset in its own directory
 TEXT_HELD_OUT = "held_out"  # the held-out lines of a "text" dataset: a text dataset in this subdirectory
 MUSIC_BARS = ("train_bars", "held_out_bars")  # the pieces' bars of a "music" dataset, in these subdirectories
+INNER_PARTS = {"text": (TEXT_HELD_OUT,), "music": MUSIC_BARS}  # kind -> its datasets inside its directory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -478,7 +479,8 @@ def verify(directory) -> Description:
 
 
 def verify_dataset(directory) -> list[Description]:
-    """`verify` of a dataset of any kind: a domains dataset's two parts, or the dataset itself.
+    """`verify` of a dataset of any kind: a domains dataset's two parts, or the dataset itself and
+    the parts inside it (INNER_PARTS: text's held-out lines, music's bars).
 
     Returns:
       the Descriptions verified (one per part).
@@ -486,8 +488,7 @@ def verify_dataset(directory) -> list[Description]:
     kind = kind_of(directory)
     if kind == "domains":
         return [verify(d.directory) for d in describe_domains(directory).values()]
-    parts = {"text": (TEXT_HELD_OUT,), "music": MUSIC_BARS}.get(kind, ())
-    return [verify(directory)] + [verify(Path(directory) / part) for part in parts
+    return [verify(directory)] + [verify(Path(directory) / part) for part in INNER_PARTS.get(kind, ())
                                   if (Path(directory) / part).is_dir()]  # not inside a part itself
 
 

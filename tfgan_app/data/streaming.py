@@ -2,8 +2,8 @@
 
     tfrecords:DIR   a dataset written by `python -m tfgan_app.data.prepare SOURCE --out DIR`:
                     images (image_batches), pairs (pair_batches), two domains (each an
-                    image dataset) or text (ids, decoded_batches); records.py says what each
-                    kind holds
+                    image dataset), text or music (decoded_batches); records.py says what
+                    each kind holds
 
 Order.  The stream visits the examples epoch by epoch; data epoch e is
 
@@ -182,6 +182,11 @@ def pair_batches(description: records.Description, *, batch_size: int, seed: int
 
     return decoded_batches(description, decode, batch_size=batch_size, seed=seed, window=window,
                            start_batch=start_batch)
+
+
+def is_prepared(spec) -> bool:
+    """Whether `spec` names a prepared dataset (tfrecords:DIR), of any kind."""
+    return str(spec).partition(":")[0] in SCHEMES
 
 
 def directory_of(spec: str) -> str:

@@ -169,7 +169,7 @@ def load_text(spec: str, seq_len: int = 32, vocab: int = 2048, data_dir=None) ->
     (from the training lines)."""
     if seq_len <= 0:
         raise TextError(f"--seq-len {seq_len}: expected a positive number of characters")
-    if spec.partition(":")[0] in streaming.SCHEMES:
+    if streaming.is_prepared(spec):
         train, held_out = (prepared_text(spec, seq_len, vocab, part) for part in ("train", "held_out"))
         return TextData(records.read_all(train)[0], records.read_all(held_out)[0],
                         tuple(train.meta["vocabulary"]))
@@ -179,7 +179,7 @@ def load_text(spec: str, seq_len: int = 32, vocab: int = 2048, data_dir=None) ->
 def held_out_ids(spec: str, seq_len: int = 32, vocab: int = 2048, data_dir=None) -> np.ndarray:
     """(M, L) ids of the held-out lines alone (of a prepared dataset: DIR/held_out, without
     reading the training lines)."""
-    if spec.partition(":")[0] in streaming.SCHEMES:
+    if streaming.is_prepared(spec):
         return records.read_all(prepared_text(spec, seq_len, vocab, "held_out"))[0]
     return load_text(spec, seq_len, vocab, data_dir).held_out
 
@@ -236,7 +236,7 @@ class TextStream:
 def open_text(config) -> TextStream:
     """config.dataset's lines as batches of n_critic x batch_size ids a step."""
     per_step = config.batch_size * config.n_critic
-    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
+    if streaming.is_prepared(config.dataset):
         description = prepared_text(config.dataset, config.seq_len, config.vocab)
 
         def batches(start: int) -> tf.data.Dataset:

@@ -63,7 +63,7 @@ def open_domains(config) -> UnpairedStream:
     Raises:
       DataError: an unknown spec, a domain with no images, bad files.
     """
-    if str(config.dataset).partition(":")[0] in streaming.SCHEMES:
+    if streaming.is_prepared(config.dataset):
         return _prepared_domains(config)
     a, b, names = load_domains(config.dataset, image_size=config.image_size or None,
                                channels=config.channels or None, data_dir=config.data_dir or None)
