@@ -464,7 +464,7 @@ def from_config(config, data_shape: tuple | None = None, num_classes: int = 0) -
     if isinstance(data_shape, dict):  # paired, unpaired, text or music data
         raise GameConfigError(f"--game {config.game} generates images or points from noise; --dataset "
                               f"{config.dataset} holds {', '.join(sorted(data_shape))} (paired images: --game "
-                              f"pix2pix; two domains: --game cyclegan; text: --game chargan)")
+                              f"pix2pix; two domains: --game cyclegan; text: --game chargan; melodies: --game midinet)")
     num_classes = num_classes or config.num_classes
     generator, discriminator = nets.build(config, data_shape, num_classes)
     return compiled(GAN(generator, discriminator, **game_arguments(config, num_classes)), config)
