@@ -75,6 +75,26 @@ def test_write_records_any_fixed_shape_feature_exactly(tmp_path):
         images.load_examples(f"tfrecords:{tmp_path / 'r'}")
 
 
+def test_string_features_round_trip_as_utf8_and_a_count_that_differs_is_named(tmp_path):
+    words = np.array([["a thin two", "ünïcode ✓"], ["", "x" * 300]] * 3)  # (6, 2): empty, long, non-ASCII
+    ds = tf.data.Dataset.from_tensor_slices((words, np.arange(6, dtype=np.int32)))
+    description = records.write(ds, tmp_path / "r", names=("captions", "index"), shards=2, source="test",
+                                num_classes=0)
+    assert description.features["captions"] == {"dtype": "string", "shape": [2]}
+    got, index = records.read_all(records.describe(tmp_path / "r"))
+    assert index.tolist() == [0, 2, 4, 1, 3, 5]  # file order: shard 0, then shard 1
+    assert [[v.decode() for v in row] for row in got] == words[index].tolist()
+    path = tmp_path / "r" / "dataset.json"
+    raw = json.loads(path.read_text())
+    raw["features"]["captions"]["shape"] = [3]
+    path.write_text(json.dumps(raw))
+    with pytest.raises(DataError, match="feature 'captions' holds 2 strings; \\(3,\\) needs 3"):
+        records.describe(tmp_path / "r")
+    with pytest.raises(DataError, match="strings of rank 0 or 1"):
+        records.write(tf.data.Dataset.from_tensor_slices(words[:, :, None]), tmp_path / "r2", names=("w",),
+                      shards=1, source="test", num_classes=0)
+
+
 def corrupt(tmp_path, how):
     spec, _, _ = source(tmp_path)
     prepare.prepare(spec, tmp_path / "rec", shards=4)
@@ -207,8 +227,6 @@ def test_prepare_refuses_before_reading_and_prepares_prepared_images_again(tmp_p
     (tmp_path / "full" / "f").write_text("")
     with pytest.raises(DataError, match="--out .*full: exists and is not an empty directory"):
         prepare.prepare("captions:/nowhere.tsv", tmp_path / "full")  # refused before the source is read
-    with pytest.raises(DataError, match="SOURCE captions2digits:npz:x.npz: captioned sources cannot be prepared yet"):
-        prepare.prepare("captions2digits:npz:x.npz", tmp_path / "new")
     prepare.prepare(spec, tmp_path / "rec", shards=4)
     again = prepare.prepare(f"tfrecords:{tmp_path / 'rec'}", tmp_path / "two", shards=2)  # another shard count
     assert len(again.shards) == 2 and again.num_examples == 12

@@ -95,3 +95,26 @@ def test_refusals_name_the_field(caption_data):
     game = games.build(cfg.preset("stackgan-captions2digits", stage=1, **caption_data, **TINY), (28, 28, 1))
     with pytest.raises(games.GameConfigError, match="--init-from: Stage II starts from a finished Stage-I"):
         game.initialize_from(object())
+
+
+def test_a_stage_one_run_on_prepared_captions_trains_and_resumes(tmp_path, caption_data, monkeypatch):
+    from tfgan_app.data import prepare
+
+    prepare.prepare(caption_data["dataset"], tmp_path / "rec", shards=2)
+    config = cfg.preset("stackgan-captions2digits", **dict(caption_data, dataset=f"tfrecords:{tmp_path / 'rec'}"),
+                        **TINY)
+    whole = training.train(config, tmp_path / "whole", verbose=0)
+    assert int(whole.gan.g_optimizer.iterations) == 4
+    training.train(config, tmp_path / "cut", verbose=0, extra_callbacks=[stop_after(1)])
+    resumed = training.train(config, tmp_path / "cut", verbose=0)
+    for a, b in zip(whole.gan.get_weights(), resumed.gan.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # Without --text-encoder, the encoder is cached per prepared dataset: prepared again, another key.
+    monkeypatch.setenv("TFGAN_APP_CACHE", str(tmp_path / "cache"))
+    first = text_encoder.default_path(config.dataset)
+    assert first == text_encoder.default_path(config.dataset)
+    import shutil
+
+    shutil.rmtree(tmp_path / "rec")
+    prepare.prepare(caption_data["dataset"], tmp_path / "rec", shards=2, seed=1)
+    assert text_encoder.default_path(config.dataset) != first

@@ -67,3 +67,13 @@ def test_an_encoder_for_your_own_caption_file(tmp_path):
     model = text_encoder.load_text_encoder(tmp_path / "enc.keras")
     vocabulary = model.get_layer("tokenizer").vocabulary
     assert set(vocabulary) <= {"a", "red", "blue", "bird", "number", "0", "1", "2"} and "bird" in vocabulary
+    # Prepared (tfrecords:DIR, written in another order), the same file trains the same encoder.
+    from tfgan_app.data import prepare
+
+    prepare.prepare(f"captions:{tmp_path / 'captions.tsv'}", tmp_path / "rec", shards=2, seed=4)
+    again = text_encoder.train_text_encoder(f"tfrecords:{tmp_path / 'rec'}", tmp_path / "enc2.keras", epochs=2,
+                                            verbose=0)
+    for key in ("vocabulary", "held_out_images"):
+        assert again[key] == report[key]
+    assert again["final_loss"] == pytest.approx(report["final_loss"], rel=1e-6)
+    assert text_encoder.load_text_encoder(tmp_path / "enc2.keras").get_layer("tokenizer").vocabulary == vocabulary

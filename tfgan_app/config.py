@@ -66,8 +66,8 @@ class Config:
     # for a dataset named by `dataset`.
     problem: str = "ring8"
     # Image data: tfds:NAME[:SPLIT], mnist-idx:DIR, folder:DIR, npz:FILE, or tfrecords:DIR
-    # (written by `python -m tfgan_app.data.prepare` from images, pairs, two domains, text or
-    # music; streamed, never held whole); paired images for translation: pairs:DIR (A|B side by
+    # (written by `python -m tfgan_app.data.prepare` from images, pairs, two domains, captions,
+    # text or music; streamed, never held whole); paired images for translation: pairs:DIR (A|B side by
     # side), pairs:DIR_A,DIR_B or edges2digits:SPEC (tfgan_app/data/paired.py).  Text (--problem
     # text): pydoc-topics (offline), text:FILE, text:DIR, tfds:lm1b or tfrecords:DIR
     # (tfgan_app/data/text.py).  Music (--problem music): chorales or folk:oneills|ryans|essen[:N]
@@ -406,7 +406,7 @@ class Config:
         if self.game == "stackgan":
             if not self.is_image:
                 raise ConfigError("problem", "stackgan makes images from text: use --problem image with --dataset "
-                                  "captions2digits:SPEC or captions:FILE")
+                                  "captions2digits:SPEC, captions:FILE or tfrecords:DIR prepared from one")
             if self.stage not in (1, 2):
                 raise ConfigError("stage", f"expected 1 (Stage I) or 2 (Stage II), got {self.stage}")
             if self.stage == 2 and not self.init_from:

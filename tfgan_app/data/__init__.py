@@ -11,7 +11,7 @@ returning (a source that cannot be read fails before a run directory is touched)
     toy.py            gaussian1d, sine, ring8, grid25
     images.py         tfds:, mnist-idx:, npz:  -> (images, labels), held in memory; folder: streamed
     records.py        sharded TFRecords: the format `python -m tfgan_app.data.prepare` writes
-    streaming.py      tfrecords:                        -> (images, labels), pairs or domains, streamed from the shards
+    streaming.py      tfrecords:                        -> (images, labels), pairs, domains or captions, streamed
     service.py        tfrecords: read by a tf.data service's workers (--data-service), and its servers
     paired.py         pairs:, edges2digits:             -> (input images, target images)
     unpaired.py       domains:, digits2mnist:           -> (images of A, images of B), unpaired
@@ -154,6 +154,9 @@ def _prepared(config: Config) -> DataStream:
         preset = {"text": "text-wgan-gp", "music": "midinet-chorales"}[kind]
         raise DataError(f"--dataset {config.dataset}: holds {kind}; train it with --problem {kind} (the "
                         f"{preset} preset)")
+    if kind == "captions" and config.game != "stackgan":  # its batches hold strings beside the images
+        raise DataError(f"--dataset {config.dataset}: holds captioned images; train it with --game stackgan (the "
+                        f"stackgan-captions2digits preset)")
     _refuse_sharded_reading(config, kind)
     return _verified_by_checksums(PREPARED[kind](config), directory)
 
@@ -219,6 +222,7 @@ SOURCES: dict[str, Callable[[Config], DataStream]] = {
 PREPARED: dict[str, Callable[[Config], DataStream]] = {
     "pairs": _unlabelled(paired.open_pairs),
     "domains": _unlabelled(unpaired.open_domains),
+    "captions": _unlabelled(captions.open_captions),
 }
 
 

@@ -250,13 +250,27 @@ def load_captioned(spec: str, *, image_size: int | None = None, channels: int | 
     raise DataError(f"--dataset {spec}: expected captions2digits:SPEC or captions:FILE")
 
 
+def _phrasings(config, batch_index, per_step: int, phrasings: int):
+    """(per_step,) int32: which of its `phrasings` captions each example of batch `batch_index`
+    is shown with, drawn from (seed, batch index)."""
+    import tensorflow as tf
+
+    seed = tf.random.experimental.stateless_fold_in(
+        tf.stack([tf.constant(config.seed, tf.int64), tf.cast(batch_index, tf.int64)]), TEMPLATE_SALT)
+    return tf.random.stateless_uniform([per_step], seed, 0, phrasings, dtype=tf.int32)
+
+
 def open_captions(config) -> CaptionStream:
     """Batches of (images, captions) of config.dataset, n_critic x batch_size a step: each digit in
-    one of its training phrasings, drawn per (seed, batch index) so a resumed run sees the same."""
+    one of its training phrasings, drawn per (seed, batch index) so a resumed run sees the same.
+    A prepared dataset (tfrecords:DIR) is streamed from its shards (_prepared_captions)."""
     import tensorflow as tf
 
     from tfgan_app.data import images as image_data
+    from tfgan_app.data import streaming
 
+    if streaming.is_prepared(config.dataset):
+        return _prepared_captions(config)
     pictures, table = load_captioned(config.dataset, image_size=config.image_size or None,
                                      channels=config.channels or None, data_dir=config.data_dir or None)
     n, phrasings = table.shape
@@ -266,9 +280,7 @@ def open_captions(config) -> CaptionStream:
     per_step = config.batch_size * config.n_critic
 
     def transform(x, index_of_example, batch_index):
-        seed = tf.random.experimental.stateless_fold_in(
-            tf.stack([tf.constant(config.seed, tf.int64), tf.cast(batch_index, tf.int64)]), TEMPLATE_SALT)
-        which = tf.random.stateless_uniform([per_step], seed, 0, phrasings, dtype=tf.int32)
+        which = _phrasings(config, batch_index, per_step, phrasings)
         return x, tf.gather_nd(table, tf.stack([index_of_example, which], 1))
 
     def batches(start_batch: int):
@@ -276,3 +288,77 @@ def open_captions(config) -> CaptionStream:
                                      start_batch=start_batch, transform=transform)
 
     return CaptionStream(batches, tuple(int(d) for d in pictures.shape[1:]), n)
+
+
+def _prepared_captions(config) -> CaptionStream:
+    """open_captions of `tfrecords:DIR` (prepared from captions2digits: or captions:): the images and
+    their captions streamed from the shards (streaming.py's window-shuffled order), each shown with
+    one of its captions drawn from (seed, batch index) as in memory.
+
+    Raises:
+      DataError: not captioned images, the held-out part, or another --image-size/--channels.
+    """
+    import tensorflow as tf
+
+    from tfgan_app.data import records, streaming
+
+    directory = streaming.directory_of(config.dataset)
+    description = records.captions_description(directory)
+    if description.meta.get("part"):
+        raise DataError(f"--dataset {config.dataset}: holds the held-out digits of a prepared dataset (for the "
+                        f"text encoder's report); train on the dataset that holds it")
+    shape = description.features["image"]["shape"]
+    if description.meta["captions"] == "captions2digits" and ((config.image_size and config.image_size != shape[0])
+                                                              or (config.channels and config.channels != shape[2])):
+        raise DataError(f"--image-size/--channels: {config.dataset} holds captions2digits' {shape[0]}x{shape[1]}x"
+                        f"{shape[2]} digits, kept as they are; leave them out")
+    streaming.check_shape(shape, directory, image_size=config.image_size, channels=config.channels)
+    phrasings = description.features["captions"]["shape"][0]
+    per_step = config.batch_size * config.n_critic
+
+    def decode(batch):
+        image, table, *_ = records.parse(batch, description)  # uint8 (B, S, S, C), string (B, T)
+        return streaming.to_float(image), table
+
+    def batches(start_batch: int):
+        examples = streaming.decoded_batches(description, decode, batch_size=per_step, seed=config.seed,
+                                             window=config.shuffle_buffer, start_batch=start_batch)
+
+        def transform(example, batch_index):
+            x, table = example
+            return x, tf.gather(table, _phrasings(config, batch_index, per_step, phrasings), batch_dims=1)
+
+        return streaming.with_batch_index(examples, start_batch).map(transform)
+
+    return CaptionStream(batches, tuple(description.features["image"]["shape"]), description.num_examples)
+
+
+def prepared_caption_sets(spec: str):
+    """What the text encoder reads of a prepared captioned dataset (tfrecords:DIR), as from its
+    source: (scheme, images, captions (N, T), classes, labels or None) of the training images in
+    the source's order, and captions2digits' held-out digits (images, captions in every phrasing
+    (N, len(TEMPLATES)), classes, labels) or None.
+
+    Raises:
+      DataError: not a prepared captioned dataset, or its held-out part.
+    """
+    from tfgan_app.data import records, streaming
+
+    directory = streaming.directory_of(spec)
+    description = records.captions_description(directory)
+    if description.meta.get("part"):
+        raise DataError(f"--dataset {spec}: holds the held-out digits of a prepared dataset; name the dataset "
+                        f"that holds it")
+
+    def in_source_order(d):
+        image, table, classes, label, index = records.read_all(d)
+        order = np.argsort(index, kind="stable")
+        table = np.vectorize(lambda b: b.decode("utf-8"), otypes=[object])(table[order])
+        return image[order], table, classes[order], label[order]
+
+    scheme = description.meta["captions"]
+    images_, table, classes, labels = in_source_order(description)
+    held = None
+    if scheme == "captions2digits":
+        held = in_source_order(records.captions_description(description.directory / records.CAPTIONS_HELD_OUT))
+    return scheme, images_, table, classes, (labels if scheme == "captions2digits" else None), held

@@ -535,15 +535,30 @@ def check_image(spec, path: Path) -> bool:
 
 def _records_examples(arg):
     """The records of a prepared image dataset in file order (for evaluation; training streams
-    them in a seeded order, streaming.py)."""
-    description = records.image_description(arg)
+    them in a seeded order, streaming.py).  A prepared captioned dataset gives its images and
+    labels: the training images, then (captions2digits) the held-out digits -- every digit of
+    its source, as evaluate.py's reference of captions2digits:SPEC is SPEC's digits."""
+    if records.kind_of(arg) == "captions":
+        parts = [records.captions_description(arg)]
+        if (parts[0].directory / records.CAPTIONS_HELD_OUT).is_dir():
+            parts.append(records.captions_description(parts[0].directory / records.CAPTIONS_HELD_OUT))
+    else:
+        parts = [records.image_description(arg)]
 
-    def decode(serialized):  # (B,) -> (B, H, W, C) uint8, (B,) int32
-        return records.parse(serialized, description)
+    def examples(description):
+        def decode(serialized):  # (B,) -> (B, H, W, C) uint8, (B,) int32
+            parsed = records.parse(serialized, description)
+            return parsed[0], parsed[list(description.features).index("label")]
 
-    ds = tf.data.TFRecordDataset(description.paths()).batch(256).map(decode).unbatch()
+        return tf.data.TFRecordDataset(description.paths()).batch(256).map(decode).unbatch()
+
+    ds = examples(parts[0])
+    for part in parts[1:]:
+        ds = ds.concatenate(examples(part))
+    description = parts[0]
     shape = tuple(description.features["image"]["shape"])
-    return ds, f"tfrecords:{description.directory}", description.num_examples, description.num_classes, shape
+    return (ds, f"tfrecords:{description.directory}", sum(d.num_examples for d in parts), description.num_classes,
+            shape)
 
 
 # --- npz:FILE ----------------------------------------------------------------------------

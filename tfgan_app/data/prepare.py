@@ -15,19 +15,19 @@ SOURCE is a spec train.py takes, of one of these kinds (records.py: what each ho
     music     chorales, folk:NAME[:N], midi:DIR   (MidiNet: the training bars in every key, with
               their chords unless --chords false, which training must then use; the pieces' bars
               for evaluation in DIR/train_bars and DIR/held_out_bars)
+    captions  captions2digits:SPEC, captions:FILE   (StackGAN: the training images with their
+              captions, what its text encoder contrasts, and the source order; captions2digits'
+              held-out digits in every phrasing in DIR/held_out)
 
 Images are cropped, resized and converted exactly as training would do it (the sources'
 own loaders), once, and written as raw pixels.  The examples are written in a random order
 of --seed, so each shard holds a random sample even of a class-sorted folder; only a tfds:
 image source and a prepared one (tfrecords:, read in file order) keep their own order.  An
-image source is read as a stream; a paired, domains, text or music source is read whole
-once, by the loader training uses (it pairs the files, loads each domain, builds the
-vocabulary, or parses the pieces in memory).  A prepared image dataset (tfrecords:DIR) can
+image source is read as a stream; a paired, domains, text, music or captioned source is read
+whole once, by the loader training uses (it pairs the files, loads each domain, builds the
+vocabulary, parses the pieces, or measures the digits in memory).  A prepared image dataset (tfrecords:DIR) can
 be prepared again, e.g. into another number of shards.  --verify reads every shard (and
 every part's) and checks it against dataset.json's sha256.
-
-Not yet: the captioned sources (StackGAN reads them in memory; see docs/design.md
-"Streaming input").
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ PAIR_ORDER_SALT = 0x9A1D  # the write order of pairs: a permutation of (seed, sa
 DOMAIN_ORDER_SALT = 0x9A1E  # the write order of domain k: a permutation of (seed, salt + k)
 TEXT_ORDER_SALT = 0x7E47  # the write order of text lines
 MUSIC_ORDER_SALT = 0x3D1  # the write order of the training bars
+CAPTION_ORDER_SALT = 0xCA7  # the write order of captioned images
 
 
 def write_order(n: int, seed: int, salt: int) -> np.ndarray:
@@ -66,9 +67,6 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     scheme = str(source).partition(":")[0]
     options = dict(image_size=image_size or None, channels=channels or None, data_dir=data_dir or None)
     records.check_out(out)  # before reading the source
-    if scheme in captions.SCHEMES:
-        raise DataError(f"SOURCE {source}: captioned sources cannot be prepared yet; train on it directly with "
-                        f"--dataset {source}")
     if streaming.is_prepared(source) and records.kind_of(str(source).partition(":")[2]) != "images":
         raise DataError(f"SOURCE {source}: holds {records.kind_of(str(source).partition(':')[2])}; only prepared "
                         f"images can be prepared again (prepare its own source instead)")
@@ -82,6 +80,11 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     if not is_text and (seq_len is not None or vocab is not None):
         raise DataError(f"--seq-len/--vocab: SOURCE {source} is not text (pydoc-topics, text:, tfds:lm1b); "
                         f"leave them out")
+    if scheme == "captions2digits" and (image_size or channels):
+        raise DataError(f"--image-size/--channels: SOURCE {source} keeps the digits as they are (as training "
+                        f"does); leave them out")
+    if scheme in captions.SCHEMES:
+        return _prepare_captions(source, out, shards=shards, seed=seed, options=options)
     if is_music:
         return _prepare_music(source, out, shards=shards, seed=seed, chords=True if chords is None else chords)
     if scheme in paired.SCHEMES:
@@ -146,6 +149,49 @@ def _prepare_music(source: str, out, *, shards: int, seed: int, chords: bool) ->
                          num_classes=0, write_seed=seed, kind="music", meta={"chords": bool(chords)}, inside=bars)
 
 
+def _prepare_captions(source: str, out, *, shards: int, seed: int, options: dict) -> records.Description:
+    """The training images of a captioned source with their captions (records.captions_description),
+    in a permutation of `seed`, each with its position in the source (`index`: the text encoder
+    reads them back in the source's order); captions2digits' held-out digits, in every phrasing,
+    in out/held_out."""
+    scheme, _, arg = source.partition(":")
+    try:
+        if scheme == "captions2digits":
+            if not arg:
+                captions.load_captioned(source)  # raises, naming the forms
+            train = captions.captioned_digits(arg, "train", options["data_dir"])
+            held = captions.captioned_digits(arg, "held_out", options["data_dir"])
+            pictures, table, classes, labels = train.images, train.captions(), train.classes(), train.labels
+        else:
+            pictures, table = captions.load_captioned(source, **options)
+            classes = np.unique(table[:, 0].astype(str), return_inverse=True)[1]  # as the text encoder does
+            labels = np.full(len(pictures), -1)
+    except DataError as e:  # its words are train.py's, naming the digits' SPEC or the whole spec
+        raise DataError(str(e).replace(f"--dataset {arg}:", f"SOURCE {source}:", 1)
+                        .replace("--dataset ", "SOURCE ", 1)) from None
+    meta = {"captions": scheme}
+
+    def columns(images_, table_, classes_, labels_):
+        return (images_.astype(np.uint8), table_.astype(str), np.asarray(classes_, np.int32),
+                np.asarray(labels_, np.int32), np.arange(len(images_), dtype=np.int32))
+
+    def held_out(directory):
+        if scheme != "captions2digits":
+            return
+        every = tuple(range(len(captions.TEMPLATES)))
+        records.write(tf.data.Dataset.from_tensor_slices(columns(held.images, held.captions(every), held.classes(),
+                                                                 held.labels)),
+                      directory / records.CAPTIONS_HELD_OUT, names=records.CAPTION_FEATURES, shards=1,
+                      source=f"{source} (held-out digits, every phrasing)", num_classes=10, kind="captions",
+                      meta=dict(meta, part=records.CAPTIONS_HELD_OUT))
+
+    order = write_order(len(pictures), seed, CAPTION_ORDER_SALT)
+    examples = tf.data.Dataset.from_tensor_slices(tuple(c[order] for c in columns(pictures, table, classes, labels)))
+    return records.write(examples, out, names=records.CAPTION_FEATURES, shards=shards, source=source,
+                         num_classes=10 if scheme == "captions2digits" else 0, write_seed=seed, kind="captions",
+                         meta=meta, inside=held_out)
+
+
 def _prepare_domains(source: str, out, *, shards: int, seed: int, options: dict) -> dict:
     """Each domain of `source` as an images dataset in out/a and out/b (records.write_domains)."""
     a, b, names = unpaired.load_domains(source, **options)
@@ -164,8 +210,8 @@ def _prepare_domains(source: str, out, *, shards: int, seed: int, options: dict)
 
 def main(argv=None) -> int:
     p = ArgumentParser(prog="python -m tfgan_app.data.prepare", description=__doc__)
-    p.add_argument("source", nargs="?", help="a dataset spec, e.g. folder:photos, tfds:mnist, pairs:DIR or "
-                   "domains:A,B")
+    p.add_argument("source", nargs="?", help="a dataset spec, e.g. folder:photos, tfds:mnist, pairs:DIR, "
+                   "domains:A,B or captions2digits:mnist-idx:DIR")
     p.add_argument("--out", help="the dataset directory to write (new, or empty)")
     p.add_argument("--shards", type=int, default=16, help="number of TFRecord files (default 16; at least the "
                    "number of workers that will read them)")

@@ -3,13 +3,14 @@
     write(examples, out, ...)   a finite dataset of example tuples -> DIR/shard-*.tfrecord + DIR/dataset.json
     describe(DIR)               dataset.json read and checked against its shards (cheap: sizes, one record each)
     verify(DIR)                 every shard's sha256 against dataset.json (a full read)
-    kind_of(DIR)                what the dataset holds: images, pairs, domains, text or music (below)
+    kind_of(DIR)                what the dataset holds: images, pairs, domains, text, music or captions (below)
     parse(serialized, desc)     a batch of records (B,) -> a tuple of tensors (B, ...)
 
 The format is plain TFRecord files of `tf.train.Example`s, one feature per tensor of the
-example, each holding that tensor's raw bytes (little-endian); `dataset.json` names the
+example, each holding that tensor's raw bytes (little-endian), or for a string tensor its
+strings (UTF-8, one value each); `dataset.json` names the
 features with their dtype and shape, so a batch decodes with one `parse_example` and one
-`decode_raw` per feature, and nothing is lost (no JPEG: the pixels read back are the pixels
+`decode_raw` per numeric feature, and nothing is lost (no JPEG: the pixels read back are the pixels
 written).  No compression: a compressed shard is one zlib stream that a resumed run would
 have to inflate to skip records.
 
@@ -37,6 +38,13 @@ images):
               evaluation reads them (melody int16 [16], chord int16 [], piece int32 [], previous
               int32 [], in order; "meta": {"part", "names", "chords"}) in DIR/train_bars and
               DIR/held_out_bars (chorales, folk:, midi:)
+    captions  image uint8 [S, S, C], captions string [T], classes int32 [], label int32 [], index
+              int32 []: the training images, each with its T captions (captions2digits: the
+              training phrasings; captions:FILE: T = 1), what the text encoder contrasts
+              (classes), the digit (-1: none) and the example's position in the source; with
+              "meta": {"captions": "captions2digits" or "captions"}.  captions2digits adds the
+              held-out digits in every phrasing (TEMPLATES' order, in order) in DIR/held_out,
+              the text encoder's scored sets (captions2digits:, captions:)
 
 Example k of the source goes to shard k mod S, so shard sizes differ by at most one.  A
 dataset is written into a temporary directory next to DIR and renamed to DIR when its
@@ -62,11 +70,14 @@ FORMAT = "tfgan-tfrecords/1"
 DESCRIPTION = "dataset.json"
 SHARD_NAME = "shard-{index:05d}-of-{count:05d}.tfrecord"
 DTYPES = ("uint8", "int8", "int16", "int32", "int64", "float32")  # what decode_raw reads back exactly
-KINDS = ("images", "pairs", "domains", "text", "music")
+STRING = "string"  # a feature of UTF-8 strings: one value per element of its shape (not raw bytes)
+KINDS = ("images", "pairs", "domains", "text", "music", "captions")
 PARTS = ("a", "b")  # the parts of a "domains" dataset, each an "images" dataset in its own directory
 TEXT_HELD_OUT = "held_out"  # the held-out lines of a "text" dataset: a text dataset in this subdirectory
 MUSIC_BARS = ("train_bars", "held_out_bars")  # the pieces' bars of a "music" dataset, in these subdirectories
-INNER_PARTS = {"text": (TEXT_HELD_OUT,), "music": MUSIC_BARS}  # kind -> its datasets inside its directory
+CAPTIONS_HELD_OUT = "held_out"  # the held-out digits of a "captions" dataset (captions2digits only)
+INNER_PARTS = {"text": (TEXT_HELD_OUT,), "music": MUSIC_BARS,
+               "captions": (CAPTIONS_HELD_OUT,)}  # kind -> its datasets inside its directory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,9 +146,10 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
         raise ValueError(f"{len(names)} names for examples of {len(specs)} tensors")
     features = {}
     for name, spec in zip(names, specs):
-        if spec.dtype.name not in DTYPES or not spec.shape.is_fully_defined():
+        if spec.dtype.name not in DTYPES + (STRING,) or not spec.shape.is_fully_defined() \
+                or (spec.dtype.name == STRING and spec.shape.rank > 1):
             raise DataError(f"{source}: feature {name!r} is {spec.dtype.name} {spec.shape}; expected a fixed "
-                            f"shape of {', '.join(DTYPES)}")
+                            f"shape of {', '.join(DTYPES)}, or strings of rank 0 or 1")
         features[name] = {"dtype": spec.dtype.name, "shape": [int(d) for d in spec.shape]}
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -151,8 +163,7 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
             arrays = [np.asarray(t) for t in (batch if isinstance(batch, tuple) else (batch,))]
             for row in range(len(arrays[0])):
                 example = tf.train.Example(features=tf.train.Features(feature={
-                    name: tf.train.Feature(bytes_list=tf.train.BytesList(
-                        value=[a[row].astype(a.dtype.newbyteorder("<")).tobytes()]))
+                    name: tf.train.Feature(bytes_list=tf.train.BytesList(value=_values(a[row])))
                     for name, a in zip(names, arrays)}))
                 writers[k % shards].write(example.SerializeToString())
                 counts[k % shards] += 1
@@ -175,6 +186,14 @@ def write(examples: tf.data.Dataset, out, *, names: tuple, shards: int, source: 
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return description
+
+
+def _values(a: np.ndarray) -> list[bytes]:
+    """A tensor's values in a record: its strings (a string tensor), else its little-endian bytes."""
+    a = np.asarray(a)  # a rank-0 string is a bare bytes object
+    if a.dtype == object:  # tf.string as NumPy: bytes objects
+        return [bytes(v) for v in np.ravel(a)]
+    return [a.astype(a.dtype.newbyteorder("<")).tobytes()]
 
 
 def write_domains(write_part, out, *, source: str, names: dict) -> dict:
@@ -326,8 +345,9 @@ def describe(directory) -> Description:
         raise DataError(f"{at}: the shards' counts add up to {sum(s.num_examples for s in shards)}, but "
                         f"{DESCRIPTION} says num_examples {description.num_examples}")
     for name, f in features.items():
-        if f["dtype"] not in DTYPES:
-            raise DataError(f"{at}: feature {name!r} is {f['dtype']}; expected one of {', '.join(DTYPES)}")
+        if f["dtype"] not in DTYPES + (STRING,):
+            raise DataError(f"{at}: feature {name!r} is {f['dtype']}; expected one of {', '.join(DTYPES)} "
+                            f"or {STRING}")
     for shard in shards:
         file = directory / shard.file
         if not file.is_file():
@@ -350,6 +370,12 @@ def _check_first_record(description: Description, shard: Shard) -> None:
                         f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); prepare the dataset again") from None
     for name, f in description.features.items():
         values = example.features.feature[name].bytes_list.value if name in example.features.feature else []
+        if f["dtype"] == STRING:
+            need = int(np.prod(f["shape"], dtype=np.int64))
+            if len(values) != need:
+                raise DataError(f"{at}: shard {shard.file}: feature {name!r} holds {len(values)} strings; "
+                                f"{tuple(f['shape'])} needs {need} ({DESCRIPTION} does not match its shards)")
+            continue
         need = int(np.prod(f["shape"], dtype=np.int64)) * np.dtype(f["dtype"]).itemsize
         if len(values) != 1 or len(values[0]) != need:
             got = f"{len(values[0]):,} bytes" if len(values) == 1 else "no value"
@@ -439,6 +465,29 @@ def bars_description(directory) -> Description:
                                                       "previous) as prepare writes them in DIR/train_bars")
 
 
+CAPTION_FEATURES = ("image", "captions", "classes", "label", "index")
+
+
+def captions_description(directory) -> Description:
+    """`describe`, checked to hold captioned images (image uint8 [S, S, C], captions string [T],
+    classes, label, index int32 []) as prepare writes them from a captioned source: the training
+    images, or (DIR/held_out) captions2digits' held-out digits.
+
+    Raises:
+      DataError: as describe, or the records hold other features.
+    """
+    def holds(features, meta):
+        return tuple(features) == CAPTION_FEATURES and features["image"]["dtype"] == "uint8" \
+            and len(features["image"]["shape"]) == 3 and features["captions"]["dtype"] == STRING \
+            and len(features["captions"]["shape"]) == 1 \
+            and all(features[k] == {"dtype": "int32", "shape": []} for k in CAPTION_FEATURES[2:]) \
+            and meta.get("captions") in ("captions2digits", "captions")
+
+    return _description_of(directory, "captions", holds, "captioned images (image uint8 [S, S, C], captions "
+                                                         "string [T], classes, label, index int32 []) as prepare "
+                                                         "writes them from captions2digits:SPEC or captions:FILE")
+
+
 def _description_of(directory, kind: str, holds, expected: str) -> Description:
     """`describe`, refused unless the dataset is of `kind` and holds(features, meta)."""
     description = describe(directory)
@@ -480,7 +529,7 @@ def verify(directory) -> Description:
 
 def verify_dataset(directory) -> list[Description]:
     """`verify` of a dataset of any kind: a domains dataset's two parts, or the dataset itself and
-    the parts inside it (INNER_PARTS: text's held-out lines, music's bars).
+    the parts inside it (INNER_PARTS: text's held-out lines, music's bars, captions' held-out digits).
 
     Returns:
       the Descriptions verified (one per part).
@@ -501,10 +550,14 @@ def parse(serialized: tf.Tensor, description: Description) -> tuple:
     Returns:
       one tensor per feature, in description.features' order: (B, *shape) of its dtype.
     """
-    spec = {name: tf.io.FixedLenFeature([], tf.string) for name in description.features}
+    spec = {name: tf.io.FixedLenFeature(f["shape"] if f["dtype"] == STRING else [], tf.string)
+            for name, f in description.features.items()}
     raw = tf.io.parse_example(serialized, spec)
     out = []
     for name, f in description.features.items():
+        if f["dtype"] == STRING:  # (B, *shape) already
+            out.append(raw[name])
+            continue
         values = tf.io.decode_raw(raw[name], tf.dtypes.as_dtype(f["dtype"]), little_endian=True)  # (B, n)
         out.append(tf.reshape(values, tf.concat([tf.shape(serialized)[:1], f["shape"]], 0)))  # (B, *shape)
     return tuple(tf.ensure_shape(t, [serialized.shape[0], *f["shape"]])

@@ -2,8 +2,8 @@
 
     tfrecords:DIR   a dataset written by `python -m tfgan_app.data.prepare SOURCE --out DIR`:
                     images (image_batches), pairs (pair_batches), two domains (each an
-                    image dataset), text or music (decoded_batches); records.py says what
-                    each kind holds
+                    image dataset), text, music or captions (decoded_batches); records.py
+                    says what each kind holds
 
 Order.  The stream visits the examples epoch by epoch; data epoch e is
 

@@ -11,6 +11,7 @@ and the same loss:
 
     python -m tfgan_app.nets.text_encoder --dataset mnist-idx:DIR --out encoder.keras
     python -m tfgan_app.nets.text_encoder --dataset captions:FILE --out encoder.keras    # your captions
+    python -m tfgan_app.nets.text_encoder --dataset tfrecords:DIR --out encoder.keras    # prepared from either
 
 The written model takes raw strings (its tokenizer is in the graph), so a StackGAN export serves
 sentences.  Its report (`out` with .json) gives the retrieval accuracy on held-out digits
@@ -99,32 +100,49 @@ def word_vocabulary(texts, limit: int = 10_000) -> list[str]:
 def _caption_sets(spec: str, data_dir, held_out):
     """(vocabulary, training set, {name: scored set}): a set is (images uint8, captions (N, T), classes (N,),
     digit labels or None)."""
-    from tfgan_app.data import captions, splits
+    from tfgan_app.data import captions, streaming
 
+    sets = {"held_out_digits_training_phrasings": captions.TRAIN_TEMPLATES,
+            "held_out_digits_held_out_phrasings": captions.HELD_OUT_TEMPLATES}
+    if streaming.is_prepared(spec):  # what prepare wrote of captions2digits: or captions:, in the source's order
+        if held_out is not None:
+            raise ValueError(f"held_out={held_out}: {spec} is prepared; its held-out part was fixed by prepare")
+        scheme, images, table, classes, labels, held = captions.prepared_caption_sets(spec)
+        if scheme == "captions":
+            return _own_caption_sets(spec, images, table, classes, None)
+        return captions.vocabulary(), (images, table, classes, labels), {
+            name: (held[0], held[1][:, list(templates)], held[2], held[3]) for name, templates in sets.items()}
     if spec.startswith("captions:"):
         images, table = captions.load_captioned(spec, data_dir=data_dir)
         _, classes = np.unique(table[:, 0].astype(str), return_inverse=True)
-        n = len(images)
-        if n < 4:
-            raise ValueError(f"--dataset {spec}: {n} captioned images; a text encoder needs at least 4")
-        train, rest = splits.split_examples(n, held_out or max(1, n // 10))
-        vocabulary = word_vocabulary(table[train, 0])
-        return vocabulary, (images[train], table[train], classes[train], None), {
-            "held_out_images": (images[rest], table[rest], classes[rest], None)}
+        return _own_caption_sets(spec, images, table, classes, held_out)
     train = captions.captioned_digits(spec, "train", data_dir, held_out)
     scored = captions.captioned_digits(spec, "held_out", data_dir, held_out)
-    sets = {"held_out_digits_training_phrasings": captions.TRAIN_TEMPLATES,
-            "held_out_digits_held_out_phrasings": captions.HELD_OUT_TEMPLATES}
     return captions.vocabulary(), (train.images, train.captions(), train.classes(), train.labels), {
         name: (scored.images, scored.captions(templates), scored.classes(), scored.labels)
         for name, templates in sets.items()}
 
 
+def _own_caption_sets(spec: str, images, table, classes, held_out):
+    """_caption_sets of a captions:FILE's images (in the file's order): a tenth (or `held_out`) of
+    them scored, the vocabulary the training captions' words."""
+    from tfgan_app.data import splits
+
+    n = len(images)
+    if n < 4:
+        raise ValueError(f"--dataset {spec}: {n} captioned images; a text encoder needs at least 4")
+    train, rest = splits.split_examples(n, held_out or max(1, n // 10))
+    vocabulary = word_vocabulary(table[train, 0])
+    return vocabulary, (images[train], table[train], classes[train], None), {
+        "held_out_images": (images[rest], table[rest], classes[rest], None)}
+
+
 def train_text_encoder(spec: str, out, *, epochs: int = DEFAULT_EPOCHS, seed: int = 0, data_dir=None,
                        held_out: int | None = None, verbose: int = 1) -> dict:
     """Trains the joint embedding on the captioned images of `spec` -- a labelled digit spec
-    (mnist-idx:DIR, tfds:mnist, npz:FILE: captions2digits' training digits and phrasings) or
-    captions:FILE (your captions; a tenth of the images held out for the report) -- and writes the
+    (mnist-idx:DIR, tfds:mnist, npz:FILE: captions2digits' training digits and phrasings),
+    captions:FILE (your captions; a tenth of the images held out for the report), or tfrecords:DIR
+    prepared from either (read whole, in the source's order: the same encoder) -- and writes the
     text side to `out` (.keras, atomically) and its report to `out`.json.  Returns the report."""
     import keras
     import tensorflow as tf
@@ -208,18 +226,24 @@ def load_text_encoder(path, flag: str = "--text-encoder"):
 
 
 def default_path(dataset: str) -> Path:
-    """Where the text encoder trained for `dataset` is cached: cache_dir()/text_encoder/KEY.keras."""
+    """Where the text encoder trained for `dataset` is cached: cache_dir()/text_encoder/KEY.keras,
+    KEY a hash of the spec (and of a prepared dataset's shard checksums: prepared again, it is
+    another dataset)."""
     import hashlib
 
+    from tfgan_app.data import records, streaming
     from tfgan_app.data.cache import cache_dir
 
-    return cache_dir() / "text_encoder" / f"{hashlib.sha256(dataset.encode()).hexdigest()[:16]}.keras"
+    key = dataset
+    if streaming.is_prepared(dataset):
+        key += "".join(s.sha256 for s in records.describe(streaming.directory_of(dataset)).shards)
+    return cache_dir() / "text_encoder" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.keras"
 
 
 def text_encoder_for(config):
     """The frozen text encoder of a StackGAN run: config.text_encoder, else the one cached for its
-    dataset (captions2digits:SPEC or captions:FILE), trained now (once; ~1 minute for MNIST's
-    digits on 2 cores) if there is none.
+    dataset (captions2digits:SPEC, captions:FILE or tfrecords:DIR prepared from one), trained now
+    (once; ~1 minute for MNIST's digits on 2 cores) if there is none.
 
     Raises:
       ValueError: the file named is unusable.
@@ -230,7 +254,7 @@ def text_encoder_for(config):
     path = default_path(config.dataset)
     if not path.is_file():
         print(f"training the text encoder for {config.dataset} (once; cached at {path})", flush=True)
-        train_text_encoder(config.dataset if scheme == "captions" else spec, path,
+        train_text_encoder(config.dataset if scheme in ("captions", "tfrecords") else spec, path,
                            data_dir=config.data_dir or None, verbose=0)
     return load_text_encoder(path)
 
@@ -238,7 +262,7 @@ def text_encoder_for(config):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", required=True, help="labelled digits (mnist-idx:DIR, tfds:mnist, npz:FILE: "
-                   "captions2digits' captions) or captions:FILE")
+                   "captions2digits' captions), captions:FILE, or tfrecords:DIR prepared from either")
     p.add_argument("--out", required=True, help="where the text encoder goes (.keras; its report beside it as .json)")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     p.add_argument("--seed", type=int, default=0)
@@ -246,7 +270,10 @@ def main(argv=None) -> int:
     if args.epochs < 1:
         p.error(f"--epochs: expected a positive integer, got {args.epochs}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    report = train_text_encoder(args.dataset, args.out, epochs=args.epochs, seed=args.seed)
+    try:
+        report = train_text_encoder(args.dataset, args.out, epochs=args.epochs, seed=args.seed)
+    except ValueError as e:  # DataError, CaptionError: the message names --dataset
+        p.exit(2, f"{p.prog}: error: {e}\n")
     print(json.dumps(report, indent=2))
     return 0
 
