@@ -25,8 +25,8 @@ of --seed, so each shard holds a random sample even of a class-sorted folder; on
 image source and a prepared one (tfrecords:, read in file order) keep their own order.  An
 image source is read as a stream; a paired, domains, text, music or captioned source is read
 whole once, by the loader training uses (it pairs the files, loads each domain, builds the
-vocabulary, parses the pieces, or measures the digits in memory).  A prepared image dataset (tfrecords:DIR) can
-be prepared again, e.g. into another number of shards.  --verify reads every shard (and
+vocabulary, parses the pieces, or measures the digits in memory).  A prepared image dataset
+(tfrecords:DIR) can be prepared again, e.g. into another number of shards.  --verify reads every shard (and
 every part's) and checks it against dataset.json's sha256.
 """
 
