@@ -303,10 +303,7 @@ def _prepared_captions(config) -> CaptionStream:
     from tfgan_app.data import records, streaming
 
     directory = streaming.directory_of(config.dataset)
-    description = records.captions_description(directory)
-    if description.meta.get("part"):
-        raise DataError(f"--dataset {config.dataset}: holds the held-out digits of a prepared dataset (for the "
-                        f"text encoder's report); train on the dataset that holds it")
+    description = _training_part(config.dataset)
     shape = description.features["image"]["shape"]
     if description.meta["captions"] == "captions2digits" and ((config.image_size and config.image_size != shape[0])
                                                               or (config.channels and config.channels != shape[2])):
@@ -330,7 +327,23 @@ def _prepared_captions(config) -> CaptionStream:
 
         return streaming.with_batch_index(examples, start_batch).map(transform)
 
-    return CaptionStream(batches, tuple(description.features["image"]["shape"]), description.num_examples)
+    return CaptionStream(batches, tuple(shape), description.num_examples)
+
+
+def _training_part(spec: str):
+    """The description of a prepared captioned dataset (tfrecords:DIR), refused if it is a
+    dataset's held-out part (DIR/held_out: the text encoder's scored digits).
+
+    Raises:
+      DataError: not captioned images, or the held-out part.
+    """
+    from tfgan_app.data import records, streaming
+
+    description = records.captions_description(streaming.directory_of(spec))
+    if description.meta.get("part"):
+        raise DataError(f"--dataset {spec}: holds the held-out digits of a prepared dataset (for the text "
+                        f"encoder's report); name the dataset that holds it")
+    return description
 
 
 def prepared_caption_sets(spec: str):
@@ -342,13 +355,9 @@ def prepared_caption_sets(spec: str):
     Raises:
       DataError: not a prepared captioned dataset, or its held-out part.
     """
-    from tfgan_app.data import records, streaming
+    from tfgan_app.data import records
 
-    directory = streaming.directory_of(spec)
-    description = records.captions_description(directory)
-    if description.meta.get("part"):
-        raise DataError(f"--dataset {spec}: holds the held-out digits of a prepared dataset; name the dataset "
-                        f"that holds it")
+    description = _training_part(spec)
 
     def in_source_order(d):
         image, table, classes, label, index = records.read_all(d)
