@@ -15,6 +15,17 @@ if str(REPO) not in sys.path:
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 
 
+def latest_epoch(workdir) -> int:
+    """The epoch a run directory's checkpoint state names (0: none yet).  TensorFlow writes ckpt-N's
+    files first and only then swaps the `checkpoint` state file, so a test that kills a run "after
+    epoch N" waits for this, not for ckpt-N.index: a kill between the two resumes from N - 1, which
+    is right but is not what such a test means to check."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(str(Path(workdir) / "checkpoints"))
+    return int(latest.rsplit("-", 1)[1]) if latest else 0
+
+
 def stop_after(epochs: int):
     """A Keras callback that interrupts fit after `epochs` epochs (their checkpoint written): a run
     stopped as a kill between epochs stops it, in-process.  (Keras is imported here, not at the

@@ -6,10 +6,9 @@ import sys
 import time
 
 import numpy as np
-import tensorflow as tf
 
 import train
-from conftest import REPO
+from conftest import REPO, latest_epoch
 from tfgan_app.training import callbacks as cb
 from tfgan_app.training import run_dir
 
@@ -48,11 +47,6 @@ def _weights(workdir):
     return epoch, [w.numpy() for w in gan.generator.weights + gan.discriminator.weights]
 
 
-def _latest_epoch(workdir):
-    latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
-    return int(latest.rsplit("-", 1)[1]) if latest else 0
-
-
 def test_sigkill_then_rerun_reaches_the_uninterrupted_weights(tmp_path):
     args = [sys.executable, "train.py", "--preset", "ring8-wgan-gp", "--g-hidden", "32,32",
             "--d-hidden", "32,32", "--batch-size", "64", "--steps-per-epoch", "40",
@@ -61,9 +55,7 @@ def test_sigkill_then_rerun_reaches_the_uninterrupted_weights(tmp_path):
     proc = subprocess.Popen(args + ["--workdir", str(killed)], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    # Mid-run, once the checkpoint state names epoch 3 (ckpt-3.index appears before the state
-    # file is updated: a kill in between resumes from epoch 2, which is right but not this test).
-    while _latest_epoch(killed) < 3:
+    while latest_epoch(killed) < 3:  # mid-run, once the checkpoint state names epoch 3
         assert proc.poll() is None, "training ended before it could be killed"
         assert time.time() < deadline
         time.sleep(0.05)
