@@ -46,3 +46,21 @@ def test_channels_and_a_blank_image():
     assert one["thickness"].shape == (2,) and one["thickness"][1] > one["thickness"][0]
     with pytest.raises(ValueError, match="blank image"):
         morphometry.measure(np.zeros((28, 28), np.uint8))
+
+
+def test_the_medial_axis_is_scikit_images_with_its_tables_built_once():
+    from skimage import morphology
+
+    rng = np.random.default_rng(3)
+    shapes = [bar(3) > 0, bar(6, 0.25) > 0, np.ones((5, 9), bool)]
+    shapes += [morphometry._upsampled(bar(w, s)) > 0.5 for w, s in ((1, 0.3), (4, -0.2))]  # as measure() sees them
+    shapes += [rng.random((40, 30)) < p for p in (0.5, 0.7, 0.9)]  # ragged blobs: many ties and holes
+    for binary in shapes:
+        skeleton, distance = morphometry.medial_axis(binary)
+        want_skeleton, want_distance = morphology.medial_axis(binary, return_distance=True,
+                                                              rng=morphometry.TIEBREAK_SEED)
+        assert skeleton.any() and skeleton.sum() < binary.sum()
+        np.testing.assert_array_equal(skeleton, want_skeleton)
+        np.testing.assert_array_equal(distance, want_distance)
+    # The same image is measured alike in every run (scikit-image's default draws its tiebreak anew).
+    assert morphometry.measure(bar(6, 0.25)) == morphometry.measure(bar(6, 0.25))

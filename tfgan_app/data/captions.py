@@ -46,7 +46,7 @@ HELD_OUT_TEMPLATES = (4, 5)
 TRAIN_TEMPLATES = tuple(i for i in range(len(TEMPLATES)) if i not in HELD_OUT_TEMPLATES)
 
 
-MORPHOMETRY_VERSION = 1  # bump when data/morphometry.py's figures change: the cache is keyed by it
+MORPHOMETRY_VERSION = 2  # bump when data/morphometry.py's figures change: the cache is keyed by it
 
 
 class CaptionError(DataError):
@@ -102,7 +102,7 @@ def captioned_digits(spec: str, part: str = "train", data_dir: str | None = None
     classifier's `part` of them ("train" or "held_out": the splits.HELD_OUT digits data/splits.py
     holds out, or `held_out` of them), measured.
 
-    Measuring takes ~5 ms a digit: the figures of the whole spec are cached (cache_dir()/morphometry,
+    Measuring takes ~2.5 ms a digit: the figures of the whole spec are cached (cache_dir()/morphometry,
     keyed by the images' bytes and MORPHOMETRY_VERSION) and the thresholds fitted on the train part.
 
     Raises:
