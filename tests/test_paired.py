@@ -9,7 +9,7 @@ from PIL import Image
 
 from tfgan_app import config as cfg
 from tfgan_app import data
-from tfgan_app.data import paired, prepare, splits
+from tfgan_app.data import paired, prepare, records, splits
 from tfgan_app.data.images import DataError
 
 
@@ -210,3 +210,29 @@ def test_prepared_pairs_refuse_another_image_size(tmp_path):
         data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", image_size=16))
     with pytest.raises(DataError, match=r"--channels 1: the records in .*rec hold 3-channel A \(input\) images"):
         data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", channels=1))
+
+
+def test_prepare_streams_a_pairs_folder_in_the_write_order_without_loading_it_whole(tmp_path, monkeypatch):
+    # Side by side at 10 px high, resized to 6 (the crop and resize of images.fit_image), and two folders
+    # of RGB inputs and grey targets at their own size.
+    write_side_by_side(tmp_path / "ab", n=7, size=10)
+    rgb = np.random.default_rng(4).integers(0, 256, (5, 6, 6, 3), dtype=np.uint8)
+    for side, pictures in (("A", rgb), ("B", 255 - rgb[..., 0])):
+        (tmp_path / side).mkdir()
+        for i, picture in enumerate(pictures):
+            Image.fromarray(picture).save(tmp_path / side / f"{i}.png")
+    cases = [(f"pairs:{tmp_path / 'ab'}", 6), (f"pairs:{tmp_path / 'A'},{tmp_path / 'B'}", 0)]
+    in_memory = [paired.load_pairs(spec, image_size=size or None) for spec, size in cases]
+    np.testing.assert_array_equal(in_memory[1][0], rgb)  # as the files hold them
+    np.testing.assert_array_equal(in_memory[1][1][..., 0], 255 - rgb[..., 0])
+
+    def whole(*args, **kwargs):
+        raise AssertionError("prepare read a pairs: folder whole")
+
+    monkeypatch.setattr(paired, "load_pairs", whole)
+    for k, ((spec, size), (a, b, _)) in enumerate(zip(cases, in_memory)):
+        description = prepare.prepare(spec, tmp_path / f"rec{k}", shards=1, image_size=size, seed=3)
+        inputs, targets = records.read_all(description)  # one shard: the write order
+        order = prepare.write_order(len(a), 3, prepare.PAIR_ORDER_SALT)
+        np.testing.assert_array_equal(inputs, a[order])
+        np.testing.assert_array_equal(targets, b[order])

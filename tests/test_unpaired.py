@@ -118,3 +118,16 @@ def test_prepared_domains_are_refused_where_images_are_expected_and_verified_par
     assert out.count("4 examples in 2 shards, every sha256 as dataset.json says") == 2
     with pytest.raises(DataError, match=r"--image-size 16: the records in .*rec/a hold 8x8 images"):
         data.open_data(config(f"tfrecords:{tmp_path / 'rec'}", image_size=16))
+
+
+def test_prepare_streams_each_domain_in_its_write_order_without_loading_it_whole(tmp_path, monkeypatch):
+    write_folder(tmp_path / "A", range(0, 70, 10))
+    write_folder(tmp_path / "B", range(200, 240, 10), size=12)  # resized to 8
+    spec = f"domains:{tmp_path / 'A'},{tmp_path / 'B'}"
+    a, b, _ = unpaired.load_domains(spec, image_size=8)
+    monkeypatch.setattr(unpaired, "load_domains", lambda *args, **kwargs: pytest.fail("read a domain whole"))
+    written = prepare.prepare(spec, tmp_path / "rec", shards=1, image_size=8, seed=5)
+    for k, (part, x) in enumerate((("a", a), ("b", b))):
+        images, labels = records.read_all(written[part])  # one shard: the write order
+        np.testing.assert_array_equal(images, x[prepare.write_order(len(x), 5, prepare.DOMAIN_ORDER_SALT + k)])
+        assert (labels == -1).all()

@@ -86,7 +86,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 
 def load_examples(spec: str, *, image_size: int | None = None, channels: int | None = None,
-                  data_dir: str | None = None, order_seed: int | None = None) -> tuple[tf.data.Dataset, ImageSource]:
+                  data_dir: str | None = None, order_seed=None) -> tuple[tf.data.Dataset, ImageSource]:
     """The examples of `spec` as a finite dataset in a fixed order.
 
     Images keep their size unless `image_size` is given; then they are center-cropped
@@ -101,9 +101,9 @@ def load_examples(spec: str, *, image_size: int | None = None, channels: int | N
         whose images vary in size.
       channels: 1 or 3; None keeps the source's (folder: 1 if every file is greyscale, else 3).
       data_dir: tensorflow-datasets data directory (tfds: only; None: tfds' default).
-      order_seed: None keeps the source's order; an integer visits the examples of mnist-idx:,
-        folder: and npz: (which allow random access) in a random permutation of that seed
-        (data.prepare writes them so); tfds: keeps its order.
+      order_seed: None keeps the source's order; an integer (or a tuple of them) visits the examples
+        of mnist-idx:, folder: and npz: (which allow random access) in a random permutation of that
+        seed (data.prepare writes them so); tfds: keeps its order.
     Returns:
       (dataset of (image uint8 (H, W, C), label int32 scalar, -1 when unlabeled), ImageSource).
     Raises:
@@ -250,14 +250,18 @@ def _from_arrays(images: np.ndarray, labels: np.ndarray | None, order_seed: int 
         labels = np.full(len(images), -1, np.int32)
     labels = labels.astype(np.int32)
     if order_seed is not None:
-        order = _order(len(images), order_seed)
+        order = visit_order(len(images), order_seed)
         images, labels = images[order], labels[order]
     return tf.data.Dataset.from_tensor_slices((images, labels))
 
 
-def _order(n: int, order_seed: int | None) -> np.ndarray:
-    """0..n-1, or a permutation of it drawn from order_seed (load_examples' order_seed)."""
-    return np.arange(n) if order_seed is None else np.random.default_rng(int(order_seed)).permutation(n)
+def visit_order(n: int, order_seed) -> np.ndarray:
+    """0..n-1, or a permutation of it drawn from order_seed (load_examples' order_seed: an integer,
+    or a tuple of integers, numpy's seed sequence: prepare.write_order's (seed, salt))."""
+    if order_seed is None:
+        return np.arange(n)
+    seed = [int(s) for s in order_seed] if isinstance(order_seed, (tuple, list)) else int(order_seed)
+    return np.random.default_rng(seed).permutation(n)
 
 
 # --- tfds:NAME[:SPLIT] -------------------------------------------------------------
@@ -397,7 +401,7 @@ def _read_idx(spec, path: Path, magic: int) -> np.ndarray:
 def _folder_examples(spec, arg, image_size, order_seed=None):
     """Image files: sorted subfolder names are classes 0..K-1, or a flat folder is unlabeled."""
     folder, paths, labels, num_classes, grey = folder_listing(spec, arg, image_size)
-    order = _order(len(paths), order_seed)
+    order = visit_order(len(paths), order_seed)
     ds = tf.data.Dataset.from_tensor_slices((paths[order], labels[order]))
     ds = ds.map(lambda path, label: (decode_file(path), label), num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True)

@@ -165,26 +165,65 @@ def jitter(x, seed, factor: float, mirror: bool):
 
 def load_pairs(spec: str, *, image_size: int | None = None, channels: int | None = None,
                data_dir: str | None = None):
-    """(A uint8 (N, S, S, Ca), B uint8 (N, S, S, Cb), description) of a paired spec.
+    """(A uint8 (N, S, S, Ca), B uint8 (N, S, S, Cb), description) of a paired spec, in memory.
 
     channels: 1 or 3 for both sides; None keeps each side's (1 if all its files are greyscale).
     Raises:
       DataError: the spec, a folder or a file is not usable (the message names it).
     """
+    scheme, arg = _parse(spec)
+    if scheme == "edges2digits":
+        edges, digits, _ = edges2digits(arg, "train", image_size=image_size, data_dir=data_dir)
+        return edges, digits, f"edges2digits:{arg} (training part: {len(digits)} digits)"
+    examples, source = pair_examples(spec, image_size=image_size, channels=channels)
+    a, b = next(iter(examples.batch(source.num_examples)))
+    return a.numpy(), b.numpy(), source.name
+
+
+def pair_examples(spec: str, *, image_size: int | None = None, channels: int | None = None,
+                  order_seed=None) -> tuple[tf.data.Dataset, PairedSource]:
+    """The pairs of pairs:DIR or pairs:DIR_A,DIR_B as a finite stream of (A uint8 (S, S, Ca),
+    B uint8 (S, S, Cb)), never held whole: every file is listed and checked first (its format,
+    size and whether it is greyscale, from PIL), then decoded in tf.data and centre-cropped and
+    resized as images.fit_image does.  In file order, or in a permutation of `order_seed`
+    (images.load_examples' order_seed).
+
+    Raises:
+      DataError: the spec, a folder or a file is not usable (the message names it).
+    """
+    scheme, arg = _parse(spec)
+    if scheme != "pairs":
+        raise DataError(f"--dataset {spec!r}: {scheme}: is made in memory; expected pairs:DIR or pairs:DIR_A,DIR_B")
+    if "," in arg:
+        folder_a, _, folder_b = arg.partition(",")
+        paths, shapes, out = _two_folders(spec, _folder(spec, folder_a), _folder(spec, folder_b), image_size,
+                                          channels)
+
+        def read(path_a, path_b):
+            return tuple(images.fit_image(images.decode_file(path), shape, o)
+                         for path, shape, o in zip((path_a, path_b), shapes, out))
+    else:
+        paths, shape, out = _side_by_side(spec, _folder(spec, arg), image_size, channels)
+        paths = (paths,)
+
+        def read(path):
+            pair = images.decode_file(path)
+            h = tf.shape(pair)[0]
+            return images.fit_image(pair[:, :h], shape, out[0]), images.fit_image(pair[:, h:], shape, out[1])
+    order = images.visit_order(len(paths[0]), order_seed)
+    examples = tf.data.Dataset.from_tensor_slices(tuple(p[order] for p in paths)).map(
+        read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    n = len(paths[0])
+    return examples, PairedSource(f"{scheme}:{arg} ({n} pairs)", n, *out)
+
+
+def _parse(spec):
     scheme, _, arg = str(spec).partition(":")
     if scheme not in SCHEMES:
         raise DataError(f"--dataset {spec!r}: not a paired dataset; expected one of {SPEC_FORMS}")
     if not arg:
         raise DataError(f"--dataset {spec!r}: nothing after '{scheme}:'; expected one of {SPEC_FORMS}")
-    if scheme == "edges2digits":
-        edges, digits, _ = edges2digits(arg, "train", image_size=image_size, data_dir=data_dir)
-        return edges, digits, f"edges2digits:{arg} (training part: {len(digits)} digits)"
-    if "," in arg:
-        folder_a, _, folder_b = arg.partition(",")
-        a, b = _two_folders(spec, _folder(spec, folder_a), _folder(spec, folder_b), image_size, channels)
-    else:
-        a, b = _side_by_side(spec, _folder(spec, arg), image_size, channels)
-    return a, b, f"{scheme}:{arg} ({len(a)} pairs)"
+    return scheme, arg
 
 
 def _folder(spec, arg) -> Path:
@@ -194,22 +233,6 @@ def _folder(spec, arg) -> Path:
     return path.resolve()
 
 
-def _read(spec, path: Path, channels: int) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return np.asarray(image.convert("L" if channels == 1 else "RGB")).reshape(image.size[1], image.size[0],
-                                                                                   channels)
-
-
-def _square(image: np.ndarray, size: int) -> np.ndarray:
-    """Centre square, resized to size x size (as images.load_examples does)."""
-    h, w, c = image.shape
-    if (h, w) == (size, size):
-        return image
-    return images.fit_image(tf.constant(image), (h, w, c), (size, size, c)).numpy()
-
-
 def _files(spec, folder: Path) -> list[Path]:
     files = images.image_files(folder, recursive=False)
     if not files:
@@ -217,27 +240,44 @@ def _files(spec, folder: Path) -> list[Path]:
     return files
 
 
-def _side_by_side(spec, folder: Path, image_size, channels):
-    files = _files(spec, folder)
-    grey = [images.check_image(spec, p) for p in files]  # every file checked before any is read
-    channels = channels or (1 if all(grey) else 3)
-    a, b, size = [], [], image_size
+def _headers(spec, files) -> tuple[list[bool], list[tuple[int, int]]]:
+    """(greyscale?, (width, height)) of every file: checked (images.check_image), pixels not read."""
+    from PIL import Image
+
+    grey = [images.check_image(spec, p) for p in files]
+    sizes = []
     for path in files:
-        pair = _read(spec, path, channels)
-        h, w, _ = pair.shape
+        with Image.open(path) as image:
+            sizes.append(image.size)
+    return grey, sizes
+
+
+def _square_shape(sizes):
+    """fit_image's static input shape for files of `sizes` (None where they vary)."""
+    (w, h) = sizes[0]
+    return (h, w, 3) if len(set(sizes)) == 1 else (None, None, 3)
+
+
+def _side_by_side(spec, folder: Path, image_size, channels):
+    """(paths, the shape of a half as fit_image takes it, (A's shape, B's shape)) of A|B files."""
+    files = _files(spec, folder)
+    grey, sizes = _headers(spec, files)  # every file checked before any is read
+    channels = channels or (1 if all(grey) else 3)
+    for path, (w, h) in zip(files, sizes):
         if w != 2 * h:
             raise DataError(f"--dataset {spec}: {path} is {w}x{h} pixels; a pairs: image holds A and B side "
                             f"by side, so its width must be twice its height")
-        size = size or h
-        if image_size is None and h != size:
-            raise DataError(f"--dataset {spec}: {path} is {h} pixels high, {files[0].name} {size}; "
+        if image_size is None and h != sizes[0][1]:
+            raise DataError(f"--dataset {spec}: {path} is {h} pixels high, {files[0].name} {sizes[0][1]}; "
                             f"pass --image-size to resize them all")
-        a.append(_square(pair[:, :h], size))
-        b.append(_square(pair[:, h:], size))
-    return np.stack(a), np.stack(b)
+    size = image_size or sizes[0][1]
+    halves = [(w // 2, h) for w, h in sizes]
+    out = (size, size, channels)
+    return np.array([str(p) for p in files]), _square_shape(halves), (out, out)
 
 
 def _two_folders(spec, folder_a: Path, folder_b: Path, image_size, channels):
+    """((paths of A, paths of B), each side's shape as fit_image takes it, (A's shape, B's shape))."""
     files_a, files_b = _files(spec, folder_a), _files(spec, folder_b)
     names_b = {p.name for p in files_b}
     missing = [p.name for p in files_a if p.name not in names_b]
@@ -247,17 +287,18 @@ def _two_folders(spec, folder_a: Path, folder_b: Path, image_size, channels):
                  else f"{extra[0]} is in {folder_b} but not in {folder_a}")
         raise DataError(f"--dataset {spec}: the two folders must hold the same file names; {which} "
                         f"({len(missing) + len(extra)} unmatched)")
-    sides = []
+    paths, shapes, out = [], [], []
     for folder in (folder_a, folder_b):
         files = [folder / p.name for p in files_a]
-        c = channels or (1 if all([images.check_image(spec, p) for p in files]) else 3)
-        arrays = [_read(spec, p, c) for p in files]
-        size = image_size or arrays[0].shape[0]
-        if image_size is None and any(x.shape[:2] != arrays[0].shape[:2] for x in arrays):
-            odd = next(p for p, x in zip(files, arrays) if x.shape[:2] != arrays[0].shape[:2])
+        grey, sizes = _headers(spec, files)
+        if image_size is None and len(set(sizes)) > 1:
+            odd = next(p for p, size in zip(files, sizes) if size != sizes[0])
             raise DataError(f"--dataset {spec}: {odd} is not the size of {files[0].name}; pass --image-size")
-        sides.append(np.stack([_square(x, size) for x in arrays]))
-    return sides[0], sides[1]
+        size = image_size or sizes[0][1]
+        paths.append(np.array([str(p) for p in files]))
+        shapes.append(_square_shape(sizes))
+        out.append((size, size, channels or (1 if all(grey) else 3)))
+    return tuple(paths), tuple(shapes), tuple(out)
 
 
 # --- edges2digits ---------------------------------------------------------------------------

@@ -23,9 +23,11 @@ Images are cropped, resized and converted exactly as training would do it (the s
 own loaders), once, and written as raw pixels.  The examples are written in a random order
 of --seed, so each shard holds a random sample even of a class-sorted folder; only a tfds:
 image source and a prepared one (tfrecords:, read in file order) keep their own order.  An
-image source is read as a stream; a paired, domains, text, music or captioned source is read
-whole once, by the loader training uses (it pairs the files, loads each domain, builds the
-vocabulary, parses the pieces, or measures the digits in memory).  A prepared image dataset
+image source, a pairs: folder and each domain of domains: are read as streams (files listed and
+checked, then decoded in tf.data, never held whole); the sources made in memory (edges2digits:,
+digits2mnist:, captions2digits:) and the text, music and caption-file sources are read whole
+once, by the loader training uses (it builds the vocabulary, parses the pieces, or measures the
+digits in memory).  A prepared image dataset
 (tfrecords:DIR) can be prepared again, e.g. into another number of shards.  --verify reads every shard (and
 every part's) and checks it against dataset.json's sha256.
 """
@@ -52,7 +54,7 @@ CAPTION_ORDER_SALT = 0xCA7  # the write order of captioned images
 
 def write_order(n: int, seed: int, salt: int) -> np.ndarray:
     """A permutation of 0..n-1 drawn from (seed, salt): the order examples are written in."""
-    return np.random.default_rng([int(seed), int(salt)]).permutation(n)
+    return images.visit_order(n, (seed, salt))
 
 
 def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels: int = 0, seed: int = 0,
@@ -88,9 +90,14 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
     if is_music:
         return _prepare_music(source, out, shards=shards, seed=seed, chords=True if chords is None else chords)
     if scheme in paired.SCHEMES:
-        inputs, targets, name = paired.load_pairs(source, **options)
-        order = write_order(len(inputs), seed, PAIR_ORDER_SALT)  # a random sample in every shard
-        examples = tf.data.Dataset.from_tensor_slices((inputs[order], targets[order]))
+        if scheme == "pairs":  # a stream of the files, in a permutation of (seed, salt)
+            examples, pairs = paired.pair_examples(source, image_size=image_size or None, channels=channels or None,
+                                                   order_seed=(seed, PAIR_ORDER_SALT))
+            name = pairs.name
+        else:  # edges2digits: made in memory from a digit dataset
+            inputs, targets, name = paired.load_pairs(source, **options)
+            order = write_order(len(inputs), seed, PAIR_ORDER_SALT)  # a random sample in every shard
+            examples = tf.data.Dataset.from_tensor_slices((inputs[order], targets[order]))
         return records.write(examples, out, names=("inputs", "targets"), shards=shards, source=name,
                              num_classes=0, write_seed=seed, kind="pairs")
     if scheme in unpaired.SCHEMES:
@@ -193,16 +200,25 @@ def _prepare_captions(source: str, out, *, shards: int, seed: int, options: dict
 
 
 def _prepare_domains(source: str, out, *, shards: int, seed: int, options: dict) -> dict:
-    """Each domain of `source` as an images dataset in out/a and out/b (records.write_domains)."""
-    a, b, names = unpaired.load_domains(source, **options)
-    arrays = {"a": a, "b": b}
+    """Each domain of `source` as an images dataset in out/a and out/b (records.write_domains), in a
+    permutation of (seed, DOMAIN_ORDER_SALT + k): read as a stream (domains:), or from the small
+    built-in arrays (digits2mnist:)."""
+    if str(source).startswith("domains:"):
+        names = unpaired.domain_specs(source)
+        streams = [unpaired.domain_examples(source, name, order_seed=(seed, DOMAIN_ORDER_SALT + k), **options)
+                   for k, name in enumerate(names)]  # every domain listed and checked before writing
+        examples = {part: ds.map(lambda image, label: (image, tf.constant(-1, tf.int32)))  # no classes across domains
+                    for part, (ds, _) in zip(records.PARTS, streams)}
+    else:
+        a, b, names = unpaired.load_domains(source, **options)
+        examples = {}
+        for k, (part, x) in enumerate(zip(records.PARTS, (a, b))):
+            order = write_order(len(x), seed, DOMAIN_ORDER_SALT + k)
+            examples[part] = tf.data.Dataset.from_tensor_slices((x[order], np.full(len(x), -1, np.int32)))
 
     def write_part(part, directory):
         k = records.PARTS.index(part)
-        x = arrays[part]
-        order = write_order(len(x), seed, DOMAIN_ORDER_SALT + k)
-        examples = tf.data.Dataset.from_tensor_slices((x[order], np.full(len(x), -1, np.int32)))
-        return records.write(examples, directory, names=("image", "label"), shards=shards,
+        return records.write(examples[part], directory, names=("image", "label"), shards=shards,
                              source=f"{source} ({part}: {names[k]})", num_classes=0, write_seed=seed)
 
     return records.write_domains(write_part, out, source=source, names=dict(zip(records.PARTS, names)))

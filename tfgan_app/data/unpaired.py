@@ -134,27 +134,50 @@ def load_domains(spec: str, *, image_size=None, channels=None, data_dir=None):
         a, _ = sklearn_digits("train")
         b = mnist_training_digits(arg, data_dir)
         return a, b, ("scikit-learn digits (upsampled to 28x28)", f"MNIST: {arg}")
-    if "," in arg:
-        spec_a, _, spec_b = arg.partition(",")
-    elif arg.startswith("tfds:cycle_gan/"):
-        spec_a, spec_b = f"{arg}:trainA", f"{arg}:trainB"
-    else:
-        raise DataError(f"--dataset {spec!r}: name two domains, domains:A,B (or domains:tfds:cycle_gan/NAME)")
+    spec_a, spec_b = domain_specs(spec)
     return (_domain(spec, spec_a, image_size, channels, data_dir), _domain(spec, spec_b, image_size, channels, data_dir),
             (spec_a, spec_b))
 
 
-def _domain(spec, part: str, image_size, channels, data_dir) -> np.ndarray:
-    """All images of one domain, uint8 (N, S, S, C)."""
+def domain_examples(spec, part: str, *, image_size=None, channels=None, data_dir=None, order_seed=None):
+    """One domain of `spec` as images.load_examples gives it: (examples, ImageSource), read as a
+    stream (a directory is folder:DIR; order_seed as load_examples takes it).
+
+    Raises:
+      DataError: the domain is not usable (the message names the spec and the domain).
+    """
     if part.partition(":")[0] not in images.SCHEMES:
         if not Path(part).expanduser().is_dir():
             raise DataError(f"--dataset {spec}: domain {part!r} is neither a directory nor an image spec "
                             f"({images.SPEC_FORMS})")
         part = f"folder:{part}"
     try:
-        examples, source = images.load_examples(part, image_size=image_size, channels=channels, data_dir=data_dir)
+        return images.load_examples(part, image_size=image_size, channels=channels, data_dir=data_dir,
+                                    order_seed=order_seed)
     except DataError as e:
         raise DataError(f"--dataset {spec}: domain {part}: {str(e).partition(': ')[2] or e}") from None
+
+
+def domain_specs(spec: str) -> tuple[str, str]:
+    """The two image specs of domains:A,B or domains:tfds:cycle_gan/NAME.
+
+    Raises:
+      DataError: neither form.
+    """
+    scheme, _, arg = str(spec).partition(":")
+    if scheme != "domains" or not arg:
+        raise DataError(f"--dataset {spec!r}: expected one of {SPEC_FORMS}")
+    if "," in arg:
+        spec_a, _, spec_b = arg.partition(",")
+        return spec_a, spec_b
+    if arg.startswith("tfds:cycle_gan/"):
+        return f"{arg}:trainA", f"{arg}:trainB"
+    raise DataError(f"--dataset {spec!r}: name two domains, domains:A,B (or domains:tfds:cycle_gan/NAME)")
+
+
+def _domain(spec, part: str, image_size, channels, data_dir) -> np.ndarray:
+    """All images of one domain, uint8 (N, S, S, C)."""
+    examples, source = domain_examples(spec, part, image_size=image_size, channels=channels, data_dir=data_dir)
     x, _ = next(iter(examples.batch(source.num_examples)))
     return x.numpy()
 
