@@ -153,6 +153,38 @@ def test_prepared_text_streams_the_training_lines_and_keeps_the_held_out_ones_an
     assert [d.num_examples for d in records.verify_dataset(tmp_path / "rec")] == [36, 4]
 
 
+def test_prepare_reads_text_as_a_stream_and_writes_the_in_memory_order(tmp_path, monkeypatch):
+    from tfgan_app.data import prepare, records
+
+    (tmp_path / "dir").mkdir()  # three files, a line break of each kind, a line cut at --seq-len
+    write(tmp_path / "dir" / "a.txt", "".join(f"alpha {i}\r\n" for i in range(13)))
+    write(tmp_path / "dir" / "b.txt", "b\u2028" * 5 + "  \n\n" + "a line longer than sixteen characters")
+    write(tmp_path / "dir" / "c.txt", "\n".join(f"gamma {i} " + "é" * i for i in range(19)))
+    spec = f"text:{tmp_path / 'dir'}"
+    source = text_data.load_text(spec, 16, 12)
+    monkeypatch.setattr(text_data, "read_lines", lambda *a, **k: pytest.fail("prepare read the text whole"))
+    monkeypatch.setattr(prepare, "TEXT_CHUNK", 5)  # lines go to the ids' files five at a time
+    description = prepare.prepare(spec, tmp_path / "rec", shards=1, seq_len=16, vocab=12, seed=2)
+    assert description.meta["vocabulary"] == list(source.vocabulary)
+    order = prepare.write_order(len(source.train), 2, prepare.TEXT_ORDER_SALT)
+    np.testing.assert_array_equal(records.read_all(description)[0], source.train[order])  # one shard: write order
+    held = records.read_all(records.describe(tmp_path / "rec" / records.TEXT_HELD_OUT))[0]
+    np.testing.assert_array_equal(held, source.held_out)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # the ids' files are gone
+
+
+def test_prepare_reads_every_lm1b_sentence(tmp_path, monkeypatch):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    from tfgan_app.data import prepare
+
+    monkeypatch.setattr(text_data, "TFDS_MAX_LINES", 11)  # what training from the source reads
+    with tfds.testing.mock_data(num_examples=25):  # tfds's own stand-in for a prepared lm1b: random text
+        texts = [t.decode() for t in tfds.as_numpy(tfds.load("lm1b", split="train").map(lambda e: e["text"]))]
+        written = prepare.prepare("tfds:lm1b", tmp_path / "rec", shards=2, data_dir=str(tmp_path / "tfds"))
+    n = sum(1 for t in texts for line in t.splitlines() if line.strip())
+    assert written.num_examples == n - n // 10 > 11
+
+
 def test_prepared_text_refusals_name_the_flag_or_the_part(tmp_path):
     import dataclasses
 

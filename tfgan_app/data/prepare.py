@@ -24,19 +24,25 @@ own loaders), once, and written as raw pixels.  The examples are written in a ra
 of --seed, so each shard holds a random sample even of a class-sorted folder; only a tfds:
 image source and a prepared one (tfrecords:, read in file order) keep their own order.  An
 image source, a pairs: folder and each domain of domains: are read as streams (files listed and
-checked, then decoded in tf.data, never held whole); the sources made in memory (edges2digits:,
-digits2mnist:, captions2digits:) and the text, music and caption-file sources are read whole
-once, by the loader training uses (it builds the vocabulary, parses the pieces, or measures the
-digits in memory).  A prepared image dataset
+checked, then decoded in tf.data, never held whole); a text source is read as a stream twice
+(the vocabulary, then the ids, through a temporary file: tfds:lm1b whole, uncapped); the
+sources made in memory (edges2digits:, digits2mnist:, captions2digits:) and the music and
+caption-file sources are read whole once, by the loader training uses (it parses the pieces,
+or measures the digits, in memory).  A prepared image dataset
 (tfrecords:DIR) can be prepared again, e.g. into another number of shards.  --verify reads every shard (and
 every part's) and checks it against dataset.json's sha256.
 """
 
 from __future__ import annotations
 
+import collections
+import itertools
 import json
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -50,6 +56,7 @@ DOMAIN_ORDER_SALT = 0x9A1E  # the write order of domain k: a permutation of (see
 TEXT_ORDER_SALT = 0x7E47  # the write order of text lines
 MUSIC_ORDER_SALT = 0x3D1  # the write order of the training bars
 CAPTION_ORDER_SALT = 0xCA7  # the write order of captioned images
+TEXT_CHUNK = 65_536  # lines encoded, and ids read back, at a time by the streamed text prepare
 
 
 def write_order(n: int, seed: int, salt: int) -> np.ndarray:
@@ -112,21 +119,68 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
 
 def _prepare_text(source: str, out, *, shards: int, seed: int, seq_len: int, vocab: int, data_dir) -> records.Description:
     """The training lines of a text source as ids (kind "text"), written in a permutation of
-    `seed`; the held-out lines, in their order, in out/held_out; the vocabulary in both's meta."""
+    `seed`; the held-out lines, in their order, in out/held_out; the vocabulary in both's meta.
+
+    Read as a stream, twice (tfds:lm1b whole, not capped as training from the source is): once
+    to count the characters of the training lines (the vocabulary), once to write every line's ids
+    at its row of the write order in a temporary file beside `out` (4 bytes a character), which
+    records.write then reads in order.  The lines and ids are never all in memory; each training
+    line's row is (4 bytes a line)."""
     if seq_len < 4 or vocab < 3:  # as train.py requires
         raise DataError(f"--seq-len {seq_len} --vocab {vocab}: expected --seq-len >= 4 (the 4-gram figures) and "
                         f"--vocab >= 3 (PAD, UNKNOWN and a character)")
-    data = text.load_text(source, seq_len, vocab, data_dir)
-    meta = {"seq_len": int(seq_len), "vocab": int(vocab), "vocabulary": [int(c) for c in data.vocabulary]}
-    order = write_order(len(data.train), seed, TEXT_ORDER_SALT)
+    counts, n = collections.Counter(), 0
+    for n, line in enumerate(text.iter_lines(source, data_dir, whole=True), 1):
+        if not text.is_held_out(n - 1):
+            counts.update(line[:seq_len])
+    text.check_line_count(source, n)
+    vocabulary = text.rank_characters(counts, vocab)
+    meta = {"seq_len": int(seq_len), "vocab": int(vocab), "vocabulary": [int(c) for c in vocabulary]}
+    n_held = n // text.HELD_OUT_EVERY
+    place = np.empty(n - n_held, np.int32 if n < 2**31 else np.int64)  # training line j is row place[j]
+    place[write_order(n - n_held, seed, TEXT_ORDER_SALT)] = np.arange(n - n_held)
+    row_bytes = 4 * seq_len
 
-    def held_out(directory):
-        records.write(tf.data.Dataset.from_tensor_slices(data.held_out), directory / records.TEXT_HELD_OUT,
-                      names=("ids",), shards=1, source=f"{source} (held out: every {text.HELD_OUT_EVERY}th line)",
-                      num_classes=0, kind="text", meta=dict(meta, part=records.TEXT_HELD_OUT))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.ids-", dir=out.parent) as temp:
+        paths = {part: Path(temp) / f"{part}.ids" for part in ("train", "held_out")}
+        lines, rows = text.iter_lines(source, data_dir, whole=True), {"train": 0, "held_out": 0}
+        with open(paths["train"], "wb") as train, open(paths["held_out"], "wb") as held:
+            train.truncate(len(place) * row_bytes)
+            for i, chunk in enumerate(iter(lambda: list(itertools.islice(lines, TEXT_CHUNK)), [])):
+                ids = text.encode(chunk, vocabulary, seq_len)
+                out_of = (i * TEXT_CHUNK + np.arange(len(chunk))) % text.HELD_OUT_EVERY == text.HELD_OUT_EVERY - 1
+                start = rows["train"]
+                rows = {"train": start + int((~out_of).sum()), "held_out": rows["held_out"] + int(out_of.sum())}
+                if rows["train"] > len(place) or rows["held_out"] > n_held:
+                    _source_changed(source, n)
+                held.write(ids[out_of].tobytes())  # in order
+                for row, at in zip(ids[~out_of], place[start:rows["train"]]):  # each at its place
+                    os.pwrite(train.fileno(), row.tobytes(), int(at) * row_bytes)
+        if rows != {"train": len(place), "held_out": n_held}:
+            _source_changed(source, n)
 
-    return records.write(tf.data.Dataset.from_tensor_slices(data.train[order]), out, names=("ids",), shards=shards,
-                         source=source, num_classes=0, write_seed=seed, kind="text", meta=meta, inside=held_out)
+        def in_order(path):  # a file of ids, a chunk of rows at a time
+            def chunks():
+                with open(path, "rb") as f:
+                    while block := f.read(TEXT_CHUNK * row_bytes):
+                        yield np.frombuffer(block, np.int32).reshape(-1, seq_len)
+            return tf.data.Dataset.from_generator(chunks, output_signature=tf.TensorSpec((None, seq_len), tf.int32)
+                                                  ).unbatch()
+
+        def held_out(directory):
+            records.write(in_order(paths["held_out"]), directory / records.TEXT_HELD_OUT, names=("ids",), shards=1,
+                          source=f"{source} (held out: every {text.HELD_OUT_EVERY}th line)", num_classes=0,
+                          kind="text", meta=dict(meta, part=records.TEXT_HELD_OUT))
+
+        return records.write(in_order(paths["train"]), out, names=("ids",), shards=shards, source=source,
+                             num_classes=0, write_seed=seed, kind="text", meta=meta, inside=held_out)
+
+
+def _source_changed(source: str, n: int):
+    raise DataError(f"SOURCE {source}: read {n:,} lines, then another number of them: it changed between prepare's two "
+                    f"reads; prepare it again once it no longer changes")
 
 
 def _prepare_music(source: str, out, *, shards: int, seed: int, chords: bool) -> records.Description:

@@ -7,7 +7,8 @@ A dataset spec names where the text comes from (`--problem text`):
     text:FILE         a UTF-8 text file
     text:DIR          every file under DIR (sorted by path), each UTF-8 text
     tfds:lm1b[:SPLIT] the One Billion Word benchmark the paper trained on (a prepared
-                      tensorflow-datasets copy; its first TFDS_MAX_LINES sentences)
+                      tensorflow-datasets copy; training from it reads its first TFDS_MAX_LINES
+                      sentences into memory, `prepare` streams every sentence)
     tfrecords:DIR     one of the above written as ids by `python -m tfgan_app.data.prepare SPEC
                       --out DIR --seq-len L --vocab V` (records.py, kind "text"): the training
                       lines streamed from the shards (streaming.py), the held-out lines and the
@@ -28,6 +29,7 @@ Batch i of a run is a pure function of (seed, i), as for images: a resumed run s
 
 from __future__ import annotations
 
+import codecs
 import collections
 import dataclasses
 from pathlib import Path
@@ -64,24 +66,14 @@ class TextData:
 # --- reading -------------------------------------------------------------------------
 
 
-def _decode(spec: str, path: Path, raw: bytes) -> str:
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        raise TextError(f"--dataset {spec}: {path} is binary (a NUL byte at {nul}); expected UTF-8 text")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise TextError(f"--dataset {spec}: {path} is not UTF-8 text (byte {e.start}: {raw[e.start:e.start + 1]!r})"
-                        ) from None
-
-
 def _pydoc_text() -> str:
     from pydoc_data.topics import topics  # in every CPython
 
     return "\n".join(topics[key] for key in sorted(topics))
 
 
-def _files_text(spec: str, arg: str) -> str:
+def _file_texts(spec: str, arg: str):
+    """The texts of text:FILE or text:DIR's files (sorted by path), one file at a time."""
     root = Path(arg).expanduser()
     if root.is_file():
         files = [root]
@@ -91,10 +83,37 @@ def _files_text(spec: str, arg: str) -> str:
             raise TextError(f"--dataset {spec}: {root} holds no files; expected UTF-8 text files")
     else:
         raise TextError(f"--dataset {spec}: {root} is neither a file nor a directory")
-    return "\n".join(_decode(spec, f, f.read_bytes()) for f in files)
+    for f in files:
+        yield from _file_blocks(spec, f)
 
 
-def _tfds_lines(spec: str, arg: str, data_dir) -> list[str]:
+def _file_blocks(spec: str, path: Path, block: int = 1 << 20):
+    """A UTF-8 file's text in pieces of about `block` bytes, each ending at a line break (or at the
+    end of the file): splitlines of the pieces gives the file's lines, never holding the file.
+    (A CR LF cut between two pieces gives an empty line there, which read_lines drops anyway.)"""
+    decoder, carry, offset = codecs.getincrementaldecoder("utf-8")(), "", 0
+    with open(path, "rb") as f:
+        while True:
+            raw = f.read(block)
+            nul = raw.find(b"\x00")
+            if nul >= 0:
+                raise TextError(f"--dataset {spec}: {path} is binary (a NUL byte at {offset + nul}); expected UTF-8 text")
+            pending = decoder.getstate()[0]  # the bytes of a character cut by the last block
+            try:
+                piece = carry + decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as e:  # e.start counts from the pending bytes
+                raise TextError(f"--dataset {spec}: {path} is not UTF-8 text (byte {offset - len(pending) + e.start}: "
+                                f"{e.object[e.start:e.start + 1]!r})") from None
+            offset += len(raw)
+            if not raw:
+                yield piece
+                return
+            lines = piece.splitlines(keepends=True)
+            carry = lines.pop() if lines and lines[-1].splitlines() == [lines[-1]] else ""  # no line break yet
+            yield "".join(lines)
+
+
+def _tfds_texts(spec: str, arg: str, data_dir, max_sentences):
     import tensorflow_datasets as tfds  # slow import: only for tfds specs
 
     name, _, split = arg.partition(":")
@@ -106,27 +125,46 @@ def _tfds_lines(spec: str, arg: str, data_dir) -> list[str]:
     except AssertionError:
         raise TextError(f"--dataset {spec}: no prepared lm1b in {builder.data_dir_root}; run `python -c \"import "
                         f"tensorflow_datasets as tfds; tfds.load('lm1b')\"` on a machine with internet") from None
-    return [t.decode("utf-8", "replace") for t in tfds.as_numpy(ds.take(TFDS_MAX_LINES).map(lambda e: e["text"]))]
+    ds = ds.map(lambda e: e["text"])
+    for t in tfds.as_numpy(ds if max_sentences is None else ds.take(max_sentences)):
+        yield t.decode("utf-8", "replace")
+
+
+def iter_lines(spec: str, data_dir=None, *, whole: bool = False):
+    """The non-empty, stripped lines of `spec`, in order, read one text (a file, a sentence) at a
+    time; of tfds:lm1b, its first TFDS_MAX_LINES sentences, or all of them if `whole`."""
+    scheme, _, arg = spec.partition(":")
+    if spec == "pydoc-topics":
+        texts = [_pydoc_text()]
+    elif scheme == "text" and arg:
+        texts = _file_texts(spec, arg)
+    elif scheme == "tfds" and arg:
+        texts = _tfds_texts(spec, arg, data_dir, None if whole else TFDS_MAX_LINES)
+    else:
+        raise TextError(f"--dataset {spec!r}: unknown text source; expected one of {SPEC_FORMS}")
+    for text in texts:
+        for line in text.splitlines():
+            line = line.strip()
+            if line:
+                yield line
 
 
 def read_lines(spec: str, data_dir=None) -> list[str]:
-    """The non-empty, stripped lines of `spec`, in order."""
-    scheme, colon, arg = spec.partition(":")
-    if spec == "pydoc-topics":
-        text = _pydoc_text()
-    elif scheme == "text" and arg:
-        text = _files_text(spec, arg)
-    elif scheme == "tfds" and arg:
-        lines = _tfds_lines(spec, arg, data_dir)
-        text = "\n".join(lines)
-    else:
-        raise TextError(f"--dataset {spec!r}: unknown text source; expected one of {SPEC_FORMS}")
-    lines = [line.strip() for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    if len(lines) < HELD_OUT_EVERY:
-        raise TextError(f"--dataset {spec}: holds {len(lines)} non-empty lines; expected at least {HELD_OUT_EVERY} "
-                        f"(every tenth is held out)")
+    """The non-empty, stripped lines of `spec`, in order (tfds:lm1b: its first TFDS_MAX_LINES)."""
+    lines = list(iter_lines(spec, data_dir))
+    check_line_count(spec, len(lines))
     return lines
+
+
+def check_line_count(spec: str, n: int) -> None:
+    if n < HELD_OUT_EVERY:
+        raise TextError(f"--dataset {spec}: holds {n} non-empty lines; expected at least {HELD_OUT_EVERY} "
+                        f"(every tenth is held out)")
+
+
+def is_held_out(i: int) -> bool:
+    """Whether line i of a source is held out (every tenth)."""
+    return i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
 
 
 # --- vocabulary and ids ----------------------------------------------------------------
@@ -135,9 +173,13 @@ def read_lines(spec: str, data_dir=None) -> list[str]:
 def build_vocabulary(lines, seq_len: int, size: int) -> tuple:
     """Code points of the most frequent characters of the lines' first seq_len characters,
     at most size - 2 (ids 2, 3, ...), most frequent first, ties by code point."""
+    return rank_characters(collections.Counter(ch for line in lines for ch in line[:seq_len]), size)
+
+
+def rank_characters(counts: collections.Counter, size: int) -> tuple:
+    """build_vocabulary from the characters' counts."""
     if size <= SPECIAL:
         raise TextError(f"--vocab {size}: expected more than {SPECIAL} (PAD and UNKNOWN come first)")
-    counts = collections.Counter(ch for line in lines for ch in line[:seq_len])
     ranked = sorted(counts, key=lambda ch: (-counts[ch], ord(ch)))
     return tuple(ord(ch) for ch in ranked[:size - SPECIAL])
 
@@ -186,8 +228,8 @@ def held_out_ids(spec: str, seq_len: int = 32, vocab: int = 2048, data_dir=None)
 
 def _source_text(spec: str, seq_len: int, vocab: int, data_dir) -> TextData:
     lines = read_lines(spec, data_dir)
-    train = [line for i, line in enumerate(lines) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1]
-    held = [line for i, line in enumerate(lines) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+    train = [line for i, line in enumerate(lines) if not is_held_out(i)]
+    held = [line for i, line in enumerate(lines) if is_held_out(i)]
     vocabulary = build_vocabulary(train, seq_len, vocab)
     return TextData(encode(train, vocabulary, seq_len), encode(held, vocabulary, seq_len), vocabulary)
 
