@@ -177,3 +177,29 @@ def test_prepared_caption_files_keep_the_file_order_for_the_text_encoder_and_ref
         open_data(cfg.preset("dcgan-mnist", **base))
     with pytest.raises(DataError, match="the tf.data service reads prepared images; .* holds captions"):
         open_data(cfg.preset("stackgan-captions2digits", data_service="grpc://127.0.0.1:1", **base))
+
+
+def test_prepare_streams_a_caption_file_in_the_write_order_without_loading_it_whole(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from tfgan_app.data import prepare, records
+
+    rng = np.random.default_rng(1)
+    lines = []
+    for i in range(9):  # RGB images of two sizes: all cropped and resized to the smaller side, 10
+        side = 10 if i % 3 else 14
+        Image.fromarray(rng.integers(0, 256, (side, side + 2 * (i % 2), 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+        lines.append(f"{i}.png\tcaption {i % 4}")
+    (tmp_path / "c.tsv").write_text("\n".join(lines) + "\n")
+    spec = f"captions:{tmp_path / 'c.tsv'}"
+    x, table = captions.load_captioned(spec)
+    assert x.shape == (9, 10, 10, 3)
+    monkeypatch.setattr(captions, "load_captioned", lambda *a, **k: pytest.fail("prepare read the images whole"))
+    d = prepare.prepare(spec, tmp_path / "rec", shards=1, seed=4)
+    got_x, got_captions, classes, labels, index = records.read_all(d)  # one shard: the write order
+    order = prepare.write_order(9, 4, prepare.CAPTION_ORDER_SALT)
+    np.testing.assert_array_equal(index, order)
+    np.testing.assert_array_equal(got_x, x[order])
+    assert [c[0].decode() for c in got_captions] == [f"caption {i % 4}" for i in order]
+    np.testing.assert_array_equal(classes, np.array([i % 4 for i in order]))  # distinct captions, sorted
+    assert (labels == -1).all()

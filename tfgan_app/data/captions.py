@@ -235,19 +235,38 @@ def load_captioned(spec: str, *, image_size: int | None = None, channels: int | 
         digits = captioned_digits(arg, "train", data_dir)
         return digits.images, digits.captions()
     if scheme == "captions":
-        from PIL import Image
-
-        from tfgan_app.data import paired
-
-        rows = read_caption_file(arg)
-        if channels is None:
-            with Image.open(rows[0][0]) as first:
-                channels = 1 if first.mode in ("1", "L", "I", "I;16") else 3
-        pictures = [paired._read(spec, path, channels) for path, _ in rows]
-        size = image_size or min(min(p.shape[:2]) for p in pictures)
-        out = [p if p.shape[:2] == (size, size) else paired._square(p, size) for p in pictures]
-        return np.stack(out).astype(np.uint8), np.array([[text] for _, text in rows], dtype=object)
+        examples, rows, _ = caption_file_examples(spec, image_size=image_size, channels=channels)
+        pictures, _ = next(iter(examples.batch(len(rows))))
+        return pictures.numpy(), np.array([[text] for _, text in rows], dtype=object)
     raise DataError(f"--dataset {spec}: expected captions2digits:SPEC or captions:FILE")
+
+
+def caption_file_examples(spec: str, *, image_size: int | None = None, channels: int | None = None,
+                          order_seed=None):
+    """The images of captions:FILE as a finite stream of (image uint8 (S, S, C), its line's
+    position in the file int32), never held whole: every image is checked first (its format,
+    size and whether it is greyscale, from PIL), then decoded in tf.data, centre-cropped and
+    resized to S (--image-size, or the smallest side of all), with the first image's channels
+    unless `channels`.  In file order, or a permutation of `order_seed` (images.load_examples').
+    Returns (examples, [(image path, caption)] in file order, (S, S, C)).
+
+    Raises:
+      DataError, CaptionError: the file, a line or an image is unusable (the message names it).
+    """
+    import tensorflow as tf
+
+    from tfgan_app.data import images
+
+    rows = read_caption_file(spec.partition(":")[2])
+    grey, sizes = images.image_headers(spec, [path for path, _ in rows])
+    size = image_size or min(min(w, h) for w, h in sizes)
+    decoded, shape = images.decoded_shape(sizes), (size, size, channels or (1 if grey[0] else 3))
+    order = images.visit_order(len(rows), order_seed).astype(np.int32)
+    paths = np.array([str(path) for path, _ in rows])[order]
+    examples = tf.data.Dataset.from_tensor_slices((paths, order)).map(
+        lambda path, index: (images.fit_image(images.decode_file(path), decoded, shape), index),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return examples, rows, shape
 
 
 def _phrasings(config, batch_index, per_step: int, phrasings: int):

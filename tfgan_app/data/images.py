@@ -534,6 +534,26 @@ def check_image(spec, path: Path) -> bool:
     return mode in _GREY_MODES
 
 
+def image_headers(spec, files) -> tuple[list[bool], list[tuple[int, int]]]:
+    """(greyscale?, (width, height)) of every file: each checked (check_image), no pixels decoded
+    (PIL reads the header)."""
+    from PIL import Image
+
+    grey = [check_image(spec, p) for p in files]
+    sizes = []
+    for path in files:
+        with Image.open(path) as image:
+            sizes.append(image.size)
+    return grey, sizes
+
+
+def decoded_shape(sizes) -> tuple:
+    """The static shape fit_image takes for decode_file's images of files of `sizes` ((width,
+    height) each): (H, W, 3) if they are all one size, else (None, None, 3)."""
+    (w, h) = sizes[0]
+    return (h, w, 3) if len(set(sizes)) == 1 else (None, None, 3)
+
+
 # --- tfrecords:DIR --------------------------------------------------------------------------
 
 

@@ -240,28 +240,10 @@ def _files(spec, folder: Path) -> list[Path]:
     return files
 
 
-def _headers(spec, files) -> tuple[list[bool], list[tuple[int, int]]]:
-    """(greyscale?, (width, height)) of every file: checked (images.check_image), pixels not read."""
-    from PIL import Image
-
-    grey = [images.check_image(spec, p) for p in files]
-    sizes = []
-    for path in files:
-        with Image.open(path) as image:
-            sizes.append(image.size)
-    return grey, sizes
-
-
-def _square_shape(sizes):
-    """fit_image's static input shape for files of `sizes` (None where they vary)."""
-    (w, h) = sizes[0]
-    return (h, w, 3) if len(set(sizes)) == 1 else (None, None, 3)
-
-
 def _side_by_side(spec, folder: Path, image_size, channels):
     """(paths, the shape of a half as fit_image takes it, (A's shape, B's shape)) of A|B files."""
     files = _files(spec, folder)
-    grey, sizes = _headers(spec, files)  # every file checked before any is read
+    grey, sizes = images.image_headers(spec, files)  # every file checked before any is read
     channels = channels or (1 if all(grey) else 3)
     for path, (w, h) in zip(files, sizes):
         if w != 2 * h:
@@ -273,7 +255,7 @@ def _side_by_side(spec, folder: Path, image_size, channels):
     size = image_size or sizes[0][1]
     halves = [(w // 2, h) for w, h in sizes]
     out = (size, size, channels)
-    return np.array([str(p) for p in files]), _square_shape(halves), (out, out)
+    return np.array([str(p) for p in files]), images.decoded_shape(halves), (out, out)
 
 
 def _two_folders(spec, folder_a: Path, folder_b: Path, image_size, channels):
@@ -290,13 +272,13 @@ def _two_folders(spec, folder_a: Path, folder_b: Path, image_size, channels):
     paths, shapes, out = [], [], []
     for folder in (folder_a, folder_b):
         files = [folder / p.name for p in files_a]
-        grey, sizes = _headers(spec, files)
+        grey, sizes = images.image_headers(spec, files)
         if image_size is None and len(set(sizes)) > 1:
             odd = next(p for p, size in zip(files, sizes) if size != sizes[0])
             raise DataError(f"--dataset {spec}: {odd} is not the size of {files[0].name}; pass --image-size")
         size = image_size or sizes[0][1]
         paths.append(np.array([str(p) for p in files]))
-        shapes.append(_square_shape(sizes))
+        shapes.append(images.decoded_shape(sizes))
         out.append((size, size, channels or (1 if all(grey) else 3)))
     return tuple(paths), tuple(shapes), tuple(out)
 

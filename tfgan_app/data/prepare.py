@@ -23,12 +23,12 @@ Images are cropped, resized and converted exactly as training would do it (the s
 own loaders), once, and written as raw pixels.  The examples are written in a random order
 of --seed, so each shard holds a random sample even of a class-sorted folder; only a tfds:
 image source and a prepared one (tfrecords:, read in file order) keep their own order.  An
-image source, a pairs: folder and each domain of domains: are read as streams (files listed and
-checked, then decoded in tf.data, never held whole); a text source is read as a stream twice
-(the vocabulary, then the ids, through a temporary file: tfds:lm1b whole, uncapped); the
-sources made in memory (edges2digits:, digits2mnist:, captions2digits:) and the music and
-caption-file sources are read whole once, by the loader training uses (it parses the pieces,
-or measures the digits, in memory).  A prepared image dataset
+image source, a pairs: folder, each domain of domains: and a caption file's images are read as
+streams (files listed and checked, then decoded in tf.data, never held whole); a text source is
+read as a stream twice (the vocabulary, then the ids, through a temporary file: tfds:lm1b
+whole, uncapped); the sources made in memory (edges2digits:, digits2mnist:, captions2digits:)
+and music are read whole once, by the loader training uses (it parses the pieces, or measures
+the digits, in memory).  A prepared image dataset
 (tfrecords:DIR) can be prepared again, e.g. into another number of shards.  --verify reads every shard (and
 every part's) and checks it against dataset.json's sha256.
 """
@@ -223,10 +223,13 @@ def _prepare_captions(source: str, out, *, shards: int, seed: int, options: dict
             train = captions.captioned_digits(arg, "train", options["data_dir"])
             held = captions.captioned_digits(arg, "held_out", options["data_dir"])
             pictures, table, classes, labels = train.images, train.captions(), train.classes(), train.labels
-        else:
-            pictures, table = captions.load_captioned(source, **options)
+        else:  # captions:FILE, a stream of its images in the write order
+            pictures, rows, _ = captions.caption_file_examples(source, image_size=options["image_size"],
+                                                               channels=options["channels"],
+                                                               order_seed=(seed, CAPTION_ORDER_SALT))
+            table = np.array([[text] for _, text in rows], dtype=object)
             classes = np.unique(table[:, 0].astype(str), return_inverse=True)[1]  # as the text encoder does
-            labels = np.full(len(pictures), -1)
+            labels = np.full(len(rows), -1)
     except DataError as e:  # its words are train.py's, naming the digits' SPEC or the whole spec
         raise DataError(str(e).replace(f"--dataset {arg}:", f"SOURCE {source}:", 1)
                         .replace("--dataset ", "SOURCE ", 1)) from None
@@ -246,8 +249,13 @@ def _prepare_captions(source: str, out, *, shards: int, seed: int, options: dict
                       source=f"{source} (held-out digits, every phrasing)", num_classes=10, kind="captions",
                       meta=dict(meta, part=records.CAPTIONS_HELD_OUT))
 
-    order = write_order(len(pictures), seed, CAPTION_ORDER_SALT)
-    examples = tf.data.Dataset.from_tensor_slices(tuple(c[order] for c in columns(pictures, table, classes, labels)))
+    if scheme == "captions2digits":
+        order = write_order(len(pictures), seed, CAPTION_ORDER_SALT)
+        examples = tf.data.Dataset.from_tensor_slices(tuple(c[order] for c in columns(pictures, table, classes,
+                                                                                      labels)))
+    else:  # each streamed image with its line's caption, class, label and position
+        _, table_, classes_, labels_, _ = (tf.constant(c) for c in columns(np.zeros(len(table)), table, classes, labels))
+        examples = pictures.map(lambda image, i: (image, table_[i], classes_[i], labels_[i], i))
     return records.write(examples, out, names=records.CAPTION_FEATURES, shards=shards, source=source,
                          num_classes=10 if scheme == "captions2digits" else 0, write_seed=seed, kind="captions",
                          meta=meta, inside=held_out)
