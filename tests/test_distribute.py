@@ -202,7 +202,8 @@ def run_python(code: str, *args, timeout: float, env=None) -> str:
 def test_two_replicas_compute_one_devices_step(tmp_path):
     results = json.loads(run_python(TWO_REPLICAS, tmp_path, timeout=360))
     for name in ("non-saturating", "wgan-gp, 3 critic steps", "non-saturating, R1 penalty",
-                 "BatchNorm in G, synchronized", "BatchNorm in G, synchronized, weight average",
+                 "hinge, one-sided Lipschitz penalty, packed", "least-squares, finite-difference penalty",
+                 "non-saturating, DRAGAN penalty", "BatchNorm in G, synchronized", "BatchNorm in G, synchronized, weight average",
                  "BigGAN-lite, synchronized", "pix2pix, dropout", "CycleGAN, history pools", "LAPGAN, every level",
                  "chargan, text", "MidiNet, melodies"):
         r = results[name]

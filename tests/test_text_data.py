@@ -173,16 +173,24 @@ def test_prepare_reads_text_as_a_stream_and_writes_the_in_memory_order(tmp_path,
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # the ids' files are gone
 
 
-def test_prepare_reads_every_lm1b_sentence(tmp_path, monkeypatch):
+def test_prepare_reads_lm1b_as_training_does_or_every_sentence(tmp_path, monkeypatch):
     tfds = pytest.importorskip("tensorflow_datasets")
-    from tfgan_app.data import prepare
+    from tfgan_app.data import DataError, prepare, records
 
     monkeypatch.setattr(text_data, "TFDS_MAX_LINES", 11)  # what training from the source reads
     with tfds.testing.mock_data(num_examples=25):  # tfds's own stand-in for a prepared lm1b: random text
         texts = [t.decode() for t in tfds.as_numpy(tfds.load("lm1b", split="train").map(lambda e: e["text"]))]
-        written = prepare.prepare("tfds:lm1b", tmp_path / "rec", shards=2, data_dir=str(tmp_path / "tfds"))
-    n = sum(1 for t in texts for line in t.splitlines() if line.strip())
-    assert written.num_examples == n - n // 10 > 11
+        source = text_data.load_text("tfds:lm1b", data_dir=str(tmp_path / "tfds"))
+        capped = prepare.prepare("tfds:lm1b", tmp_path / "rec", shards=2, data_dir=str(tmp_path / "tfds"))
+        every = prepare.prepare("tfds:lm1b", tmp_path / "all", shards=2, data_dir=str(tmp_path / "tfds"),
+                                max_sentences=0)
+    held = records.read_all(records.describe(tmp_path / "rec" / records.TEXT_HELD_OUT))[0]
+    np.testing.assert_array_equal(held, source.held_out)  # the source's first 11 sentences' lines
+    assert capped.num_examples == len(source.train) and capped.meta["vocabulary"] == list(source.vocabulary)
+    n = sum(1 for t in texts for line in t.splitlines() if line.strip())  # all 25 sentences' lines
+    assert every.num_examples == n - n // 10 > capped.num_examples
+    with pytest.raises(DataError, match="^--max-sentences: SOURCE pydoc-topics is not tfds:lm1b"):
+        prepare.prepare("pydoc-topics", tmp_path / "r2", max_sentences=5)
 
 
 def test_prepared_text_refusals_name_the_flag_or_the_part(tmp_path):

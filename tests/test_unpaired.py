@@ -131,3 +131,18 @@ def test_prepare_streams_each_domain_in_its_write_order_without_loading_it_whole
         images, labels = records.read_all(written[part])  # one shard: the write order
         np.testing.assert_array_equal(images, x[prepare.write_order(len(x), 5, prepare.DOMAIN_ORDER_SALT + k)])
         assert (labels == -1).all()
+
+
+def test_a_domain_read_in_its_own_order_is_permuted_in_memory(tmp_path):
+    from tfgan_app.data import images
+
+    write_folder(tmp_path / "A", range(0, 90, 10))
+    write_folder(tmp_path / "B", range(200, 240, 10))
+    prepare.prepare(f"folder:{tmp_path / 'A'}", tmp_path / "a_rec", shards=1, image_size=8)  # tfrecords: keeps its order
+    examples, _ = images.load_examples(f"tfrecords:{tmp_path / 'a_rec'}")
+    a = np.stack([x.numpy() for x, _ in examples])
+    written = prepare.prepare(f"domains:tfrecords:{tmp_path / 'a_rec'},{tmp_path / 'B'}", tmp_path / "rec", shards=1,
+                              image_size=8, seed=6)
+    got, labels = records.read_all(written["a"])
+    np.testing.assert_array_equal(got, a[prepare.write_order(len(a), 6, prepare.DOMAIN_ORDER_SALT)])
+    assert (labels == -1).all()

@@ -48,6 +48,7 @@ LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, as PIL's convert("L"); sums to 1 so
 SHUFFLE_SALT = 0x1D47A  # third word of the index_shuffle seed: keeps data order apart from other uses of `seed`
 
 _IDX_IMAGES = re.compile(r"^(?P<prefix>.+)-images[-.]idx3-ubyte(?P<gz>\.gz)?$")
+KEEP_ORDER = ("tfds", "tfrecords")  # schemes load_examples reads in their own order, whatever order_seed says
 _GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _PIL_FORMATS = {"PNG", "JPEG", "GIF", "BMP"}
 
@@ -245,7 +246,7 @@ def fit_image(image, shape, out_shape):
     return tf.ensure_shape(image, out_shape)
 
 
-def _from_arrays(images: np.ndarray, labels: np.ndarray | None, order_seed: int | None) -> tf.data.Dataset:
+def _from_arrays(images: np.ndarray, labels: np.ndarray | None, order_seed) -> tf.data.Dataset:
     if labels is None:
         labels = np.full(len(images), -1, np.int32)
     labels = labels.astype(np.int32)
@@ -514,11 +515,16 @@ def image_files(folder: Path, recursive: bool) -> list[Path]:
 
 def check_image(spec, path: Path) -> bool:
     """Raises DataError naming `path` unless it is a readable PNG/JPEG/GIF/BMP; True if greyscale."""
+    return _inspect(spec, path)[0]
+
+
+def _inspect(spec, path: Path) -> tuple[bool, tuple[int, int]]:
+    """check_image, and the image's (width, height)."""
     from PIL import Image
 
     try:
         with Image.open(path) as image:
-            kind, mode = image.format, image.mode
+            kind, mode, size = image.format, image.mode, image.size
             image.verify()
         if kind == "JPEG":
             with open(path, "rb") as f:
@@ -531,20 +537,14 @@ def check_image(spec, path: Path) -> bool:
         raise DataError(f"--dataset {spec}: cannot read image {path}: {e}") from None
     if kind not in _PIL_FORMATS:
         raise DataError(f"--dataset {spec}: {path} is a {kind} image; expected PNG, JPEG, GIF or BMP")
-    return mode in _GREY_MODES
+    return mode in _GREY_MODES, size
 
 
 def image_headers(spec, files) -> tuple[list[bool], list[tuple[int, int]]]:
     """(greyscale?, (width, height)) of every file: each checked (check_image), no pixels decoded
     (PIL reads the header)."""
-    from PIL import Image
-
-    grey = [check_image(spec, p) for p in files]
-    sizes = []
-    for path in files:
-        with Image.open(path) as image:
-            sizes.append(image.size)
-    return grey, sizes
+    found = [_inspect(spec, p) for p in files]
+    return [grey for grey, _ in found], [size for _, size in found]
 
 
 def decoded_shape(sizes) -> tuple:

@@ -22,15 +22,17 @@ SOURCE is a spec train.py takes, of one of these kinds (records.py: what each ho
 Images are cropped, resized and converted exactly as training would do it (the sources'
 own loaders), once, and written as raw pixels.  The examples are written in a random order
 of --seed, so each shard holds a random sample even of a class-sorted folder; only a tfds:
-image source and a prepared one (tfrecords:, read in file order) keep their own order.  An
-image source, a pairs: folder, each domain of domains: and a caption file's images are read as
-streams (files listed and checked, then decoded in tf.data, never held whole); a text source is
-read as a stream twice (the vocabulary, then the ids, through a temporary file: tfds:lm1b
-whole, uncapped); the sources made in memory (edges2digits:, digits2mnist:, captions2digits:)
-and music are read whole once, by the loader training uses (it parses the pieces, or measures
-the digits, in memory).  A prepared image dataset
-(tfrecords:DIR) can be prepared again, e.g. into another number of shards.  --verify reads every shard (and
-every part's) and checks it against dataset.json's sha256.
+image source and a prepared one (tfrecords:, read in file order) keep their own order.
+
+An image source, a pairs: folder, each domain of domains: and a caption file's images are
+read as streams (files listed and checked, then decoded in tf.data, never held whole); so is
+a text source, twice (the vocabulary, then the ids, through a temporary file; of tfds:lm1b,
+its first million sentences, as training reads them, or --max-sentences N).  What is made in
+memory from a digit dataset (edges2digits:, digits2mnist:, captions2digits:), a tfds: or
+tfrecords: domain (permuted in memory) and music are read whole once, by the loader training
+uses.  A prepared image dataset (tfrecords:DIR) can be prepared again, e.g. into another
+number of shards.  --verify reads every shard (and every part's) and checks it against
+dataset.json's sha256.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def write_order(n: int, seed: int, salt: int) -> np.ndarray:
 
 
 def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels: int = 0, seed: int = 0,
-            data_dir: str = "", seq_len: int | None = None, vocab: int | None = None, chords: bool | None = None):
+            data_dir: str = "", seq_len: int | None = None, vocab: int | None = None, chords: bool | None = None,
+            max_sentences: int | None = None):
     """Writes `source` to `out` as the kind its scheme reads (records.write); returns the
     Description written, or for two domains {"a": Description, "b": Description}.
 
@@ -86,6 +89,10 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
         raise DataError(f"--image-size/--channels: SOURCE {source} is music; leave them out")
     if is_text and (image_size or channels):
         raise DataError(f"--image-size/--channels: SOURCE {source} is text; use --seq-len and --vocab")
+    if max_sentences is not None and not (is_text and scheme == "tfds"):
+        raise DataError(f"--max-sentences: SOURCE {source} is not tfds:lm1b; leave it out")
+    if max_sentences is not None and max_sentences < 0:
+        raise DataError(f"--max-sentences {max_sentences}: expected a number of sentences, or 0 for all of them")
     if not is_text and (seq_len is not None or vocab is not None):
         raise DataError(f"--seq-len/--vocab: SOURCE {source} is not text (pydoc-topics, text:, tfds:lm1b); "
                         f"leave them out")
@@ -111,26 +118,28 @@ def prepare(source: str, out, *, shards: int = 16, image_size: int = 0, channels
         return _prepare_domains(source, out, shards=shards, seed=seed, options=options)
     if is_text:
         return _prepare_text(source, out, shards=shards, seed=seed, seq_len=32 if seq_len is None else seq_len,
-                             vocab=2048 if vocab is None else vocab, data_dir=data_dir or None)
+                             vocab=2048 if vocab is None else vocab, data_dir=data_dir or None,
+                             max_sentences=max_sentences)
     examples, info = images.load_examples(source, order_seed=seed, **options)
     return records.write(examples, out, names=("image", "label"), shards=shards, source=info.name,
                          num_classes=info.num_classes, write_seed=seed)
 
 
-def _prepare_text(source: str, out, *, shards: int, seed: int, seq_len: int, vocab: int, data_dir) -> records.Description:
+def _prepare_text(source: str, out, *, shards: int, seed: int, seq_len: int, vocab: int, data_dir,
+                  max_sentences: int | None = None) -> records.Description:
     """The training lines of a text source as ids (kind "text"), written in a permutation of
     `seed`; the held-out lines, in their order, in out/held_out; the vocabulary in both's meta.
 
-    Read as a stream, twice (tfds:lm1b whole, not capped as training from the source is): once
-    to count the characters of the training lines (the vocabulary), once to write every line's ids
-    at its row of the write order in a temporary file beside `out` (4 bytes a character), which
-    records.write then reads in order.  The lines and ids are never all in memory; each training
-    line's row is (4 bytes a line)."""
+    Read as a stream, twice (tfds:lm1b: its first `max_sentences`, text.iter_lines): once to count
+    the characters of the training lines (the vocabulary), once to write every line's ids at its
+    row of the write order in a temporary file beside `out` (4 bytes a character), which
+    records.write then reads in order.  Neither the lines nor their ids are held in memory, only
+    each training line's row (4 bytes a line; 12 more while the write order is drawn)."""
     if seq_len < 4 or vocab < 3:  # as train.py requires
         raise DataError(f"--seq-len {seq_len} --vocab {vocab}: expected --seq-len >= 4 (the 4-gram figures) and "
                         f"--vocab >= 3 (PAD, UNKNOWN and a character)")
     counts, n = collections.Counter(), 0
-    for n, line in enumerate(text.iter_lines(source, data_dir, whole=True), 1):
+    for n, line in enumerate(text.iter_lines(source, data_dir, max_sentences=max_sentences), 1):
         if not text.is_held_out(n - 1):
             counts.update(line[:seq_len])
     text.check_line_count(source, n)
@@ -138,14 +147,14 @@ def _prepare_text(source: str, out, *, shards: int, seed: int, seq_len: int, voc
     meta = {"seq_len": int(seq_len), "vocab": int(vocab), "vocabulary": [int(c) for c in vocabulary]}
     n_held = n // text.HELD_OUT_EVERY
     place = np.empty(n - n_held, np.int32 if n < 2**31 else np.int64)  # training line j is row place[j]
-    place[write_order(n - n_held, seed, TEXT_ORDER_SALT)] = np.arange(n - n_held)
+    place[write_order(n - n_held, seed, TEXT_ORDER_SALT)] = np.arange(n - n_held, dtype=place.dtype)
     row_bytes = 4 * seq_len
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.ids-", dir=out.parent) as temp:
         paths = {part: Path(temp) / f"{part}.ids" for part in ("train", "held_out")}
-        lines, rows = text.iter_lines(source, data_dir, whole=True), {"train": 0, "held_out": 0}
+        lines, rows = text.iter_lines(source, data_dir, max_sentences=max_sentences), {"train": 0, "held_out": 0}
         with open(paths["train"], "wb") as train, open(paths["held_out"], "wb") as held:
             train.truncate(len(place) * row_bytes)
             for i, chunk in enumerate(iter(lambda: list(itertools.islice(lines, TEXT_CHUNK)), [])):
@@ -156,8 +165,9 @@ def _prepare_text(source: str, out, *, shards: int, seed: int, seq_len: int, voc
                 if rows["train"] > len(place) or rows["held_out"] > n_held:
                     _source_changed(source, n)
                 held.write(ids[out_of].tobytes())  # in order
-                for row, at in zip(ids[~out_of], place[start:rows["train"]]):  # each at its place
-                    os.pwrite(train.fileno(), row.tobytes(), int(at) * row_bytes)
+                kept, at = ids[~out_of], place[start:rows["train"]]
+                for k in np.argsort(at):  # each at its row, in the file's order
+                    os.pwrite(train.fileno(), kept[k].tobytes(), int(at[k]) * row_bytes)
         if rows != {"train": len(place), "held_out": n_held}:
             _source_changed(source, n)
 
@@ -263,14 +273,20 @@ def _prepare_captions(source: str, out, *, shards: int, seed: int, options: dict
 
 def _prepare_domains(source: str, out, *, shards: int, seed: int, options: dict) -> dict:
     """Each domain of `source` as an images dataset in out/a and out/b (records.write_domains), in a
-    permutation of (seed, DOMAIN_ORDER_SALT + k): read as a stream (domains:), or from the small
-    built-in arrays (digits2mnist:)."""
+    permutation of (seed, DOMAIN_ORDER_SALT + k): a domain that allows random access (a directory,
+    folder:, npz:, mnist-idx:) is read as a stream in that order; a tfds: or tfrecords: domain,
+    and digits2mnist:'s small built-in arrays, are read whole and permuted."""
     if str(source).startswith("domains:"):
         names = unpaired.domain_specs(source)
-        streams = [unpaired.domain_examples(source, name, order_seed=(seed, DOMAIN_ORDER_SALT + k), **options)
-                   for k, name in enumerate(names)]  # every domain listed and checked before writing
-        examples = {part: ds.map(lambda image, label: (image, tf.constant(-1, tf.int32)))  # no classes across domains
-                    for part, (ds, _) in zip(records.PARTS, streams)}
+        parts = [unpaired.domain_examples(source, name, order_seed=(seed, DOMAIN_ORDER_SALT + k), **options)
+                 for k, name in enumerate(names)]  # every domain listed and checked before writing
+        examples = {}
+        for k, (part, name, (ds, info)) in enumerate(zip(records.PARTS, names, parts)):
+            if name.partition(":")[0] in images.KEEP_ORDER:
+                x, _ = next(iter(ds.batch(info.num_examples)))  # in the source's own order: permuted here
+                x = x.numpy()[write_order(info.num_examples, seed, DOMAIN_ORDER_SALT + k)]
+                ds = tf.data.Dataset.from_tensor_slices((x, np.zeros(len(x), np.int32)))
+            examples[part] = ds.map(lambda image, label: (image, tf.constant(-1, tf.int32)))  # no classes here
     else:
         a, b, names = unpaired.load_domains(source, **options)
         examples = {}
@@ -300,6 +316,9 @@ def main(argv=None) -> int:
     p.add_argument("--seq-len", type=int, default=None, help="text: characters per line (default 32, train.py's)")
     p.add_argument("--vocab", type=int, default=None, help="text: ids in the vocabulary, PAD and UNKNOWN "
                    "included (default 2,048, train.py's)")
+    p.add_argument("--max-sentences", type=int, default=None,
+                   help="tfds:lm1b: the sentences read (default 1,000,000, as training from the source reads; "
+                   "0: all ~30M; the evaluation then reads that many ids whole)")
     p.add_argument("--chords", choices=("true", "false"), default=None,
                    help="music: keep each bar's chord (default true, train.py's); false: melodies alone")
     p.add_argument("--verify", metavar="DIR", help="check every shard of DIR against its dataset.json, then exit")
@@ -319,7 +338,8 @@ def main(argv=None) -> int:
             return 0
         written = prepare(args.source, args.out, shards=args.shards, image_size=args.image_size,
                           channels=args.channels, seed=args.seed, data_dir=args.data_dir, seq_len=args.seq_len,
-                          vocab=args.vocab, chords=None if args.chords is None else args.chords == "true")
+                          vocab=args.vocab, chords=None if args.chords is None else args.chords == "true",
+                          max_sentences=args.max_sentences)
     except ValueError as e:  # DataError
         print(f"{p.prog}: error: {e}", file=sys.stderr)
         return 2

@@ -7,8 +7,8 @@ A dataset spec names where the text comes from (`--problem text`):
     text:FILE         a UTF-8 text file
     text:DIR          every file under DIR (sorted by path), each UTF-8 text
     tfds:lm1b[:SPLIT] the One Billion Word benchmark the paper trained on (a prepared
-                      tensorflow-datasets copy; training from it reads its first TFDS_MAX_LINES
-                      sentences into memory, `prepare` streams every sentence)
+                      tensorflow-datasets copy; its first TFDS_MAX_LINES sentences, which
+                      training from it reads into memory; `prepare --max-sentences` streams more)
     tfrecords:DIR     one of the above written as ids by `python -m tfgan_app.data.prepare SPEC
                       --out DIR --seq-len L --vocab V` (records.py, kind "text"): the training
                       lines streamed from the shards (streaming.py), the held-out lines and the
@@ -130,16 +130,16 @@ def _tfds_texts(spec: str, arg: str, data_dir, max_sentences):
         yield t.decode("utf-8", "replace")
 
 
-def iter_lines(spec: str, data_dir=None, *, whole: bool = False):
+def iter_lines(spec: str, data_dir=None, *, max_sentences: int | None = None):
     """The non-empty, stripped lines of `spec`, in order, read one text (a file, a sentence) at a
-    time; of tfds:lm1b, its first TFDS_MAX_LINES sentences, or all of them if `whole`."""
+    time; of tfds:lm1b, its first `max_sentences` sentences (None: TFDS_MAX_LINES; 0: all)."""
     scheme, _, arg = spec.partition(":")
     if spec == "pydoc-topics":
         texts = [_pydoc_text()]
     elif scheme == "text" and arg:
         texts = _file_texts(spec, arg)
     elif scheme == "tfds" and arg:
-        texts = _tfds_texts(spec, arg, data_dir, None if whole else TFDS_MAX_LINES)
+        texts = _tfds_texts(spec, arg, data_dir, TFDS_MAX_LINES if max_sentences is None else max_sentences or None)
     else:
         raise TextError(f"--dataset {spec!r}: unknown text source; expected one of {SPEC_FORMS}")
     for text in texts:
