@@ -59,9 +59,26 @@ def value_and_gradients(f, x, w, dy):
     return [y, *tape.gradient(loss, [x, w])]
 
 
+@pytest.fixture(params=["onednn", "eigen"])
+def kernels(request, monkeypatch):
+    """conv_ops' choices for either of TF's CPU kernel sets, whichever this process runs."""
+    monkeypatch.setattr(conv_ops, "onednn_enabled", lambda: request.param == "onednn")
+    return request.param
+
+
+@pytest.mark.parametrize("h,k", [(h, k) for h, k, s, p in GEOMETRIES if s == 1 and p == "SAME" and k % 2])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_flipped_kernel_transposed_convolution_is_tfs(h, k, channels):
+    x, w = random([2, h, h, 6], 15), random([k, k, channels, 6], 16)
+    reference = tf.nn.conv2d_transpose(x, w, [2, h, h, channels], 1, "SAME")
+    assert max_diff(conv_ops.transpose_conv(x, w, 1, "SAME", (h, h), method="flipped"), reference) < 1e-10
+    with pytest.raises(ValueError, match="stride 1, 'SAME' padding and an odd square kernel"):
+        conv_ops.transpose_conv(x, random([4, 4, channels, 6], 17), 1, "SAME", (h, h), method="flipped")
+
+
 @pytest.mark.parametrize("h,k,s,padding", GEOMETRIES)
-@pytest.mark.parametrize("c_in", [1, 6])  # 1: the input gradient goes sub-pixel where it can
-def test_conv2d_value_and_gradients_are_tfs(h, k, s, padding, c_in):
+@pytest.mark.parametrize("c_in", [1, 6])  # the input gradient's choice differs between 1 and 6 channels
+def test_conv2d_value_and_gradients_are_tfs(h, k, s, padding, c_in, kernels):
     x, w = random([2, h, h, c_in], 4), random([k, k, c_in, 3], 5)
     dy = random(tf.nn.conv2d(x, w, s, padding).shape, 6)
     got = value_and_gradients(lambda x, w: conv_ops.conv2d(x, w, s, padding), x, w, dy)
@@ -70,8 +87,8 @@ def test_conv2d_value_and_gradients_are_tfs(h, k, s, padding, c_in):
 
 
 @pytest.mark.parametrize("h,k,s", [(h, k, s) for h, k, s, p in GEOMETRIES if p == "SAME"])
-@pytest.mark.parametrize("c_out", [1, 6])  # 1: the forward pass goes sub-pixel where it can
-def test_conv2d_transpose_value_and_gradients_are_tfs(h, k, s, c_out):
+@pytest.mark.parametrize("c_out", [1, 6])  # the forward pass's choice differs between 1 and 6 channels
+def test_conv2d_transpose_value_and_gradients_are_tfs(h, k, s, c_out, kernels):
     x, w = random([2, h, h, 4], 7), random([k, k, c_out, 4], 8)
     dy = random([2, h * s, h * s, c_out], 9)
     got = value_and_gradients(lambda x, w: conv_ops.conv2d_transpose(x, w, s), x, w, dy)
@@ -93,7 +110,7 @@ def penalty_gradient(conv, x, w1, w2):
     return outer.gradient(penalty, [w1, w2])
 
 
-def test_second_derivatives_for_the_gradient_penalty_are_tfs():
+def test_second_derivatives_for_the_gradient_penalty_are_tfs(kernels):
     # WGAN-GP differentiates the critic's input gradient: through conv_ops' gradient functions.
     x, w1, w2 = random([3, 8, 8, 1], 10), random([4, 4, 1, 6], 11), random([3, 3, 6, 5], 12)
     got = penalty_gradient(lambda x, w, s: conv_ops.conv2d(x, w, s, "SAME"), x, w1, w2)

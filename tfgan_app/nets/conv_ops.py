@@ -3,9 +3,10 @@
     conv2d(x, w, stride, padding)              = tf.nn.conv2d
     conv2d_transpose(x, w, stride, padding)    = tf.nn.conv2d_transpose (output H*stride)
 
-Both are `tf.custom_gradient`s that pick, per tensor shape and dtype, the fastest of
-mathematically equal ways to compute each of the three products of a convolution
-layer (measured on 2 AVX512-BF16 cores, oneDNN 3 inside TF 2.21: benchmarks/conv_ops.py):
+Both are `tf.custom_gradient`s that pick, per tensor shape, dtype and the kernels TF runs
+(oneDNN's or its own Eigen ones), the fastest of mathematically equal ways to compute each
+of the three products of a convolution layer (measured with oneDNN 3 inside TF 2.21 on 2
+AVX512-BF16 cores, and with Eigen on 2 AVX2 cores: benchmarks/conv_ops.py):
 
 - **The weight gradient in bfloat16** (`filter_gradient`).  oneDNN has no fast
   bfloat16 weight-gradient kernel on CPUs without AMX: its `jit_bf16` backward-weights
@@ -16,10 +17,14 @@ layer (measured on 2 AVX512-BF16 cores, oneDNN 3 inside TF 2.21: benchmarks/conv
   the channel being summed:  dW[i, j, c, o] = sum_{b,h,w} x_pad[b, s h + i, s w + j, c]
   dy[b, h, w, o].  Only for bfloat16/float16 and layers with >= MIN_CHANNELS channels
   on both sides; float32 keeps TF's kernel (its own is faster there).
-- **Transposed convolutions into, or input gradients of, thin layers**
-  (`transpose_conv`).  With 1-4 channels on the wide side (a generator's RGB/grey
-  output layer, a discriminator's input layer), oneDNN's backward-data kernel runs at
-  ~20 GFLOP/s.  The same product is a stride-1 convolution with s*s*C output channels
+- **On TF's own Eigen kernels** (its default on AVX2-only CPUs, `onednn_enabled()` False;
+  measured on an AVX2 AMD EPYC): Conv2DBackpropInput is slow for wide layers and
+  Conv2DBackpropFilter slower than a forward convolution, so every weight gradient is the
+  forward convolution above, a stride-1 transposed convolution (or input gradient) is the
+  forward convolution of the flipped kernel, and a strided wide one is sub-pixel (below).
+- **Thin transposed convolutions under oneDNN** (`transpose_conv`).  With 1-4 channels on
+  the wide side (a generator's RGB/grey output layer, a discriminator's input layer),
+  oneDNN's backward-data kernel runs at ~20 GFLOP/s.  The same product is a stride-1 convolution with s*s*C output channels
   (one per output phase) followed by depth_to_space ("sub-pixel convolution", Shi et
   al. 2016), a kernel oneDNN runs well; the kernel is the transposed kernel's taps
   regrouped by phase (a fixed gather, zeros where a phase has fewer taps).
@@ -29,6 +34,8 @@ through ordinary differentiable ops.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import tensorflow as tf
@@ -60,11 +67,14 @@ def filter_gradient(x, dy, kernel_hw: tuple[int, int], stride: int, padding: str
       x: (B, H, W, C_in), static spatial shape.  dy: (B, H_out, W_out, C_out).
       kernel_hw: (kh, kw).
       method: "tf" (Conv2DBackpropFilter), "forward" (a forward convolution over the
-        batch), or "auto": forward for 16-bit floats with >= MIN_CHANNELS on both sides.
+        batch), or "auto": with oneDNN, forward for 16-bit floats with >= MIN_CHANNELS on both
+        sides; with TF's Eigen kernels, forward (W1's five layers, batch 256: float32 1.01-1.76x
+        TF's, bfloat16 8-29x).
     """
     (kh, kw), c_in, c_out = kernel_hw, x.shape[-1], dy.shape[-1]
     if method == "auto":
-        method = "forward" if x.dtype in _HALF and min(c_in, c_out) >= MIN_CHANNELS else "tf"
+        method = ("forward" if not onednn_enabled() or (x.dtype in _HALF and min(c_in, c_out) >= MIN_CHANNELS)
+                  else "tf")
     if method == "tf":
         return tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=[kh, kw, c_in, c_out], out_backprop=dy,
                                                strides=[1, stride, stride, 1], padding=padding)
@@ -108,24 +118,52 @@ def _subpixel_kernel(w, k: int, stride: int, pad: int):
     return tf.reshape(kernel, [m, m, w.shape[3], stride * stride * c]), t_hi, -t_lo
 
 
+@functools.cache
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its oneDNN CPU kernels in this process: by itself on CPUs with
+    AVX512-VNNI, AVX512-BF16, AVX-VNNI or AMX, with TF_ENABLE_ONEDNN_OPTS=1 on others (e.g. an
+    AVX2-only CPU, where TF's own Eigen kernels run by default)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # TF's own check, as its start-up log uses
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):  # not in this TF build: the kernels first measured
+        return True
+
+
 def transpose_conv(x, w, stride: int, padding: str, out_hw: tuple[int, int], method: str = "auto"):
     """tf.nn.conv2d_transpose(x, w, (B, *out_hw, C), stride, padding); w is (k, k, C, C_in).
 
     method: "tf" (Conv2DBackpropInput), "subpixel" (stride-1 convolution + depth_to_space;
-    'SAME' padding, square kernel, out_hw = stride * (H, W) only), or "auto": subpixel where
-    it applies and C <= MAX_THIN_CHANNELS.
+    'SAME' padding, square kernel, out_hw = stride * (H, W) only), "flipped" (stride 1,
+    'SAME', an odd square kernel: the forward convolution with the kernel flipped and its
+    channels swapped), or "auto", by the kernels TF runs (measured, float32, batch 256):
+      oneDNN  subpixel where it applies and C <= MAX_THIN_CHANNELS (14x14x64 -> 28x28x1: 2.7x
+              TF's), else tf (7x7x128 -> 14x14x64: 0.79x; stride 1, 7x7x256 -> 128: 0.95x);
+      Eigen   flipped where it applies (7x7x256 -> 128: 2.1x TF's), subpixel where it applies
+              and C > MAX_THIN_CHANNELS (7x7x128 -> 14x14x64: 1.5x) or the dtype has 16 bits
+              (14x14x64 -> 28x28x1: 3.8x), else tf (that one in float32: subpixel 0.43x).
     """
     k, c = w.shape[0], w.shape[2]
     h, wd = x.shape[1:3]
     p = _pads(out_hw[0], stride, k, padding)
     applies = (stride > 1 and padding == "SAME" and w.shape[1] == k
                and tuple(out_hw) == (h * stride, wd * stride) and p == _pads(out_hw[1], stride, k, padding))
+    flips = stride == 1 and padding == "SAME" and w.shape[1] == k and k % 2 == 1 and tuple(out_hw) == (h, wd)
     if method == "auto":
-        method = "subpixel" if applies and c <= MAX_THIN_CHANNELS else "tf"
+        if onednn_enabled():
+            method = "subpixel" if applies and c <= MAX_THIN_CHANNELS else "tf"
+        else:
+            wide = c > MAX_THIN_CHANNELS or x.dtype in _HALF
+            method = "flipped" if flips else "subpixel" if applies and wide else "tf"
     if method == "subpixel" and not applies:
         raise ValueError(f"subpixel transposed convolution needs 'SAME' padding, a square kernel and "
                          f"stride x the input size, got {padding}, kernel {tuple(w.shape[:2])}, "
                          f"{tuple(x.shape[1:3])} -> {tuple(out_hw)}")
+    if method == "flipped":
+        if not flips:
+            raise ValueError(f"a flipped-kernel transposed convolution needs stride 1, 'SAME' padding and an odd "
+                             f"square kernel, got stride {stride}, {padding}, kernel {tuple(w.shape[:2])}")
+        return tf.nn.conv2d(x, tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]), 1, "SAME")
     if method == "tf":
         shape = tf.stack([tf.shape(x)[0], out_hw[0], out_hw[1], c])
         return tf.nn.conv2d_transpose(x, w, shape, stride, padding)
