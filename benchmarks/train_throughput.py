@@ -191,12 +191,16 @@ class HandContender:
         with precision_policy(config.precision):
             generator = hand_written.make_generator_model(config.latent_dim)
             discriminator = hand_written.make_discriminator_model(config.d_dropout)
-        if config.loss == "wgan-gp":
+        game = (config.loss, config.penalty)  # "wgan-gp" is resolved into ("wasserstein", "gp")
+        if game == ("wasserstein", "gp"):  # W2
             self.step = hand_written.wgan_gp_example_step(generator, discriminator, config.latent_dim,
                                                           config.n_critic, config.penalty_weight)
-        else:
+        elif game == ("non-saturating", "none"):  # W1
             self.step = hand_written.dcgan_tutorial_step(generator, discriminator, config.batch_size,
                                                          config.latent_dim)
+        else:
+            raise SystemExit(f"train_throughput.py: error: no hand-written loop for --loss {config.loss} "
+                             f"--penalty {config.penalty} (W1: non-saturating; W2: wasserstein + gp)")
         self.iterator = iter(hand_written.tutorial_dataset(images, config.batch_size))
         self.times, self.blocks = [], []
 
