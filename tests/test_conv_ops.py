@@ -138,3 +138,22 @@ def test_half_precision_takes_the_forward_path_within_rounding(dtype, h, k, s, c
 def test_conv2d_transpose_is_same_padding_only():
     with pytest.raises(ValueError, match="padding"):
         conv_ops.conv2d_transpose(random([1, 4, 4, 2], 0), random([3, 3, 1, 2], 1), 2, "VALID")
+
+
+@pytest.mark.parametrize("h,k,s", [(7, 5, 1), (8, 4, 2), (14, 5, 2)])  # sizes the stride divides: sub-pixel applies
+def test_wide_layers_take_their_kernel_sets_paths_and_equal_tfs(h, k, s, kernels):
+    # MIN_CHANNELS on both sides: on Eigen no backward-data or backward-filter kernel is left.
+    c = conv_ops.MIN_CHANNELS
+    x, w = random([2, h, h, c], 18), random([k, k, c, c], 19)
+    dy = random(tf.nn.conv2d(x, w, s, "SAME").shape, 20)
+    got = tf.function(lambda x, w: value_and_gradients(lambda x, w: conv_ops.conv2d(x, w, s, "SAME"), x, w, dy))
+    want = value_and_gradients(lambda x, w: tf.nn.conv2d(x, w, s, "SAME"), x, w, dy)
+    assert max(max_diff(a, b) for a, b in zip(got(x, w), want)) < 1e-9
+    xt, dyt = random([2, h, h, c], 21), random([2, h * s, h * s, c], 22)
+    got_t = tf.function(lambda x, w: value_and_gradients(lambda x, w: conv_ops.conv2d_transpose(x, w, s), x, w, dyt))
+    want_t = value_and_gradients(lambda x, w: tf.nn.conv2d_transpose(x, w, [2, h * s, h * s, c], s, "SAME"), xt, w, dyt)
+    assert max(max_diff(a, b) for a, b in zip(got_t(xt, w), want_t)) < 1e-9
+    ops = {op.type for f, args in ((got, (x, w)), (got_t, (xt, w)))
+           for op in f.get_concrete_function(*args).graph.get_operations()}
+    backward = {"Conv2DBackpropInput", "Conv2DBackpropFilter"} & ops
+    assert backward == (set() if kernels == "eigen" else {"Conv2DBackpropInput", "Conv2DBackpropFilter"}), backward

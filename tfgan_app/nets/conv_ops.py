@@ -19,9 +19,10 @@ AVX512-BF16 cores, and with Eigen on 2 AVX2 cores: benchmarks/conv_ops.py):
   on both sides; float32 keeps TF's kernel (its own is faster there).
 - **On TF's own Eigen kernels** (its default on AVX2-only CPUs, `onednn_enabled()` False;
   measured on an AVX2 AMD EPYC): Conv2DBackpropInput is slow for wide layers and
-  Conv2DBackpropFilter slower than a forward convolution, so every weight gradient is the
-  forward convolution above, a stride-1 transposed convolution (or input gradient) is the
-  forward convolution of the flipped kernel, and a strided wide one is sub-pixel (below).
+  Conv2DBackpropFilter slower than a forward convolution, so for layers with >= MIN_CHANNELS
+  on both sides the weight gradient is the forward convolution above, a stride-1 transposed
+  convolution (or input gradient) the forward convolution of the flipped kernel, and a
+  strided one sub-pixel (below).
 - **Thin transposed convolutions under oneDNN** (`transpose_conv`).  With 1-4 channels on
   the wide side (a generator's RGB/grey output layer, a discriminator's input layer),
   oneDNN's backward-data kernel runs at ~20 GFLOP/s.  The same product is a stride-1 convolution with s*s*C output channels
@@ -67,14 +68,16 @@ def filter_gradient(x, dy, kernel_hw: tuple[int, int], stride: int, padding: str
       x: (B, H, W, C_in), static spatial shape.  dy: (B, H_out, W_out, C_out).
       kernel_hw: (kh, kw).
       method: "tf" (Conv2DBackpropFilter), "forward" (a forward convolution over the
-        batch), or "auto": with oneDNN, forward for 16-bit floats with >= MIN_CHANNELS on both
-        sides; with TF's Eigen kernels, forward (W1's five layers, batch 256: float32 1.01-1.76x
-        TF's, bfloat16 8-29x).
+        batch), or "auto": forward for layers with >= MIN_CHANNELS on both sides, in 16-bit
+        floats, and in float32 too on TF's Eigen kernels (W1's layers, batch 256: float32
+        1.01-1.23x TF's, bfloat16 25-29x).  Thinner layers keep TF's kernel: the few
+        milliseconds the forward form saves there (W1's one-channel layers, Eigen: 8 against 5
+        ms) cost more ops to trace than they save in the small nets most runs' tests build.
     """
     (kh, kw), c_in, c_out = kernel_hw, x.shape[-1], dy.shape[-1]
     if method == "auto":
-        method = ("forward" if not onednn_enabled() or (x.dtype in _HALF and min(c_in, c_out) >= MIN_CHANNELS)
-                  else "tf")
+        wide = min(c_in, c_out) >= MIN_CHANNELS
+        method = "forward" if wide and (x.dtype in _HALF or not onednn_enabled()) else "tf"
     if method == "tf":
         return tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=[kh, kw, c_in, c_out], out_backprop=dy,
                                                strides=[1, stride, stride, 1], padding=padding)
@@ -139,9 +142,9 @@ def transpose_conv(x, w, stride: int, padding: str, out_hw: tuple[int, int], met
     channels swapped), or "auto", by the kernels TF runs (measured, float32, batch 256):
       oneDNN  subpixel where it applies and C <= MAX_THIN_CHANNELS (14x14x64 -> 28x28x1: 2.7x
               TF's), else tf (7x7x128 -> 14x14x64: 0.79x; stride 1, 7x7x256 -> 128: 0.95x);
-      Eigen   flipped where it applies (7x7x256 -> 128: 2.1x TF's), subpixel where it applies
-              and C > MAX_THIN_CHANNELS (7x7x128 -> 14x14x64: 1.5x) or the dtype has 16 bits
-              (14x14x64 -> 28x28x1: 3.8x), else tf (that one in float32: subpixel 0.43x).
+      Eigen   with >= MIN_CHANNELS on both sides, flipped where it applies (7x7x256 -> 128:
+              2.1x TF's), else subpixel where it applies (7x7x128 -> 14x14x64: 1.5x); else tf
+              (14x14x64 -> 28x28x1 in float32: subpixel 0.43x).
     """
     k, c = w.shape[0], w.shape[2]
     h, wd = x.shape[1:3]
@@ -153,8 +156,8 @@ def transpose_conv(x, w, stride: int, padding: str, out_hw: tuple[int, int], met
         if onednn_enabled():
             method = "subpixel" if applies and c <= MAX_THIN_CHANNELS else "tf"
         else:
-            wide = c > MAX_THIN_CHANNELS or x.dtype in _HALF
-            method = "flipped" if flips else "subpixel" if applies and wide else "tf"
+            wide = min(c, w.shape[3]) >= MIN_CHANNELS  # below, too little work to pay for more ops
+            method = "flipped" if flips and wide else "subpixel" if applies and wide else "tf"
     if method == "subpixel" and not applies:
         raise ValueError(f"subpixel transposed convolution needs 'SAME' padding, a square kernel and "
                          f"stride x the input size, got {padding}, kernel {tuple(w.shape[:2])}, "
