@@ -264,8 +264,8 @@ def _prepare_captions(source: str, out, *, shards: int, seed: int, options: dict
         examples = tf.data.Dataset.from_tensor_slices(tuple(c[order] for c in columns(pictures, table, classes,
                                                                                       labels)))
     else:  # each streamed image with its line's caption, class, label and position
-        _, table_, classes_, labels_, _ = (tf.constant(c) for c in columns(np.zeros(len(table)), table, classes, labels))
-        examples = pictures.map(lambda image, i: (image, table_[i], classes_[i], labels_[i], i))
+        per_line = [tf.constant(c) for c in columns(np.zeros(len(table)), table, classes, labels)[1:4]]
+        examples = pictures.map(lambda image, i: (image, *(c[i] for c in per_line), i))  # caption, class, label
     return records.write(examples, out, names=records.CAPTION_FEATURES, shards=shards, source=source,
                          num_classes=10 if scheme == "captions2digits" else 0, write_seed=seed, kind="captions",
                          meta=meta, inside=held_out)

@@ -15,8 +15,8 @@ AVX512-BF16 cores, and with Eigen on 2 AVX2 cores: benchmarks/conv_ops.py):
   output gradient, summed over the batch -- so it is computed as a *forward*
   convolution (`brg_conv_fwd`, twice float32's speed in bfloat16) with the batch as
   the channel being summed:  dW[i, j, c, o] = sum_{b,h,w} x_pad[b, s h + i, s w + j, c]
-  dy[b, h, w, o].  Only for bfloat16/float16 and layers with >= MIN_CHANNELS channels
-  on both sides; float32 keeps TF's kernel (its own is faster there).
+  dy[b, h, w, o].  Only for layers with >= MIN_CHANNELS channels on both sides, in
+  bfloat16/float16; under oneDNN float32 keeps TF's kernel (its own is faster there).
 - **On TF's own Eigen kernels** (its default on AVX2-only CPUs, `onednn_enabled()` False;
   measured on an AVX2 AMD EPYC): Conv2DBackpropInput is slow for wide layers and
   Conv2DBackpropFilter slower than a forward convolution, so for layers with >= MIN_CHANNELS
@@ -25,10 +25,11 @@ AVX512-BF16 cores, and with Eigen on 2 AVX2 cores: benchmarks/conv_ops.py):
   strided one sub-pixel (below).
 - **Thin transposed convolutions under oneDNN** (`transpose_conv`).  With 1-4 channels on
   the wide side (a generator's RGB/grey output layer, a discriminator's input layer),
-  oneDNN's backward-data kernel runs at ~20 GFLOP/s.  The same product is a stride-1 convolution with s*s*C output channels
-  (one per output phase) followed by depth_to_space ("sub-pixel convolution", Shi et
-  al. 2016), a kernel oneDNN runs well; the kernel is the transposed kernel's taps
-  regrouped by phase (a fixed gather, zeros where a phase has fewer taps).
+  oneDNN's backward-data kernel runs at ~20 GFLOP/s.  The same product is a stride-1
+  convolution with s*s*C output channels (one per output phase) followed by depth_to_space
+  ("sub-pixel convolution", Shi et al. 2016), a kernel oneDNN runs well; the kernel is the
+  transposed kernel's taps regrouped by phase (a fixed gather, zeros where a phase has fewer
+  taps).
 
 Everything else calls the tf.nn kernel.  Second derivatives (the WGAN-GP penalty) go
 through ordinary differentiable ops.
